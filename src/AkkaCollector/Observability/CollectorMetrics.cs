@@ -1,0 +1,96 @@
+using Prometheus;
+
+namespace AkkaCollector.Observability;
+
+/// <summary>
+/// Every metric the collector exports, in one place. Names start with <c>collector_</c>; every failure kind is
+/// its own label value so that an outage never hides inside one lumped counter (the story behind this product
+/// could not debug its outage because different failures shared one metric).
+/// </summary>
+public static class CollectorMetrics
+{
+    /// <summary>HTTP requests by route, status code and cause (ok, bad_request, too_large, unsupported_encoding, rate_limited, unauthorized, forbidden, spool_full, journal_failed, timeout).</summary>
+    public static readonly Counter HttpRequests = Metrics.CreateCounter(
+        "collector_http_requests_total", "HTTP requests answered, by route, status and cause.",
+        new CounterConfiguration { LabelNames = ["route", "status", "cause"] });
+
+    /// <summary>Time from request start to answer, by route.</summary>
+    public static readonly Histogram HttpRequestSeconds = Metrics.CreateHistogram(
+        "collector_http_request_duration_seconds", "Request latency, by route.",
+        new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+
+    /// <summary>Events that passed validation and lookups and were handed to the spool.</summary>
+    public static readonly Counter EventsAccepted = Metrics.CreateCounter(
+        "collector_events_accepted_total", "Events accepted at ingress and handed to the spool.");
+
+    /// <summary>Events whose journal write completed (acknowledged to producers).</summary>
+    public static readonly Counter EventsPersisted = Metrics.CreateCounter(
+        "collector_events_persisted_total", "Events written to the journal.");
+
+    /// <summary>Events Kafka confirmed (acks=all).</summary>
+    public static readonly Counter EventsDelivered = Metrics.CreateCounter(
+        "collector_events_delivered_total", "Events delivered to Kafka.");
+
+    /// <summary>Undelivered events per spooler partition.</summary>
+    public static readonly Gauge SpoolBacklogEvents = Metrics.CreateGauge(
+        "collector_spool_backlog_events", "Events in the spool not yet delivered to Kafka, per spooler.",
+        new GaugeConfiguration { LabelNames = ["spooler"] });
+
+    /// <summary>Undelivered bytes per spooler partition (what the spool bound counts).</summary>
+    public static readonly Gauge SpoolBacklogBytes = Metrics.CreateGauge(
+        "collector_spool_backlog_bytes", "Bytes in the spool not yet delivered to Kafka, per spooler.",
+        new GaugeConfiguration { LabelNames = ["spooler"] });
+
+    /// <summary>Journal write (group commit) latency.</summary>
+    public static readonly Histogram JournalWriteSeconds = Metrics.CreateHistogram(
+        "collector_journal_write_duration_seconds", "Latency of one journal write (one group commit).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0002, 2, 16) });
+
+    /// <summary>Events per journal write: how well group commit is batching.</summary>
+    public static readonly Histogram JournalBatchEvents = Metrics.CreateHistogram(
+        "collector_journal_batch_events", "Events in one journal write.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 14) });
+
+    /// <summary>Journal write failures.</summary>
+    public static readonly Counter JournalWriteFailures = Metrics.CreateCounter(
+        "collector_journal_write_failures_total", "Journal writes that failed (their events were answered 503).");
+
+    /// <summary>Time from handing an event to the Kafka producer to its delivery report.</summary>
+    public static readonly Histogram KafkaDeliverySeconds = Metrics.CreateHistogram(
+        "collector_kafka_delivery_duration_seconds", "Kafka delivery latency (produce to delivery report).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
+
+    /// <summary>Kafka delivery errors by librdkafka error code.</summary>
+    public static readonly Counter KafkaDeliveryErrors = Metrics.CreateCounter(
+        "collector_kafka_delivery_errors_total", "Kafka delivery reports with an error, by error code.",
+        new CounterConfiguration { LabelNames = ["code"] });
+
+    /// <summary>Lookup calls by lookup (rate_limit, app_registry, geo) and outcome (ok, failed, timed_out, short_circuited).</summary>
+    public static readonly Counter LookupCalls = Metrics.CreateCounter(
+        "collector_lookup_calls_total", "Lookup calls by lookup and outcome.",
+        new CounterConfiguration { LabelNames = ["lookup", "outcome"] });
+
+    /// <summary>Lookup call latency by lookup.</summary>
+    public static readonly Histogram LookupSeconds = Metrics.CreateHistogram(
+        "collector_lookup_duration_seconds", "Lookup latency by lookup.",
+        new HistogramConfiguration { LabelNames = ["lookup"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+
+    /// <summary>Breaker state per lookup: 0 closed, 1 half-open, 2 open.</summary>
+    public static readonly Gauge BreakerState = Metrics.CreateGauge(
+        "collector_breaker_state", "Circuit breaker state per lookup: 0 closed, 1 half-open, 2 open.",
+        new GaugeConfiguration { LabelNames = ["lookup"] });
+
+    /// <summary>Breaker transitions per lookup and target state.</summary>
+    public static readonly Counter BreakerTransitions = Metrics.CreateCounter(
+        "collector_breaker_transitions_total", "Circuit breaker transitions by lookup and new state.",
+        new CounterConfiguration { LabelNames = ["lookup", "state"] });
+
+    /// <summary>Requests whose lookup default was used: rate limit skipped, app unverified, geo skipped.</summary>
+    public static readonly Counter LookupDefaultsUsed = Metrics.CreateCounter(
+        "collector_lookup_defaults_used_total", "Times a lookup's declared default was used instead of its answer.",
+        new CounterConfiguration { LabelNames = ["lookup", "default"] });
+
+    /// <summary>1 when the collector wants traffic, 0 while draining or when the spool is full.</summary>
+    public static readonly Gauge Ready = Metrics.CreateGauge(
+        "collector_ready", "1 when /health/ready answers 200, else 0.");
+}
