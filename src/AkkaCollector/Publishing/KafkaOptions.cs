@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AkkaCollector.Publishing;
+
+/// <summary>Operator settings for delivery to Kafka (.NET configuration section "Kafka").</summary>
+public sealed class KafkaOptions
+{
+    public const string Section = "Kafka";
+
+    /// <summary>Kafka bootstrap servers. Empty: the collector starts librdkafka's mock cluster in process (events live in memory only).</summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>Topic every event is written to.</summary>
+    [Required]
+    public string Topic { get; set; } = "events";
+
+    /// <summary>Partitions of the in-process mock's topic (embedded mode only). The mock keeps only the newest 5 MiB per partition.</summary>
+    [Range(1, 1024)]
+    public int MockPartitions { get; set; } = 32;
+
+    /// <summary>How long librdkafka keeps retrying one record before it reports a failure; the spooler then sends the batch again.</summary>
+    [Range(1000, int.MaxValue)]
+    public int MessageTimeoutMs { get; set; } = 300_000;
+
+    /// <summary>How long the producer waits to fill a batch: a few ms of latency buys far fewer requests to the brokers.</summary>
+    [Range(0, 1000)]
+    public int LingerMs { get; set; } = 5;
+
+    /// <summary>Compression of record batches: none, gzip, snappy, lz4, zstd.</summary>
+    public string Compression { get; set; } = "lz4";
+}

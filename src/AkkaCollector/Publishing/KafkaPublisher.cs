@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text;
+using Akka.Actor;
+using AkkaCollector.Observability;
+using AkkaCollector.Spooling;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace AkkaCollector.Publishing;
+
+/// <summary>
+/// Delivers spooled events with one shared idempotent producer (acks=all): records keyed by user, the event JSON
+/// as value, messageId / writeKey / type (and "unverified" when the app registry could not be asked) as headers.
+/// </summary>
+public sealed class KafkaPublisher : IEventPublisher, IDisposable
+{
+    public const string MessageIdHeader = "messageId";
+    public const string WriteKeyHeader = "writeKey";
+    public const string TypeHeader = "type";
+    public const string UnverifiedHeader = "unverified";
+
+    private readonly IProducer<string, byte[]> _producer;
+    private readonly string _topic;
+    private readonly ILogger<KafkaPublisher> _logger;
+    private int _unreachable;
+
+    public KafkaPublisher(KafkaOptions options, string bootstrapServers, ILogger<KafkaPublisher> logger)
+    {
+        _topic = options.Topic;
+        _logger = logger;
+        var config = new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = options.LingerMs,
+            MessageTimeoutMs = options.MessageTimeoutMs,
+            CompressionType = Enum.Parse<CompressionType>(options.Compression, ignoreCase: true),
+            // The spoolers bound what is handed over (MaxUnconfirmedEvents each); librdkafka's own queue must not be the tighter bound.
+            QueueBufferingMaxMessages = 2_000_000,
+            QueueBufferingMaxKbytes = 1_048_576,
+            BatchNumMessages = 10_000,
+        };
+        _producer = new ProducerBuilder<string, byte[]>(config)
+            .SetErrorHandler(HandleClientError)
+            .SetLogHandler((_, message) => _logger.LogDebug("librdkafka {Facility}: {Message}", message.Facility, message.Message))
+            .Build();
+    }
+
+    public void Publish(long sequenceNr, IReadOnlyList<SpooledEvent> events, IActorRef spooler)
+    {
+        var tracker = new BatchTracker(sequenceNr, events.Count, spooler, this);
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            var headers = new Headers
+            {
+                { MessageIdHeader, Encoding.UTF8.GetBytes(e.MessageId) },
+                { WriteKeyHeader, Encoding.UTF8.GetBytes(e.WriteKey) },
+                { TypeHeader, Encoding.UTF8.GetBytes(e.Type) },
+            };
+            if (e.Unverified)
+                headers.Add(UnverifiedHeader, [1]);
+            try
+            {
+                _producer.Produce(_topic, new Message<string, byte[]> { Key = e.PartitionKey, Value = e.Payload, Headers = headers }, tracker.HandleReport);
+            }
+            catch (ProduceException<string, byte[]> failure)
+            {
+                // Refused locally (queue full, too large): the rest of the batch is not sent; the spooler retries it whole.
+                tracker.FailRemaining(events.Count - i, failure.Error.Code.ToString());
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for everything handed over to be confirmed; returns how many records are still outstanding.</summary>
+    public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
+    public void Dispose() => _producer.Dispose();
+
+    private void HandleClientError(IProducer<string, byte[]> producer, Error error)
+    {
+        // librdkafka reports "all brokers down" and similar as client errors; it keeps retrying by itself.
+        if (error.Code == ErrorCode.Local_AllBrokersDown && Interlocked.Exchange(ref _unreachable, 1) == 0)
+            _logger.LogWarning("Kafka unreachable ({Reason}); events stay in the spool until it returns", error.Reason);
+        else if (error.IsFatal)
+            _logger.LogCritical("Kafka producer fatal error {Code}: {Reason}", error.Code, error.Reason);
+        else
+            _logger.LogDebug("Kafka client error {Code}: {Reason}", error.Code, error.Reason);
+    }
+
+    private void NoteDelivered()
+    {
+        if (Interlocked.Exchange(ref _unreachable, 0) == 1)
+            _logger.LogInformation("Kafka reachable again; delivering the spool");
+    }
+
+    /// <summary>Counts one batch's delivery reports (they arrive on librdkafka's thread) and tells the spooler once, at the end.</summary>
+    private sealed class BatchTracker(long sequenceNr, int count, IActorRef spooler, KafkaPublisher publisher)
+    {
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private int _remaining = count;
+        private string? _error;
+
+        public void HandleReport(DeliveryReport<string, byte[]> report)
+        {
+            if (report.Error.IsError)
+            {
+                CollectorMetrics.KafkaDeliveryErrors.WithLabels(report.Error.Code.ToString()).Inc();
+                Interlocked.CompareExchange(ref _error, $"{report.Error.Code}: {report.Error.Reason}", null);
+            }
+            else
+            {
+                CollectorMetrics.KafkaDeliverySeconds.Observe(Stopwatch.GetElapsedTime(_started).TotalSeconds);
+            }
+            Complete(1);
+        }
+
+        public void FailRemaining(int remaining, string code)
+        {
+            CollectorMetrics.KafkaDeliveryErrors.WithLabels(code).Inc(remaining);
+            Interlocked.CompareExchange(ref _error, code, null);
+            Complete(remaining);
+        }
+
+        private void Complete(int reports)
+        {
+            if (Interlocked.Add(ref _remaining, -reports) != 0)
+                return;
+            if (_error is null)
+                publisher.NoteDelivered();
+            spooler.Tell(new BatchDelivered(sequenceNr, _error));
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using Akka.Actor;
+using Akka.Configuration;
+using AkkaCollector.Publishing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace AkkaCollector.Spooling;
+
+/// <summary>
+/// The spool as a whole: starts one <see cref="SpoolPartition"/> per configured partition when the actor system
+/// starts, and is the <see cref="IEventSpool"/> the HTTP side talks to.
+/// </summary>
+public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher) : IEventSpool
+{
+    private ActorEventSpool? _router;
+
+    /// <summary>Spooler parents by partition, once started.</summary>
+    public IReadOnlyList<IActorRef> Partitions { get; private set; } = [];
+
+    /// <summary>Starts the spoolers; each recovers its undelivered batches from the journal and delivers them.</summary>
+    public void Start(ActorSystem system)
+    {
+        var reader = new SqlSpoolReader(system);
+        Partitions = Enumerable.Range(0, options.Value.Partitions)
+            .Select(p => system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(p, options.Value, status, publisher, reader)), $"spool-{p}"))
+            .ToList();
+        _router = new ActorEventSpool(Partitions, options.Value.WriteTimeout);
+    }
+
+    public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken) =>
+        (_router ?? throw new InvalidOperationException("The spool has not started")).SpoolAsync(events, cancellationToken);
+
+    /// <summary>The journal's connection settings as HOCON, from Spool:Provider / Spool:ConnectionString / Spool:Path.</summary>
+    public static Config JournalConfig(SpoolOptions options)
+    {
+        var (provider, connectionString) = options.Provider switch
+        {
+            "postgresql" => ("PostgreSQL.15", options.ConnectionString
+                ?? throw new OptionsValidationException(SpoolOptions.Section, typeof(SpoolOptions), ["Spool:ConnectionString is required when Spool:Provider is postgresql"])),
+            _ => ("SQLite.MS", options.ConnectionString ?? SqliteConnectionString(options.Path)),
+        };
+        if (options.Provider == "sqlite")
+            PrepareSqlite(connectionString);
+
+        var quoted = Quote(connectionString);
+        return ConfigurationFactory.ParseString($$"""
+            akka.persistence.journal.sql.connection-string = {{quoted}}
+            akka.persistence.journal.sql.provider-name = "{{provider}}"
+            akka.persistence.query.journal.sql.connection-string = {{quoted}}
+            akka.persistence.query.journal.sql.provider-name = "{{provider}}"
+            """);
+    }
+
+    private static string SqliteConnectionString(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        return new SqliteConnectionStringBuilder { DataSource = System.IO.Path.Combine(Path.GetFullPath(folder), "spool.db") }.ToString();
+    }
+
+    /// <summary>
+    /// WAL lets readers (recovery, spilled-batch reads) run beside the writer, and a commit costs one append to
+    /// the log. It is a property of the database file, so setting it once before the journal opens is enough.
+    /// </summary>
+    private static void PrepareSqlite(string connectionString)
+    {
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
+    }
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

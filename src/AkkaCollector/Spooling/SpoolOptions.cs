@@ -1,0 +1,50 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AkkaCollector.Spooling;
+
+/// <summary>Operator settings of the spool (.NET configuration section "Spool"). Defaults suit one collector on a small VM.</summary>
+public sealed class SpoolOptions
+{
+    public const string Section = "Spool";
+
+    /// <summary>Folder of the SQLite journal file (sqlite provider). Created when missing.</summary>
+    [Required]
+    public string Path { get; set; } = ".spool";
+
+    /// <summary>Journal database: "sqlite" (embedded default) or "postgresql".</summary>
+    [RegularExpression("^(sqlite|postgresql)$", ErrorMessage = "Spool:Provider must be sqlite or postgresql")]
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>Connection string for postgresql (required there); for sqlite it overrides Spool:Path when set.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Spooler actors. Events are routed by hash(write key, user); keep it stable across restarts of one spool.</summary>
+    [Range(1, 256)]
+    public int Partitions { get; set; } = 8;
+
+    /// <summary>Bound on undelivered payload bytes across all spoolers. Past it, producers get 503 + Retry-After.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxBytes { get; set; } = 1L << 30;
+
+    /// <summary>Undelivered payload bytes each spooler keeps in memory; the rest is read back from the journal when Kafka can take it.</summary>
+    [Range(64 * 1024, long.MaxValue)]
+    public long MemoryBytesPerPartition { get; set; } = 16L << 20;
+
+    /// <summary>Most events in one journal write (one group commit).</summary>
+    [Range(1, 100_000)]
+    public int MaxBatchEvents { get; set; } = 4000;
+
+    /// <summary>Journal writes a spooler keeps in flight; while they run, new requests gather into the next write.</summary>
+    [Range(1, 16)]
+    public int MaxWritesInFlight { get; set; } = 2;
+
+    /// <summary>Events a spooler hands to the Kafka producer before it waits for delivery reports.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxUnconfirmedEvents { get; set; } = 20_000;
+
+    /// <summary>How long a request waits for its journal write before it is answered 503.</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Bytes each spooler may hold: the global bound shared evenly.</summary>
+    public long MaxBytesPerPartition => Math.Max(1, MaxBytes / Partitions);
+}

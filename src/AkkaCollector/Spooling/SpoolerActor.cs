@@ -1,0 +1,396 @@
+// The spool: design note and invariants
+// =====================================
+// A spooler owns one partition of the spool (persistence id "spool-N"). Producers' events reach it as Enqueue
+// messages; Kafka takes them back out. Everything here serves one promise: an event answered 200 is on disk
+// and stays there until Kafka has confirmed it.
+//
+// 1. Acknowledged means durable. A requester gets SpoolReply(Stored) only from the persist callback of the
+//    journal write that holds its events. Nothing is answered Stored from memory.
+// 2. Group commit. Requests that arrive while MaxWritesInFlight writes are running gather into the next write,
+//    so one journal row (one SpoolBatch) carries many requests' events and durability costs one write per
+//    batch, not per event. Writes are pipelined (PersistAsync): callbacks, and so answers, come in order.
+// 3. Never accept what cannot be stored. When backlog + writes in flight + waiting events would pass the byte
+//    bound, the request is answered Full (503) before anything is written; a failed or rejected write is
+//    answered Failed (503) for every request in it. A persist failure stops this actor (Akka.Persistence's
+//    rule); before it stops it answers Failed to every request it holds, and its SpoolPartition restarts it.
+// 4. Delivery in journal order. Batches are handed to Kafka in sequence-number order, at most
+//    MaxUnconfirmedEvents at a time; a failed delivery is retried after a pause. Kafka records are keyed by
+//    user and carry the messageId, so delivery is at least once and consumers can de-duplicate.
+// 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
+//    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time), so
+//    disk use follows the backlog and a restart replays exactly the undelivered batches (plus, at most, those
+//    delivered after the last truncation: duplicates, never losses).
+// 6. Memory is bounded. Undelivered batches keep their events in memory up to MemoryBytesPerPartition; past
+//    that they are "spilled": only their sequence number and size stay, and their events are read back from
+//    the journal when Kafka is ready for them. A long Kafka outage fills the disk bound, not the heap.
+
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using AkkaCollector.Observability;
+using AkkaCollector.Publishing;
+
+namespace AkkaCollector.Spooling;
+
+/// <summary>One partition of the durable spool: group-commits producers' events to the journal, then delivers them to Kafka.</summary>
+public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
+{
+    private readonly int _partition;
+    private readonly SpoolOptions _options;
+    private readonly SpoolStatus _status;
+    private readonly IEventPublisher _publisher;
+    private readonly ISpoolReader _reader;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private readonly List<PendingRequest> _waiting = [];
+    private long _waitingBytes;
+    private readonly Queue<List<IActorRef>> _writesInFlight = new();
+    private long _inFlightBytes;
+
+    private readonly LinkedList<Segment> _segments = new();
+    private readonly Dictionary<long, LinkedListNode<Segment>> _bySequenceNr = new();
+    private readonly List<Segment> _failedDeliveries = [];
+    private LinkedListNode<Segment>? _nextToPublish;
+    private long _unconfirmedEvents;
+    private long _memoryBytes;
+    private long _backlogBytes;
+    private long _backlogEvents;
+    private bool _reloadInFlight;
+
+    private long _deliveredThrough;
+    private long _truncatedThrough;
+    private bool _deleteInFlight;
+
+    public SpoolerActor(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader)
+    {
+        _partition = partition;
+        _options = options;
+        _status = status;
+        _publisher = publisher;
+        _reader = reader;
+
+        Recover<SpoolBatch>(HandleRecoveredBatch);
+        Recover<RecoveryCompleted>(_ => HandleRecoveryCompleted());
+
+        Command<Enqueue>(HandleEnqueue);
+        Command<BatchDelivered>(HandleBatchDelivered);
+        Command<SpilledBatchesLoaded>(HandleSpilledBatchesLoaded);
+        Command<SpilledBatchesFailed>(HandleSpilledBatchesFailed);
+        Command<RetryFailedDeliveries>(_ => HandleRetryFailedDeliveries());
+        Command<RetryReload>(_ => PublishWhatFits());
+        Command<RetryTruncation>(_ => TruncateDelivered());
+        Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
+        Command<DeleteMessagesFailure>(HandleDeleteFailure);
+        Command<GetSpoolState>(_ => Sender.Tell(CurrentState()));
+    }
+
+    public static Props Props(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader) =>
+        Akka.Actor.Props.Create(() => new SpoolerActor(partition, options, status, publisher, reader));
+
+    public static string PersistenceIdOf(int partition) => $"spool-{partition}";
+
+    public override string PersistenceId => PersistenceIdOf(_partition);
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private void HandleRecoveredBatch(SpoolBatch batch) => Append(LastSequenceNr, batch);
+
+    private void HandleRecoveryCompleted()
+    {
+        // Everything up to the first replayed batch was truncated, i.e. delivered.
+        _deliveredThrough = _truncatedThrough = _segments.First is { } first ? first.Value.SequenceNr - 1 : LastSequenceNr;
+        if (_backlogEvents > 0)
+            _log.Info("Spooler {0} recovered {1} undelivered events ({2} bytes) in {3} batches; delivering them first",
+                _partition, _backlogEvents, _backlogBytes, _segments.Count);
+        ReportBacklog();
+        PublishWhatFits();
+    }
+
+    private void HandleEnqueue(Enqueue request)
+    {
+        var bytes = request.Events.Sum(e => (long)e.Payload.Length);
+        if (_backlogBytes + _inFlightBytes + _waitingBytes + bytes > _options.MaxBytesPerPartition)
+        {
+            _status.ReportFull(_partition, true);
+            Sender.Tell(SpoolReply.Full);
+            return;
+        }
+
+        _waiting.Add(new PendingRequest(request.Events, bytes, Sender));
+        _waitingBytes += bytes;
+        WriteWhatWaits();
+    }
+
+    /// <summary>Group commit: one journal write for everything that waited, while fewer than MaxWritesInFlight run.</summary>
+    private void WriteWhatWaits()
+    {
+        while (_waiting.Count > 0 && _writesInFlight.Count < _options.MaxWritesInFlight)
+            WriteNextBatch();
+    }
+
+    private void WriteNextBatch()
+    {
+        var events = new List<SpooledEvent>();
+        var requesters = new List<IActorRef>();
+        var taken = 0;
+        long bytes = 0;
+        while (taken < _waiting.Count && (events.Count == 0 || events.Count + _waiting[taken].Events.Count <= _options.MaxBatchEvents))
+        {
+            events.AddRange(_waiting[taken].Events);
+            requesters.Add(_waiting[taken].ReplyTo);
+            bytes += _waiting[taken].Bytes;
+            taken++;
+        }
+        _waiting.RemoveRange(0, taken);
+        _waitingBytes -= bytes;
+        _inFlightBytes += bytes;
+        _writesInFlight.Enqueue(requesters);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        PersistAsync(new SpoolBatch(events), batch => HandleBatchPersisted(batch, started));
+    }
+
+    private void HandleBatchPersisted(SpoolBatch batch, long started)
+    {
+        var requesters = _writesInFlight.Dequeue();
+        _inFlightBytes -= batch.PayloadBytes;
+        foreach (var requester in requesters)
+            requester.Tell(SpoolReply.Stored);
+
+        CollectorMetrics.JournalWriteSeconds.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        CollectorMetrics.JournalBatchEvents.Observe(batch.Events.Count);
+        CollectorMetrics.EventsPersisted.Inc(batch.Events.Count);
+
+        Append(LastSequenceNr, batch);
+        ReportBacklog();
+        PublishWhatFits();
+        WriteWhatWaits();
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // A rejected write (serialization, journal buffer full) leaves the actor running: answer its requests and go on.
+        _log.Warning(cause, "Spooler {0}: journal rejected write {1}; its requests are answered 503", _partition, sequenceNr);
+        CollectorMetrics.JournalWriteFailures.Inc();
+        var requesters = _writesInFlight.Dequeue();
+        _inFlightBytes -= ((SpoolBatch)@event).PayloadBytes;
+        foreach (var requester in requesters)
+            requester.Tell(SpoolReply.Failed);
+        WriteWhatWaits();
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // Akka.Persistence stops the actor after this (the write's fate is unknown). Nobody may wait for an answer
+        // that will never come: every request this actor holds is answered 503; its parent starts a fresh one,
+        // which replays what did reach the journal.
+        _log.Error(cause, "Spooler {0}: journal write {1} failed; answering 503 to {2} waiting requests and restarting",
+            _partition, sequenceNr, _writesInFlight.Sum(w => w.Count) + _waiting.Count);
+        CollectorMetrics.JournalWriteFailures.Inc();
+        foreach (var requester in _writesInFlight.SelectMany(w => w).Concat(_waiting.Select(w => w.ReplyTo)))
+            requester.Tell(SpoolReply.Failed);
+        _writesInFlight.Clear();
+        _waiting.Clear();
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    private void Append(long sequenceNr, SpoolBatch batch)
+    {
+        var keepInMemory = _memoryBytes + batch.PayloadBytes <= _options.MemoryBytesPerPartition;
+        var segment = new Segment(sequenceNr, batch.Events.Count, batch.PayloadBytes) { Events = keepInMemory ? batch.Events : null };
+        if (keepInMemory)
+            _memoryBytes += batch.PayloadBytes;
+
+        var node = _segments.AddLast(segment);
+        _bySequenceNr[sequenceNr] = node;
+        _nextToPublish ??= node;
+        _backlogBytes += batch.PayloadBytes;
+        _backlogEvents += batch.Events.Count;
+    }
+
+    /// <summary>Hands batches to Kafka in order while the unconfirmed window has room; reloads spilled batches on the way.</summary>
+    private void PublishWhatFits()
+    {
+        if (IsRecovering)
+            return;
+
+        while (_nextToPublish is { } node && _unconfirmedEvents < _options.MaxUnconfirmedEvents)
+        {
+            var segment = node.Value;
+            if (segment.Events is null)
+            {
+                ReloadSpilledFrom(node);
+                return;
+            }
+            Publish(segment);
+            _nextToPublish = node.Next;
+        }
+    }
+
+    private void Publish(Segment segment)
+    {
+        _unconfirmedEvents += segment.Count;
+        _publisher.Publish(segment.SequenceNr, segment.Events!, Self);
+    }
+
+    private void ReloadSpilledFrom(LinkedListNode<Segment> node)
+    {
+        if (_reloadInFlight)
+            return;
+
+        // Read back a run of spilled batches worth at most half the memory budget (at least one batch).
+        var from = node.Value.SequenceNr;
+        var to = from;
+        long bytes = 0;
+        for (var n = node; n is not null && n.Value.Events is null && (bytes == 0 || bytes + n.Value.Bytes <= _options.MemoryBytesPerPartition / 2); n = n.Next)
+        {
+            bytes += n.Value.Bytes;
+            to = n.Value.SequenceNr;
+        }
+
+        _reloadInFlight = true;
+        _reader.ReadAsync(PersistenceId, from, to).PipeTo(Self,
+            success: batches => new SpilledBatchesLoaded(batches),
+            failure: cause => new SpilledBatchesFailed(cause));
+    }
+
+    private void HandleSpilledBatchesLoaded(SpilledBatchesLoaded loaded)
+    {
+        _reloadInFlight = false;
+        foreach (var (sequenceNr, batch) in loaded.Batches)
+        {
+            if (_bySequenceNr.TryGetValue(sequenceNr, out var node) && node.Value.Events is null)
+            {
+                node.Value.Events = batch.Events;
+                _memoryBytes += node.Value.Bytes;
+            }
+        }
+        PublishWhatFits();
+    }
+
+    private void HandleSpilledBatchesFailed(SpilledBatchesFailed failed)
+    {
+        _reloadInFlight = false;
+        _log.Warning(failed.Cause, "Spooler {0}: reading spilled batches back from the journal failed; retrying in 1 s", _partition);
+        Timers.StartSingleTimer("reload", new RetryReload(), TimeSpan.FromSeconds(1));
+    }
+
+    private void HandleBatchDelivered(BatchDelivered delivered)
+    {
+        if (!_bySequenceNr.TryGetValue(delivered.SequenceNr, out var node))
+            return;
+
+        var segment = node.Value;
+        _unconfirmedEvents -= segment.Count;
+        if (delivered.Error is not null)
+        {
+            _log.Warning("Spooler {0}: Kafka did not confirm batch {1} ({2} events): {3}; retrying", _partition, segment.SequenceNr, segment.Count, delivered.Error);
+            _failedDeliveries.Add(segment);
+            Timers.StartSingleTimer("retry-deliveries", new RetryFailedDeliveries(), TimeSpan.FromSeconds(1));
+            PublishWhatFits();
+            return;
+        }
+
+        segment.Delivered = true;
+        _memoryBytes -= segment.Bytes;
+        segment.Events = null;
+        CollectorMetrics.EventsDelivered.Inc(segment.Count);
+
+        while (_segments.First is { Value.Delivered: true } first)
+        {
+            _segments.RemoveFirst();
+            _bySequenceNr.Remove(first.Value.SequenceNr);
+            _backlogBytes -= first.Value.Bytes;
+            _backlogEvents -= first.Value.Count;
+            _deliveredThrough = first.Value.SequenceNr;
+        }
+        if (_backlogBytes + _inFlightBytes + _waitingBytes < _options.MaxBytesPerPartition * 9 / 10)
+            _status.ReportFull(_partition, false);
+
+        ReportBacklog();
+        TruncateDelivered();
+        PublishWhatFits();
+    }
+
+    private void HandleRetryFailedDeliveries()
+    {
+        // A published batch keeps its events until Kafka confirms it, so a failed one can be sent again as it is.
+        foreach (var segment in _failedDeliveries)
+            Publish(segment);
+        _failedDeliveries.Clear();
+        PublishWhatFits();
+    }
+
+    private void TruncateDelivered()
+    {
+        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough)
+            return;
+        _deleteInFlight = true;
+        DeleteMessages(_deliveredThrough);
+    }
+
+    private void HandleDeleteSuccess(DeleteMessagesSuccess success)
+    {
+        _deleteInFlight = false;
+        _truncatedThrough = Math.Max(_truncatedThrough, success.ToSequenceNr);
+        TruncateDelivered();
+    }
+
+    private void HandleDeleteFailure(DeleteMessagesFailure failure)
+    {
+        // Not fatal: undeleted delivered batches only cost disk, and a restart would redeliver them (duplicates).
+        _deleteInFlight = false;
+        _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in 1 s", _partition, failure.ToSequenceNr);
+        Timers.StartSingleTimer("truncate", new RetryTruncation(), TimeSpan.FromSeconds(1));
+    }
+
+    private void ReportBacklog() => _status.Report(_partition, _backlogEvents, _backlogBytes);
+
+    private SpoolState CurrentState() => new(_backlogEvents, _backlogBytes, _memoryBytes, _deliveredThrough, _truncatedThrough, LastSequenceNr);
+
+    /// <summary>A journaled batch as the spooler tracks it until Kafka confirms it.</summary>
+    private sealed class Segment(long sequenceNr, int count, long bytes)
+    {
+        public long SequenceNr { get; } = sequenceNr;
+        public int Count { get; } = count;
+        public long Bytes { get; } = bytes;
+        /// <summary>The events, or null while spilled (only in the journal) or once delivered.</summary>
+        public IReadOnlyList<SpooledEvent>? Events { get; set; }
+        public bool Delivered { get; set; }
+    }
+
+    private sealed record PendingRequest(IReadOnlyList<SpooledEvent> Events, long Bytes, IActorRef ReplyTo);
+}
+
+/// <summary>Store these events; the answer (<see cref="SpoolReply"/>) comes once they are on disk, or why not.</summary>
+public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events);
+
+/// <summary>The spool's answer to an <see cref="Enqueue"/>.</summary>
+public sealed record SpoolReply(SpoolOutcome Outcome)
+{
+    public static readonly SpoolReply Stored = new(SpoolOutcome.Stored);
+    public static readonly SpoolReply Full = new(SpoolOutcome.Full);
+    public static readonly SpoolReply Failed = new(SpoolOutcome.Failed);
+}
+
+/// <summary>Kafka's verdict on a whole batch: Error is null when every event in it was confirmed.</summary>
+public sealed record BatchDelivered(long SequenceNr, string? Error);
+
+/// <summary>Asks a spooler for its counters (tests and diagnostics).</summary>
+public sealed record GetSpoolState
+{
+    public static readonly GetSpoolState Instance = new();
+}
+
+/// <summary>A spooler's counters.</summary>
+public sealed record SpoolState(long BacklogEvents, long BacklogBytes, long MemoryBytes, long DeliveredThrough, long TruncatedThrough, long LastSequenceNr);
+
+internal sealed record SpilledBatchesLoaded(IReadOnlyList<(long SequenceNr, SpoolBatch Batch)> Batches);
+
+internal sealed record SpilledBatchesFailed(Exception Cause);
+
+internal sealed record RetryFailedDeliveries;
+
+internal sealed record RetryTruncation;
+
+internal sealed record RetryReload;

@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Akka.Actor;
+using AkkaCollector.Publishing;
+using AkkaCollector.Spooling;
+
+namespace AkkaCollector.Tests.Spooling;
+
+/// <summary>A Kafka stand-in: records what the spooler hands over and confirms only when told to (or at once).</summary>
+internal sealed class RecordingPublisher(bool confirmAtOnce = false) : IEventPublisher
+{
+    public ConcurrentQueue<(long SequenceNr, IReadOnlyList<SpooledEvent> Events, IActorRef Spooler)> Published { get; } = new();
+
+    public void Publish(long sequenceNr, IReadOnlyList<SpooledEvent> events, IActorRef spooler)
+    {
+        Published.Enqueue((sequenceNr, events, spooler));
+        if (confirmAtOnce)
+            spooler.Tell(new BatchDelivered(sequenceNr, null));
+    }
+
+    public IReadOnlyList<string> PublishedIds => Published.SelectMany(p => p.Events).Select(e => e.MessageId).ToList();
+}
+
+/// <summary>Stands in for the journal's query side: answers with the batches the test says are in the journal.</summary>
+internal sealed class ScriptedSpoolReader : ISpoolReader
+{
+    public ConcurrentDictionary<long, SpoolBatch> Journal { get; } = new();
+    public ConcurrentQueue<(long From, long To)> Reads { get; } = new();
+
+    public Task<IReadOnlyList<(long SequenceNr, SpoolBatch Batch)>> ReadAsync(string persistenceId, long fromSequenceNr, long toSequenceNr)
+    {
+        Reads.Enqueue((fromSequenceNr, toSequenceNr));
+        IReadOnlyList<(long, SpoolBatch)> batches = Journal.Where(kv => kv.Key >= fromSequenceNr && kv.Key <= toSequenceNr)
+            .OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList();
+        return Task.FromResult(batches);
+    }
+}
+
+internal static class SpoolEvents
+{
+    public static SpooledEvent Event(string id, int payloadBytes = 100) =>
+        new(id, "write-key", "user-" + id, "track", Encoding.UTF8.GetBytes(new string('x', payloadBytes)));
+
+    public static Enqueue Request(params string[] ids) => new(ids.Select(id => Event(id)).ToList());
+}

@@ -1,0 +1,248 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.TestKit;
+using AkkaCollector.Spooling;
+using static AkkaCollector.Tests.Spooling.SpoolEvents;
+
+namespace AkkaCollector.Tests.Spooling;
+
+/// <summary>The spooler's promises, against Akka.Persistence.TestKit's TestJournal (which can delay, fail and reject writes).</summary>
+public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly Config TestJournalConfig = ConfigurationFactory.ParseString("""
+        akka.persistence.journal.plugin = "akka.persistence.journal.test"
+        akka.persistence.journal.test {
+          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+        }
+        akka.persistence.snapshot-store.plugin = ""
+        """);
+
+    private readonly ITestJournal _journal;
+    private readonly SpoolStatus _status = new(1, 1L << 30);
+
+    public SpoolerSpecs() : base(TestJournalConfig)
+    {
+        _journal = TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
+    }
+
+    private static SpoolOptions Options(Action<SpoolOptions>? change = null)
+    {
+        var options = new SpoolOptions { Partitions = 1 };
+        change?.Invoke(options);
+        return options;
+    }
+
+    private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null, ISpoolReader? reader = null, string? name = null) =>
+        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, reader ?? new ScriptedSpoolReader())), name);
+
+    [Fact]
+    public async Task Should_answer_stored_only_after_the_journal_write_has_completed()
+    {
+        await _journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(600));
+        var spool = StartSpool(new RecordingPublisher());
+
+        spool.Tell(Request("a"), TestActor);
+
+        ExpectNoMsg(TimeSpan.FromMilliseconds(400));
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
+    public async Task Should_answer_503_for_a_failed_write_and_store_again_once_the_journal_recovers()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher);
+        spool.Tell(Request("before"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+
+        await _journal.OnWrite.Fail();
+        spool.Tell(Request("during"), TestActor);
+        Assert.Equal(SpoolReply.Failed, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
+
+        await _journal.OnWrite.Pass();
+        await AwaitAssertAsync(() =>
+        {
+            spool.Tell(Request("after"), TestActor);
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(1)));
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+
+        // The restarted spooler replayed the journal: "before" is delivered again, "during" never was stored.
+        await AwaitAssertAsync(() => Assert.Contains("after", publisher.PublishedIds));
+        Assert.DoesNotContain("during", publisher.PublishedIds);
+        Assert.Contains("before", publisher.PublishedIds);
+    }
+
+    [Fact]
+    public async Task Should_answer_503_for_a_rejected_write_and_keep_the_same_spooler_running()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher);
+
+        await _journal.OnWrite.Reject();
+        spool.Tell(Request("rejected"), TestActor);
+        Assert.Equal(SpoolReply.Failed, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
+
+        await _journal.OnWrite.Pass();
+        spool.Tell(Request("accepted"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
+        Assert.Equal(["accepted"], publisher.PublishedIds);
+    }
+
+    [Fact]
+    public void Should_replay_every_undelivered_event_in_order_after_a_restart()
+    {
+        var spool = StartSpool(new RecordingPublisher());
+        foreach (var id in new[] { "e1", "e2", "e3" })
+        {
+            spool.Tell(Request(id), TestActor);
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        }
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+
+        var afterRestart = new RecordingPublisher();
+        StartSpool(afterRestart);
+
+        AwaitAssert(() => Assert.Equal(["e1", "e2", "e3"], afterRestart.PublishedIds));
+    }
+
+    [Fact]
+    public void Should_truncate_delivered_batches_so_a_restart_replays_only_the_undelivered_ones()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher);
+        spool.Tell(Request("delivered"), TestActor);
+        ExpectMsg<SpoolReply>();
+        spool.Tell(Request("pending"), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => publisher.Published.Count == 2);
+
+        var (sequenceNr, _, spooler) = publisher.Published.First();
+        spooler.Tell(new BatchDelivered(sequenceNr, null));
+        AwaitAssert(() =>
+        {
+            spool.Tell(GetSpoolState.Instance, TestActor);
+            Assert.Equal(sequenceNr, ExpectMsg<SpoolState>().TruncatedThrough);
+        });
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+
+        var afterRestart = new RecordingPublisher();
+        StartSpool(afterRestart);
+        AwaitAssert(() => Assert.Equal(["pending"], afterRestart.PublishedIds));
+    }
+
+    [Fact]
+    public async Task Should_group_the_requests_that_arrive_during_a_write_into_the_next_write()
+    {
+        await _journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(300));
+        var publisher = new RecordingPublisher(confirmAtOnce: true);
+        var spool = StartSpool(publisher, Options(o => o.MaxWritesInFlight = 1));
+
+        for (var i = 0; i < 50; i++)
+            spool.Tell(Request($"e{i}"), TestActor);
+        for (var i = 0; i < 50; i++)
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(5)));
+
+        // The first request is written alone; the 49 that queued behind it share the next journal write.
+        AwaitAssert(() => Assert.Equal(50, publisher.PublishedIds.Count));
+        Assert.Equal(2, publisher.Published.Count);
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"e{i}"), publisher.PublishedIds);
+    }
+
+    [Fact]
+    public void Should_answer_full_and_store_nothing_once_the_byte_bound_is_reached()
+    {
+        var publisher = new RecordingPublisher();
+        // Each test event carries 100 payload bytes: room for exactly three.
+        var spool = StartSpool(publisher, Options(o => o.MaxBytes = 300));
+
+        foreach (var id in new[] { "e1", "e2", "e3" })
+        {
+            spool.Tell(Request(id), TestActor);
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        }
+        spool.Tell(Request("e4"), TestActor);
+
+        Assert.Equal(SpoolReply.Full, ExpectMsg<SpoolReply>());
+        Assert.True(_status.IsFull);
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        Assert.Equal(3, ExpectMsg<SpoolState>().BacklogEvents);
+    }
+
+    [Fact]
+    public void Should_accept_again_once_kafka_confirms_what_filled_the_spool()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher, Options(o => o.MaxBytes = 200));
+        spool.Tell(Request("e1", "e2"), TestActor);
+        ExpectMsg<SpoolReply>();
+        spool.Tell(Request("e3"), TestActor);
+        Assert.Equal(SpoolReply.Full, ExpectMsg<SpoolReply>());
+
+        AwaitCondition(() => publisher.Published.Count == 1);
+        var (sequenceNr, _, spooler) = publisher.Published.Single();
+        spooler.Tell(new BatchDelivered(sequenceNr, null));
+
+        AwaitAssert(() =>
+        {
+            spool.Tell(Request("e3"), TestActor);
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        });
+        Assert.False(_status.IsFull);
+    }
+
+    [Fact]
+    public void Should_send_a_batch_again_when_kafka_reports_it_failed()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher);
+        spool.Tell(Request("e1"), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => publisher.Published.Count == 1);
+
+        var (sequenceNr, _, spooler) = publisher.Published.Single();
+        spooler.Tell(new BatchDelivered(sequenceNr, "Local_MsgTimedOut"));
+
+        AwaitCondition(() => publisher.Published.Count == 2, TimeSpan.FromSeconds(5));
+        Assert.Equal(["e1", "e1"], publisher.PublishedIds);
+    }
+
+    [Fact]
+    public void Should_keep_spilled_batches_out_of_memory_and_read_them_back_in_order()
+    {
+        var publisher = new RecordingPublisher();
+        var reader = new ScriptedSpoolReader();
+        // Memory for about 650 of the 700 100-byte events; the unconfirmed window holds ten at a time.
+        var spool = StartSpool(publisher, Options(o => { o.MemoryBytesPerPartition = 64 * 1024; o.MaxUnconfirmedEvents = 10; }), reader);
+        var ids = Enumerable.Range(0, 700).Select(i => $"e{i}").ToList();
+        foreach (var id in ids)
+        {
+            spool.Tell(Request(id), TestActor);
+            ExpectMsg<SpoolReply>();
+        }
+        for (var seq = 1; seq <= ids.Count; seq++)
+            reader.Journal[seq] = new SpoolBatch([Event(ids[seq - 1])]);
+
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        Assert.True(ExpectMsg<SpoolState>().MemoryBytes <= 64 * 1024);
+
+        // Confirm each batch as it comes; the spooler must walk through memory, then the journal, in order.
+        var delivered = 0;
+        AwaitCondition(() =>
+        {
+            while (publisher.Published.TryDequeue(out var batch))
+            {
+                Assert.Equal(ids[delivered], batch.Events.Single().MessageId);
+                delivered++;
+                batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+            }
+            return delivered == ids.Count;
+        }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(5));
+        Assert.NotEmpty(reader.Reads);
+    }
+}
