@@ -1,0 +1,166 @@
+using System.Text;
+using Confluent.Kafka;
+
+namespace AkkaCollector.Testing.Kafka;
+
+/// <summary>Reads a topic from its earliest offset in the background and counts, per <c>messageId</c> header, how often each record arrived.</summary>
+/// <remarks>
+/// It must run while producers write: the mock cluster keeps only the newest 5 MiB per partition and
+/// deletes older records silently, so an audit started afterwards can miss records that were delivered.
+/// Partitions are assigned directly (no group rebalance), so reading starts at once.
+/// </remarks>
+public sealed class TopicAudit : IAsyncDisposable
+{
+    /// <summary>Header carrying the record's identity, UTF-8.</summary>
+    public const string MessageIdHeader = "messageId";
+
+    private readonly object _gate = new();
+    private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _reading;
+    private long _records;
+    private long _withoutId;
+    private int _duplicates;
+    private Exception? _failure;
+    private string? _lastError;
+
+    private TopicAudit(string bootstrapServers, string topic, int partitions)
+    {
+        Topic = topic;
+        var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = $"topic-audit-{Guid.NewGuid():N}",
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            FetchWaitMaxMs = 50,
+        })
+            // Broker outages are what the audit watches through; keep their noise as the latest error only.
+            .SetLogHandler((_, _) => { })
+            .SetErrorHandler((_, error) => Volatile.Write(ref _lastError, error.Reason))
+            .Build();
+        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        _reading = Task.Factory.StartNew(() => Read(consumer), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>The topic being read.</summary>
+    public string Topic { get; }
+
+    /// <summary>Distinct message ids seen.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+                return _seen.Count;
+        }
+    }
+
+    /// <summary>Records seen again after their first arrival (a record seen three times counts two).</summary>
+    public int Duplicates => Volatile.Read(ref _duplicates);
+
+    /// <summary>All records read, duplicates and records without a message id included.</summary>
+    public long Records => Interlocked.Read(ref _records);
+
+    /// <summary>Records that carried no <c>messageId</c> header.</summary>
+    public long WithoutId => Interlocked.Read(ref _withoutId);
+
+    /// <summary>Starts reading every partition of <paramref name="topic"/> from the beginning.</summary>
+    public static TopicAudit Start(string bootstrapServers, string topic, TimeSpan? metadataTimeout = null)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var metadata = admin.GetMetadata(topic, metadataTimeout ?? TimeSpan.FromSeconds(15)).Topics.Single();
+        if (metadata.Error.IsError || metadata.Partitions.Count == 0)
+            throw new InvalidOperationException($"Cannot audit topic '{topic}': {metadata.Error.Reason}");
+        return new TopicAudit(bootstrapServers, topic, metadata.Partitions.Count);
+    }
+
+    /// <summary>Whether a record with this message id has been seen.</summary>
+    public bool Contains(string messageId)
+    {
+        lock (_gate)
+            return _seen.ContainsKey(messageId);
+    }
+
+    /// <summary>How many times a record with this message id has been seen.</summary>
+    public int TimesSeen(string messageId)
+    {
+        lock (_gate)
+            return _seen.GetValueOrDefault(messageId);
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds; false if it still does not after <paramref name="timeout"/>.</summary>
+    /// <exception cref="InvalidOperationException">The consumer failed.</exception>
+    public async Task<bool> WaitUntilAsync(Func<TopicAudit, bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (Volatile.Read(ref _failure) is { } failure)
+                throw new InvalidOperationException($"Auditing '{Topic}' failed.", failure);
+            if (condition(this))
+                return true;
+            if (DateTime.UtcNow >= deadline)
+                return false;
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Topic}: {Count} ids, {Duplicates} duplicates, {Records} records ({WithoutId} without id); last client error: {Volatile.Read(ref _lastError) ?? "none"}";
+
+    /// <summary>Stops reading and closes the consumer.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _reading;
+        _stop.Dispose();
+    }
+
+    private void Read(IConsumer<Ignore, Ignore> consumer)
+    {
+        using var _ = consumer;
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    if (consumer.Consume(TimeSpan.FromMilliseconds(100))?.Message is { } message)
+                        Record(message.Headers);
+                }
+                catch (ConsumeException e) when (!e.Error.IsFatal)
+                {
+                    Volatile.Write(ref _lastError, e.Error.Reason);
+                }
+            }
+        }
+        catch (KafkaException e)
+        {
+            Volatile.Write(ref _failure, e);
+        }
+        finally
+        {
+            consumer.Close();
+        }
+    }
+
+    private void Record(Headers? headers)
+    {
+        Interlocked.Increment(ref _records);
+        if (headers is null || !headers.TryGetLastBytes(MessageIdHeader, out var idBytes))
+        {
+            Interlocked.Increment(ref _withoutId);
+            return;
+        }
+
+        var id = Encoding.UTF8.GetString(idBytes);
+        lock (_gate)
+        {
+            var times = _seen.GetValueOrDefault(id) + 1;
+            _seen[id] = times;
+            if (times > 1)
+                Interlocked.Increment(ref _duplicates);
+        }
+    }
+}

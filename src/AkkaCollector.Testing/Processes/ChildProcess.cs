@@ -1,0 +1,150 @@
+using System.Diagnostics;
+
+namespace AkkaCollector.Testing.Processes;
+
+/// <summary>A process started by a test or the rig: its output captured line by line, signalled and killed by PID only.</summary>
+public sealed class ChildProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly object _gate = new();
+    private readonly List<OutputLine> _lines = [];
+    private readonly List<(Func<string, bool> Predicate, TaskCompletionSource<string> Found)> _waiters = [];
+    private readonly Task _exited;
+
+    private ChildProcess(Process process, string description)
+    {
+        _process = process;
+        Description = description;
+        process.OutputDataReceived += (_, e) => Capture(OutputStream.Stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Capture(OutputStream.Stderr, e.Data);
+        process.Start();
+        Pid = process.Id;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        // Completes once the process has exited and both output streams are read to the end.
+        _exited = process.WaitForExitAsync();
+    }
+
+    /// <summary>The process id, fixed at start.</summary>
+    public int Pid { get; }
+
+    /// <summary>Command line, for messages.</summary>
+    public string Description { get; }
+
+    /// <summary>True once the process has exited and both output streams are drained.</summary>
+    public bool HasExited => _exited.IsCompleted;
+
+    /// <summary>Starts <c>dotnet DLL ARGS</c>, e.g. the collector binary (<see cref="CollectorBinary.Path"/>).</summary>
+    public static ChildProcess StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        Start("dotnet", [dll, .. args], environment, Path.GetDirectoryName(dll));
+
+    /// <summary>Starts <paramref name="fileName"/> with stdin kept open (close it with <see cref="CloseStandardInput"/>).</summary>
+    public static ChildProcess Start(string fileName, IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[name] = value;
+        return new ChildProcess(new Process { StartInfo = info }, $"{fileName} {string.Join(' ', info.ArgumentList)}");
+    }
+
+    /// <summary>Every line written so far, both streams, in arrival order.</summary>
+    public IReadOnlyList<OutputLine> Lines
+    {
+        get
+        {
+            lock (_gate)
+                return _lines.ToArray();
+        }
+    }
+
+    /// <summary>Everything written so far, one line per line with its stream, for assertion messages.</summary>
+    public string Output => string.Join('\n', Lines.Select(line => $"[{line.Stream}] {line.Text}"));
+
+    /// <summary>Waits for a line (stdout or stderr) matching <paramref name="predicate"/>, including lines already seen.</summary>
+    /// <exception cref="TimeoutException">No such line in time, or the process exited without writing one.</exception>
+    public async Task<string> WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout)
+    {
+        var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            var seen = _lines.FirstOrDefault(line => predicate(line.Text));
+            if (seen is not null)
+                return seen.Text;
+            _waiters.Add((predicate, found));
+        }
+
+        var first = await Task.WhenAny(found.Task, _exited, Task.Delay(timeout));
+        if (first == found.Task)
+            return await found.Task;
+        lock (_gate)
+            _waiters.RemoveAll(waiter => waiter.Found == found);
+        var why = first == _exited ? $"exited with code {_process.ExitCode}" : $"wrote nothing matching within {timeout}";
+        throw new TimeoutException($"{Description} (pid {Pid}) {why}. Output:\n{Output}");
+    }
+
+    /// <summary>Sends a signal by PID (<see cref="Signals"/>); false when the process is already gone.</summary>
+    public bool SendSignal(int signo) => Signals.Send(Pid, signo);
+
+    /// <summary>SIGKILL: no chance to clean up, like the OOM killer or a lost host.</summary>
+    public bool Kill() => SendSignal(Signals.SIGKILL);
+
+    /// <summary>Closes the child's stdin, i.e. the child reads end-of-file.</summary>
+    public void CloseStandardInput() => _process.StandardInput.Close();
+
+    /// <summary>Waits for exit and returns the exit code (128+N after signal N).</summary>
+    /// <exception cref="TimeoutException">Still running after <paramref name="timeout"/>.</exception>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        if (await Task.WhenAny(_exited, Task.Delay(timeout)) != _exited)
+            throw new TimeoutException($"{Description} (pid {Pid}) still running after {timeout}. Output:\n{Output}");
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILLs the process if it is still running, waits for it, and releases it.</summary>
+    public void Dispose()
+    {
+        if (!HasExited)
+        {
+            Kill();
+            _process.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+
+        _process.Dispose();
+    }
+
+    private void Capture(OutputStream stream, string? text)
+    {
+        lock (_gate)
+        {
+            if (text is null)
+                return;
+
+            _lines.Add(new OutputLine(stream, text));
+            foreach (var waiter in _waiters.Where(waiter => waiter.Predicate(text)).ToArray())
+            {
+                _waiters.Remove(waiter);
+                waiter.Found.TrySetResult(text);
+            }
+        }
+    }
+}
+
+/// <summary>One captured line of a child's output.</summary>
+public sealed record OutputLine(OutputStream Stream, string Text);
+
+/// <summary>Which of a child's output streams a line came from.</summary>
+public enum OutputStream
+{
+    Stdout,
+    Stderr,
+}

@@ -1,0 +1,91 @@
+using AkkaCollector.Testing.Kafka;
+using Confluent.Kafka;
+
+namespace AkkaCollector.IntegrationTests.Kafka;
+
+/// <summary>The in-process mock cluster behaves like Kafka for an idempotent producer, and its faults reach the client.</summary>
+public sealed class MockClusterTests
+{
+    private const string Topic = "events";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Should_deliver_ten_thousand_records_that_the_audit_reads_back_once_each()
+    {
+        using var cluster = MockCluster.Start(brokers: 3, Topic, partitions: 8);
+        await using var audit = TopicAudit.Start(cluster.BootstrapServers, Topic);
+        using var producer = new NumberedProducer(cluster.BootstrapServers, Topic);
+
+        producer.Produce(10_000);
+
+        Assert.True(producer.Flush(Patience));
+        Assert.Empty(producer.Failures);
+        Assert.Equal(10_000, producer.Delivered);
+        Assert.True(await audit.WaitUntilAsync(a => a.Count == 10_000, Patience), audit.ToString());
+        Assert.Equal(0, audit.Duplicates);
+        Assert.True(audit.Contains(NumberedProducer.IdOf(0)) && audit.Contains(NumberedProducer.IdOf(9_999)), audit.ToString());
+    }
+
+    [Fact]
+    public async Task Should_deliver_everything_once_after_all_brokers_were_down_for_three_seconds()
+    {
+        using var cluster = MockCluster.Start(brokers: 3, Topic, partitions: 8);
+        await using var audit = TopicAudit.Start(cluster.BootstrapServers, Topic);
+        using var producer = new NumberedProducer(cluster.BootstrapServers, Topic, messageTimeoutMs: 300_000);
+        producer.Produce(2_000);
+        Assert.True(producer.Flush(Patience));
+
+        cluster.SetBrokerDown(MockCluster.AllBrokers);
+        for (var second = 0; second < 3; second++)
+        {
+            producer.Produce(1_000);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
+        var deliveredWhileDown = producer.Delivered;
+        cluster.SetBrokerUp(MockCluster.AllBrokers);
+
+        Assert.Equal(2_000, deliveredWhileDown);
+        Assert.True(producer.Flush(Patience));
+        Assert.Empty(producer.Failures);
+        Assert.Equal(5_000, producer.Delivered);
+        Assert.True(await audit.WaitUntilAsync(a => a.Count == 5_000, Patience), audit.ToString());
+        Assert.Equal(0, audit.Duplicates);
+    }
+
+    [Fact]
+    public async Task Should_retry_and_deliver_once_when_produce_requests_fail_with_retriable_errors()
+    {
+        using var cluster = MockCluster.Start(brokers: 3, Topic, partitions: 8);
+        await using var audit = TopicAudit.Start(cluster.BootstrapServers, Topic);
+        using var producer = new NumberedProducer(cluster.BootstrapServers, Topic);
+        cluster.PushRequestErrors(KafkaApiKey.Produce, Enumerable.Repeat((int)ErrorCode.NotEnoughReplicas, 5).ToArray());
+
+        producer.Produce(1_000);
+
+        Assert.True(producer.Flush(Patience));
+        Assert.Empty(producer.Failures);
+        Assert.True(await audit.WaitUntilAsync(a => a.Count == 1_000, Patience), audit.ToString());
+        Assert.Equal(0, audit.Duplicates);
+    }
+
+    [Fact]
+    public async Task Should_fail_the_delivery_with_the_pushed_error_when_it_is_not_retriable()
+    {
+        using var cluster = MockCluster.Start(brokers: 1, Topic, partitions: 1);
+        using var producer = new NumberedProducer(cluster.BootstrapServers, Topic);
+        cluster.PushRequestErrors(KafkaApiKey.Produce, (int)ErrorCode.TopicAuthorizationFailed);
+
+        var refused = await Assert.ThrowsAsync<ProduceException<Null, byte[]>>(producer.ProduceOneAsync);
+
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, refused.Error.Code);
+    }
+
+    [Fact]
+    public void Should_refuse_to_make_a_partition_leaderless_because_that_crashes_the_process()
+    {
+        using var cluster = MockCluster.Start(brokers: 3, Topic, partitions: 2);
+
+        Assert.Throws<ArgumentException>(() => cluster.SetPartitionLeader(Topic, 0, MockCluster.AllBrokers));
+    }
+}
