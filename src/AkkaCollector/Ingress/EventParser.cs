@@ -1,0 +1,303 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace AkkaCollector.Ingress;
+
+/// <summary>The API a request came in through: one Segment call, a Segment batch, or Heap's server-side track.</summary>
+public enum IngressRoute
+{
+    Track,
+    Identify,
+    Page,
+    Screen,
+    Group,
+    Alias,
+    Batch,
+    HeapTrack,
+}
+
+/// <summary>One event that passed validation, still pointing into the request's JSON document.</summary>
+/// <param name="Source">The event object as the producer sent it.</param>
+/// <param name="Type">track, identify, page, screen, group or alias.</param>
+/// <param name="MessageId">The producer's messageId (Heap: idempotency_key), or null when one must be assigned.</param>
+/// <param name="PartitionKey">userId, else anonymousId (Heap: identity).</param>
+public readonly record struct ParsedEvent(JsonElement Source, string Type, string? MessageId, string PartitionKey);
+
+/// <summary>A request whose every event is valid. Owns the JSON document its events point into: dispose it after writing them.</summary>
+public sealed class ParsedRequest : IDisposable
+{
+    private readonly JsonDocument _document;
+
+    internal ParsedRequest(JsonDocument document, string writeKey, bool heap, ParsedEvent[] events, JsonElement batchContext, JsonElement batchSentAt)
+    {
+        _document = document;
+        WriteKey = writeKey;
+        IsHeap = heap;
+        Events = events;
+        BatchContext = batchContext;
+        BatchSentAt = batchSentAt;
+    }
+
+    public string WriteKey { get; }
+
+    /// <summary>The events came through Heap's API: identity becomes userId, app_id and idempotency_key are not copied.</summary>
+    public bool IsHeap { get; }
+
+    public IReadOnlyList<ParsedEvent> Events { get; }
+
+    /// <summary>A Segment batch's own context (an object), or Undefined; merged under each event's context.</summary>
+    public JsonElement BatchContext { get; }
+
+    /// <summary>A Segment batch's own sentAt, or Undefined; given to events that carry none.</summary>
+    public JsonElement BatchSentAt { get; }
+
+    public void Dispose() => _document.Dispose();
+}
+
+/// <summary>
+/// Turns a request body into validated events, or into the one precise reason it is refused, following Segment's HTTP
+/// tracking API (/v1/track, identify, page, screen, group, alias, batch) and Heap's server-side track (/api/track).
+/// A request is all or nothing: if any event in it is invalid the whole request is refused and nothing of it is
+/// spooled, so a producer's retry after fixing it can never duplicate the events that were fine.
+/// The write key comes from HTTP Basic auth (username, password empty) or the body's writeKey (Heap: app_id);
+/// without one the answer is 401 "missing write key", as Segment answers.
+/// </summary>
+public static class EventParser
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    private delegate IngressError? EventReader(JsonElement item, Location at, out ParsedEvent parsed);
+
+    public static OrError<ParsedRequest> Parse(ReadOnlyMemory<byte> body, IngressRoute route, string? authorization, IngressOptions options)
+    {
+        if (body.IsEmpty)
+            return IngressError.BadRequest("the request body is empty");
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            return IngressError.BadRequest($"the body is not valid JSON: {e.Message}");
+        }
+        var parsed = ParseDocument(document, body.Length, route, authorization, options);
+        if (!parsed.TryGetValue(out _, out _))
+            document.Dispose();
+        return parsed;
+    }
+
+    private static OrError<ParsedRequest> ParseDocument(JsonDocument document, int bodyLength, IngressRoute route, string? authorization, IngressOptions options)
+    {
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+            return IngressError.BadRequest("the body must be a JSON object");
+        var heap = route == IngressRoute.HeapTrack;
+        if (!ReadWriteKey(root, authorization, heap ? "app_id" : "writeKey").TryGetValue(out var writeKey, out var error))
+            return error;
+
+        ParsedEvent[] events;
+        var batchContext = default(JsonElement);
+        var batchSentAt = default(JsonElement);
+        if (route == IngressRoute.Batch)
+        {
+            if ((error = OptionalObject(root, "context", Location.Root) ?? OptionalTimestamp(root, "sentAt", Location.Root)) is not null)
+                return error;
+            batchContext = Present(root, "context");
+            batchSentAt = Present(root, "sentAt");
+            error = ReadBatch(root, "batch", ReadSegmentBatchItem, options, out events);
+        }
+        else if (heap && root.TryGetProperty("events", out _))
+        {
+            error = ReadBatch(root, "events", ReadHeapEvent, options, out events);
+        }
+        else if (bodyLength > options.MaxEventBytes)
+        {
+            events = [];
+            error = EventTooLarge(Location.Root, options);
+        }
+        else
+        {
+            events = new ParsedEvent[1];
+            error = heap
+                ? ReadHeapEvent(root, Location.Root, out events[0])
+                : ReadSegmentEvent(root, TypeOf(route), Location.Root, out events[0]);
+        }
+        return error ?? (OrError<ParsedRequest>)new ParsedRequest(document, writeKey, heap, events, batchContext, batchSentAt);
+    }
+
+    private static IngressError? ReadBatch(JsonElement root, string name, EventReader read, IngressOptions options, out ParsedEvent[] events)
+    {
+        events = [];
+        if (!root.TryGetProperty(name, out var items) || items.ValueKind != JsonValueKind.Array)
+            return IngressError.BadRequest($"{name} must be an array of events", name);
+        var count = items.GetArrayLength();
+        if (count == 0)
+            return IngressError.BadRequest($"{name} is empty", name);
+        if (count > options.MaxBatchEvents)
+            return IngressError.BadRequest($"{name} has {count} events; at most {options.MaxBatchEvents} are accepted in one request", name);
+
+        events = new ParsedEvent[count];
+        var index = 0;
+        foreach (var item in items.EnumerateArray())
+        {
+            var at = new Location(name, index);
+            if (JsonMarshal.GetRawUtf8Value(item).Length > options.MaxEventBytes)
+                return EventTooLarge(at, options);
+            if (item.ValueKind != JsonValueKind.Object)
+                return IngressError.BadRequest("an event must be a JSON object", at.Path());
+            if (read(item, at, out events[index]) is { } error)
+                return error;
+            index++;
+        }
+        return null;
+    }
+
+    private static IngressError? ReadSegmentBatchItem(JsonElement item, Location at, out ParsedEvent parsed)
+    {
+        parsed = default;
+        if (!item.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            return IngressError.BadRequest("type is required: track, identify, page, screen, group or alias", at.Path("type"));
+        if (TypeNamed(type) is not { } typeName)
+            return IngressError.BadRequest($"type '{type.GetString()}' is not one of track, identify, page, screen, group, alias", at.Path("type"));
+        return ReadSegmentEvent(item, typeName, at, out parsed);
+    }
+
+    private static IngressError? ReadSegmentEvent(JsonElement item, string type, Location at, out ParsedEvent parsed)
+    {
+        parsed = default;
+        string? messageId = null, userId = null, anonymousId = null;
+        var error = OptionalString(item, "messageId", at, out messageId)
+            ?? OptionalString(item, "userId", at, out userId)
+            ?? OptionalString(item, "anonymousId", at, out anonymousId)
+            ?? OptionalObject(item, "properties", at)
+            ?? OptionalObject(item, "traits", at)
+            ?? OptionalObject(item, "context", at)
+            ?? OptionalObject(item, "integrations", at)
+            ?? OptionalTimestamp(item, "timestamp", at)
+            ?? OptionalTimestamp(item, "originalTimestamp", at)
+            ?? OptionalTimestamp(item, "sentAt", at)
+            ?? type switch
+            {
+                "track" => RequiredString(item, "event", at, out _),
+                "group" => RequiredString(item, "groupId", at, out _),
+                "alias" => RequiredString(item, "previousId", at, out _) ?? RequiredString(item, "userId", at, out _),
+                "page" or "screen" => OptionalString(item, "name", at, out _),
+                _ => null,
+            };
+        if (error is not null)
+            return error;
+        if ((userId ?? anonymousId) is not { } partitionKey)
+            return IngressError.BadRequest("userId or anonymousId is required", at.Path("userId"));
+        parsed = new ParsedEvent(item, type, messageId, partitionKey);
+        return null;
+    }
+
+    private static IngressError? ReadHeapEvent(JsonElement item, Location at, out ParsedEvent parsed)
+    {
+        parsed = default;
+        string? identity = null, idempotencyKey = null;
+        var error = RequiredString(item, "identity", at, out identity)
+            ?? RequiredString(item, "event", at, out _)
+            ?? OptionalObject(item, "properties", at)
+            ?? OptionalTimestamp(item, "timestamp", at)
+            ?? OptionalString(item, "idempotency_key", at, out idempotencyKey);
+        if (error is not null)
+            return error;
+        parsed = new ParsedEvent(item, "track", idempotencyKey, identity!);
+        return null;
+    }
+
+    private static OrError<string> ReadWriteKey(JsonElement root, string? authorization, string bodyField)
+    {
+        const string basic = "Basic ";
+        if (authorization is not null && authorization.StartsWith(basic, StringComparison.OrdinalIgnoreCase))
+        {
+            string credentials;
+            try
+            {
+                credentials = Encoding.UTF8.GetString(Convert.FromBase64String(authorization[basic.Length..].Trim()));
+            }
+            catch (FormatException)
+            {
+                return IngressError.InvalidCredentials;
+            }
+            // Segment's SDKs send the write key as the username with an empty password.
+            var colon = credentials.IndexOf(':');
+            var username = colon < 0 ? credentials : credentials[..colon];
+            if (username.Length > 0)
+                return username;
+        }
+        if (OptionalString(root, bodyField, Location.Root, out var fromBody) is { } error)
+            return error;
+        return fromBody is null ? IngressError.MissingWriteKey(bodyField) : fromBody;
+    }
+
+    /// <summary>A present, non-empty string, or null when absent or JSON null; anything else is the producer's mistake.</summary>
+    private static IngressError? OptionalString(JsonElement item, string name, Location at, out string? value)
+    {
+        value = null;
+        var property = Present(item, name);
+        if (property.ValueKind == JsonValueKind.Undefined)
+            return null;
+        if (property.ValueKind != JsonValueKind.String)
+            return IngressError.BadRequest($"{name} must be a string", at.Path(name));
+        value = property.GetString();
+        return string.IsNullOrEmpty(value) ? IngressError.BadRequest($"{name} must not be empty", at.Path(name)) : null;
+    }
+
+    private static IngressError? RequiredString(JsonElement item, string name, Location at, out string? value) =>
+        OptionalString(item, name, at, out value) ?? (value is null ? IngressError.BadRequest($"{name} is required", at.Path(name)) : null);
+
+    private static IngressError? OptionalObject(JsonElement item, string name, Location at)
+    {
+        var kind = Present(item, name).ValueKind;
+        return kind is JsonValueKind.Undefined or JsonValueKind.Object ? null : IngressError.BadRequest($"{name} must be an object", at.Path(name));
+    }
+
+    private static IngressError? OptionalTimestamp(JsonElement item, string name, Location at)
+    {
+        var property = Present(item, name);
+        return property.ValueKind == JsonValueKind.Undefined || (property.ValueKind == JsonValueKind.String && property.TryGetDateTimeOffset(out _))
+            ? null
+            : IngressError.BadRequest($"{name} must be an ISO-8601 date-time string", at.Path(name));
+    }
+
+    /// <summary>The named property, or Undefined when it is absent or JSON null (SDKs send "userId": null for anonymous users).</summary>
+    private static JsonElement Present(JsonElement item, string name) =>
+        item.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : default;
+
+    private static IngressError EventTooLarge(Location at, IngressOptions options) =>
+        IngressError.TooLarge($"the event exceeds {options.MaxEventBytes} bytes", at.Path());
+
+    private static string TypeOf(IngressRoute route) => route switch
+    {
+        IngressRoute.Track => "track",
+        IngressRoute.Identify => "identify",
+        IngressRoute.Page => "page",
+        IngressRoute.Screen => "screen",
+        IngressRoute.Group => "group",
+        IngressRoute.Alias => "alias",
+        _ => throw new ArgumentOutOfRangeException(nameof(route), route, "not a single-event Segment route"),
+    };
+
+    private static string? TypeNamed(JsonElement type) =>
+        type.ValueEquals("track") ? "track"
+        : type.ValueEquals("identify") ? "identify"
+        : type.ValueEquals("page") ? "page"
+        : type.ValueEquals("screen") ? "screen"
+        : type.ValueEquals("group") ? "group"
+        : type.ValueEquals("alias") ? "alias"
+        : null;
+
+    /// <summary>Where in the body an event is, so an error can name the field (<c>batch[3].event</c>); paths are built only for errors.</summary>
+    private readonly record struct Location(string? Array, int Index)
+    {
+        public static readonly Location Root = new(null, 0);
+
+        public string? Path() => Array is null ? null : $"{Array}[{Index}]";
+
+        public string Path(string field) => Array is null ? field : $"{Array}[{Index}].{field}";
+    }
+}

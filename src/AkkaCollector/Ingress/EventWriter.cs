@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using AkkaCollector.Lookups;
+using AkkaCollector.Spooling;
+
+namespace AkkaCollector.Ingress;
+
+/// <summary>What the collector adds to every event of one request.</summary>
+/// <param name="ReceivedAt">The server's clock when the request arrived.</param>
+/// <param name="ClientAddress">The resolved client address; null when the server does not know its peer.</param>
+/// <param name="Geo">Where the client is, from the lookups; null when unknown.</param>
+/// <param name="Unverified">The app registry could not be asked.</param>
+public sealed record Enrichment(DateTimeOffset ReceivedAt, IPAddress? ClientAddress, GeoLocation? Geo, bool Unverified);
+
+/// <summary>
+/// Writes each validated event as the JSON that is journaled and becomes the Kafka record value: the producer's own
+/// fields copied as sent, then what the collector knows better. <c>type</c> is the route's (or batch item's);
+/// <c>messageId</c> is the producer's or a new time-ordered UUIDv7; <c>receivedAt</c> is the server clock;
+/// <c>context.ip</c> and <c>context.location</c> are the address the collector resolved (the one rate limits and geo
+/// used) and its location, replacing what the producer claimed, which stays only when the collector knows nothing better.
+/// A batch's context is merged under each event's context (key by key; the event's own keys win) and its sentAt fills
+/// an event's missing sentAt. The write key is not copied: it travels beside the payload, not inside it.
+/// Heap events take Segment's shape (identity becomes userId) so that one topic has one schema.
+/// </summary>
+public static class EventWriter
+{
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // The payload goes to Kafka consumers, not into HTML: keep non-ASCII text readable instead of \u-escaped.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static SpooledEvent[] Write(ParsedRequest request, Enrichment enrichment)
+    {
+        var receivedAt = enrichment.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        var ip = enrichment.ClientAddress?.ToString();
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
+        var spooled = new SpooledEvent[request.Events.Count];
+        for (var i = 0; i < spooled.Length; i++)
+        {
+            var parsed = request.Events[i];
+            var messageId = parsed.MessageId ?? Guid.CreateVersion7().ToString("N");
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            WriteEvent(writer, request, parsed, messageId, receivedAt, ip, enrichment.Geo);
+            writer.Flush();
+            spooled[i] = new SpooledEvent(messageId, request.WriteKey, parsed.PartitionKey, parsed.Type, buffer.WrittenSpan.ToArray(), enrichment.Unverified);
+        }
+        return spooled;
+    }
+
+    private static void WriteEvent(Utf8JsonWriter writer, ParsedRequest request, ParsedEvent parsed, string messageId, string receivedAt, string? ip, GeoLocation? geo)
+    {
+        var source = parsed.Source;
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, parsed.Type);
+        writer.WriteString("messageId"u8, messageId);
+        if (request.IsHeap)
+            writer.WriteString("userId"u8, parsed.PartitionKey);
+        foreach (var property in source.EnumerateObject())
+        {
+            if (!IsReplaced(property, request.IsHeap))
+                property.WriteTo(writer);
+        }
+        if (request.BatchSentAt.ValueKind != JsonValueKind.Undefined && !source.TryGetProperty("sentAt"u8, out _))
+        {
+            writer.WritePropertyName("sentAt"u8);
+            request.BatchSentAt.WriteTo(writer);
+        }
+        writer.WriteString("receivedAt"u8, receivedAt);
+        WriteContext(writer, request.BatchContext, source.TryGetProperty("context"u8, out var own) ? own : default, ip, geo);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteContext(Utf8JsonWriter writer, JsonElement batchContext, JsonElement eventContext, string? ip, GeoLocation? geo)
+    {
+        writer.WriteStartObject("context"u8);
+        if (batchContext.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in batchContext.EnumerateObject())
+            {
+                var overridden = eventContext.ValueKind == JsonValueKind.Object && eventContext.TryGetProperty(property.Name, out _);
+                if (!overridden && !IsEnriched(property, ip, geo))
+                    property.WriteTo(writer);
+            }
+        }
+        if (eventContext.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in eventContext.EnumerateObject())
+            {
+                if (!IsEnriched(property, ip, geo))
+                    property.WriteTo(writer);
+            }
+        }
+        if (ip is not null)
+            writer.WriteString("ip"u8, ip);
+        if (geo is not null)
+            WriteLocation(writer, geo);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteLocation(Utf8JsonWriter writer, GeoLocation geo)
+    {
+        writer.WriteStartObject("location"u8);
+        WriteIfKnown(writer, "city"u8, geo.City);
+        WriteIfKnown(writer, "region"u8, geo.Region);
+        WriteIfKnown(writer, "countryCode"u8, geo.CountryCode);
+        if (geo.Latitude is { } latitude)
+            writer.WriteNumber("latitude"u8, latitude);
+        if (geo.Longitude is { } longitude)
+            writer.WriteNumber("longitude"u8, longitude);
+        WriteIfKnown(writer, "timeZone"u8, geo.TimeZone);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteIfKnown(Utf8JsonWriter writer, ReadOnlySpan<byte> name, string? value)
+    {
+        if (value is not null)
+            writer.WriteString(name, value);
+    }
+
+    // Written by the collector itself (or, for the write key, not written at all).
+    private static bool IsReplaced(JsonProperty property, bool heap) =>
+        property.NameEquals("type"u8) || property.NameEquals("messageId"u8) || property.NameEquals("receivedAt"u8)
+        || property.NameEquals("context"u8) || property.NameEquals("writeKey"u8)
+        || (heap && (property.NameEquals("app_id"u8) || property.NameEquals("identity"u8)
+                     || property.NameEquals("idempotency_key"u8) || property.NameEquals("userId"u8)));
+
+    private static bool IsEnriched(JsonProperty property, string? ip, GeoLocation? geo) =>
+        (ip is not null && property.NameEquals("ip"u8)) || (geo is not null && property.NameEquals("location"u8));
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+
+namespace AkkaCollector.Ingress;
+
+/// <summary>Limits and trust settings of the tracking API, bound from the configuration section "Ingress".</summary>
+public sealed class IngressOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "Ingress";
+
+    /// <summary>Largest single event, in bytes of its JSON as sent (Segment's own limit is 32 KB).</summary>
+    public int MaxEventBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Largest request body, in bytes after gzip inflation (Segment's batch limit is 500 KB).</summary>
+    public int MaxRequestBytes { get; set; } = 500 * 1024;
+
+    /// <summary>
+    /// Most events in one batch. Segment bounds a batch by bytes only; a count bound keeps one request from
+    /// becoming thousands of tiny journal records. 1000 still lets every event average 500 bytes inside MaxRequestBytes.
+    /// </summary>
+    public int MaxBatchEvents { get; set; } = 1000;
+
+    /// <summary>Addresses or CIDR blocks of load balancers whose X-Forwarded-For is believed. Empty: XFF is ignored.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Seconds a producer is told to wait (Retry-After) when the spool cannot take its events.</summary>
+    public int RetryAfterSeconds { get; set; } = 5;
+}
+
+/// <summary>Refuses to start the collector with ingress limits that would reject everything or trust a typo.</summary>
+internal sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IngressOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MaxEventBytes <= 0)
+            failures.Add("MaxEventBytes must be positive.");
+        if (options.MaxRequestBytes < options.MaxEventBytes)
+            failures.Add("MaxRequestBytes must be at least MaxEventBytes, or no single event could be sent.");
+        if (options.MaxBatchEvents <= 0)
+            failures.Add("MaxBatchEvents must be positive.");
+        if (options.RetryAfterSeconds <= 0)
+            failures.Add("RetryAfterSeconds must be positive.");
+        failures.AddRange(options.TrustedProxies
+            .Where(entry => !ClientAddressResolver.TryParseNetwork(entry, out _))
+            .Select(ClientAddressResolver.InvalidProxyEntry));
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using AkkaCollector.Lookups;
+using AkkaCollector.Observability;
+using AkkaCollector.Spooling;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace AkkaCollector.Ingress;
+
+/// <summary>
+/// The producer-facing HTTP API: Segment's tracking API (/v1/*) and Heap's server-side track (/api/track).
+/// Per request: read the body (bounded, gzip inflated under the same bound) → parse and validate every event →
+/// resolve the client address → lookups (rate limit, app registry, geo) → write enriched events → spool them →
+/// answer 200 only once the spool says they are in the journal. Every answer is counted by route, status and cause.
+/// </summary>
+public static class TrackingApi
+{
+    private static readonly (string Pattern, IngressRoute Route)[] Routes =
+    [
+        ("/v1/track", IngressRoute.Track),
+        ("/v1/identify", IngressRoute.Identify),
+        ("/v1/page", IngressRoute.Page),
+        ("/v1/screen", IngressRoute.Screen),
+        ("/v1/group", IngressRoute.Group),
+        ("/v1/alias", IngressRoute.Alias),
+        ("/v1/batch", IngressRoute.Batch),
+        ("/api/track", IngressRoute.HeapTrack),
+    ];
+
+    /// <summary>Registers what the tracking API needs besides the spool: its options (validated at start), the client address resolver, and no lookups unless others are registered.</summary>
+    public static IServiceCollection AddTrackingApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IngressOptions>().Bind(configuration.GetSection(IngressOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngressOptions>, IngressOptionsValidator>();
+        services.AddSingleton<ClientAddressResolver>();
+        services.TryAddSingleton<IRequestLookups, NoLookups>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapTrackingApi(this IEndpointRouteBuilder app)
+    {
+        foreach (var (pattern, route) in Routes)
+        {
+            app.MapPost(pattern, (HttpContext context, IEventSpool spool, IRequestLookups lookups, IOptions<IngressOptions> options, ClientAddressResolver addresses) =>
+                    AnswerCountedAsync(pattern, () => AnswerAsync(route, context, spool, lookups, options.Value, addresses)))
+                .WithName($"ingress:{pattern}");
+        }
+        return app;
+    }
+
+    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(
+        string pattern, Func<Task<Results<Ok<IngressSuccess>, IngressError>>> answer)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await answer();
+        var (status, cause) = result.Result is IngressError error ? (error.StatusCode, error.Cause) : (StatusCodes.Status200OK, "ok");
+        CollectorMetrics.HttpRequests.WithLabels(pattern, status.ToString(CultureInfo.InvariantCulture), cause).Inc();
+        CollectorMetrics.HttpRequestSeconds.WithLabels(pattern).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return result;
+    }
+
+    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerAsync(
+        IngressRoute route, HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses)
+    {
+        var cancellationToken = context.RequestAborted;
+        var receivedAt = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
+        SpooledEvent[] events;
+        // The body and its JSON document are released before the spool is awaited: a request waiting for a journal
+        // write holds only its finished payloads, not the pooled buffer it was read into.
+        var read = await RequestBodyReader.ReadAsync(context.Request, options.MaxRequestBytes, cancellationToken);
+        if (!read.TryGetValue(out var body, out var error))
+            return error;
+        using (body)
+        {
+            var parsed = EventParser.Parse(body.Memory, route, context.Request.Headers.Authorization, options);
+            if (!parsed.TryGetValue(out var request, out error))
+                return error;
+            using (request)
+            {
+                var client = addresses.Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+                var verdict = await lookups.CheckAsync(request.WriteKey, client, cancellationToken);
+                if (verdict.Rejection is { } rejection)
+                    return IngressError.Rejected(rejection);
+                events = EventWriter.Write(request, new Enrichment(receivedAt, client, verdict.Geo, verdict.Unverified));
+            }
+        }
+
+        CollectorMetrics.EventsAccepted.Inc(events.Length);
+        var retryAfter = TimeSpan.FromSeconds(options.RetryAfterSeconds);
+        try
+        {
+            return await spool.SpoolAsync(events, cancellationToken) switch
+            {
+                SpoolOutcome.Stored => TypedResults.Ok(IngressSuccess.Stored),
+                SpoolOutcome.Full => IngressError.SpoolFull(retryAfter),
+                _ => IngressError.JournalFailed(retryAfter),
+            };
+        }
+        catch (TimeoutException)
+        {
+            return IngressError.SpoolTimedOut(retryAfter);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return IngressError.ClientClosed;
+        }
+    }
+}
