@@ -36,6 +36,7 @@ builder.Services.AddAkka("collector", (akka, sp) =>
     akka.AddHocon(CollectorHocon.Load(), HoconAddMode.Append);
     akka.AddHocon(Spool.JournalConfig(sp.GetRequiredService<IOptions<SpoolOptions>>().Value), HoconAddMode.Prepend);
     akka.AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
+    akka.AddSetup(Spool.JournalDataOptions(sp.GetRequiredService<IOptions<SpoolOptions>>().Value));
     akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory());
     akka.WithActors((system, _, resolver) => resolver.GetService<Spool>().Start(system));
 });

@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
 using AkkaCollector.Publishing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -49,6 +51,20 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
             akka.persistence.query.journal.sql.connection-string = {{quoted}}
             akka.persistence.query.journal.sql.provider-name = "{{provider}}"
             """);
+    }
+
+    /// <summary>linq2db options for the journal and its query side: on SQLite, the per-connection tuning.</summary>
+    public static MultiDataOptionsSetup JournalDataOptions(SpoolOptions options)
+    {
+        var setup = new MultiDataOptionsSetup();
+        if (options.Provider != "sqlite")
+            return setup;
+        var dataOptions = new DataOptions()
+            .UseConnectionString(ProviderName.SQLiteMS, options.ConnectionString ?? SqliteConnectionString(options.Path))
+            .UseInterceptor(new SqliteJournalTuning(options.SqliteSyncEveryCommit));
+        setup.AddDataOptions("akka.persistence.journal.sql", dataOptions);
+        setup.AddDataOptions("akka.persistence.query.journal.sql", dataOptions);
+        return setup;
     }
 
     private static string SqliteConnectionString(string folder)

@@ -18,6 +18,15 @@ public sealed class SpoolOptions
     /// <summary>Connection string for postgresql (required there); for sqlite it overrides Spool:Path when set.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// SQLite only: true syncs the journal to disk on every commit (an acknowledged event survives power loss);
+    /// false leaves flushing to the OS (it survives kill -9 and crashes of the collector, not of the machine).
+    /// </summary>
+    public bool SqliteSyncEveryCommit { get; set; } = true;
+
+    /// <summary>Shortest pause between two truncations of a spooler's delivered batches: deletes compete with inserts for the journal.</summary>
+    public TimeSpan TruncateInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Spooler actors. Events are routed by hash(write key, user); keep it stable across restarts of one spool.</summary>
     [Range(1, 256)]
     public int Partitions { get; set; } = 8;

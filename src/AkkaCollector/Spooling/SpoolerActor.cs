@@ -17,8 +17,8 @@
 //    MaxUnconfirmedEvents at a time; a failed delivery is retried after a pause. Kafka records are keyed by
 //    user and carry the messageId, so delivery is at least once and consumers can de-duplicate.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
-//    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time), so
-//    disk use follows the backlog and a restart replays exactly the undelivered batches (plus, at most, those
+//    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
+//    one per TruncateInterval, since deletes compete with inserts for the journal), so disk use follows the backlog and a restart replays exactly the undelivered batches (plus, at most, those
 //    delivered after the last truncation: duplicates, never losses).
 // 6. Memory is bounded. Undelivered batches keep their events in memory up to MemoryBytesPerPartition; past
 //    that they are "spilled": only their sequence number and size stay, and their events are read back from
@@ -60,6 +60,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private long _deliveredThrough;
     private long _truncatedThrough;
     private bool _deleteInFlight;
+    private DateTime _lastTruncation = DateTime.MinValue;
 
     public SpoolerActor(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader)
     {
@@ -323,9 +324,16 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private void TruncateDelivered()
     {
-        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough)
+        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough || Timers.IsTimerActive("truncate"))
             return;
+        var wait = _options.TruncateInterval - (DateTime.UtcNow - _lastTruncation);
+        if (wait > TimeSpan.Zero)
+        {
+            Timers.StartSingleTimer("truncate", new RetryTruncation(), wait);
+            return;
+        }
         _deleteInFlight = true;
+        _lastTruncation = DateTime.UtcNow;
         DeleteMessages(_deliveredThrough);
     }
 
