@@ -233,6 +233,17 @@ public sealed class TrackingApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_answer_503_with_Retry_After_when_the_spool_does_not_answer_in_time()
+    {
+        _host.Spool.Throws = new TimeoutException("ask timed out");
+
+        var response = await _host.PostAsync("/v1/track", Bodies.Track(), "wk");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
+    }
+
+    [Fact]
     public async Task Should_pass_on_a_rate_limit_rejection_with_its_Retry_After_and_spool_nothing()
     {
         _host.Lookups.Verdict = new LookupVerdict(new LookupRejection(429, "rate limited", TimeSpan.FromSeconds(2)), false, null);
