@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace AkkaCollector.Ingress;
 
@@ -73,6 +75,10 @@ public static class EventParser
     {
         if (body.IsEmpty)
             return IngressError.BadRequest("the request body is empty");
+        // The JSON reader leaves invalid UTF-8 inside strings, and \u escapes naming half a surrogate pair, to be found
+        // when a string is read: as exceptions, i.e. a 500 for a producer's mistake. Both are refused here, once.
+        if (!Utf8.IsValid(body.Span))
+            return IngressError.BadRequest("the body is not valid UTF-8");
         JsonDocument document;
         try
         {
@@ -81,6 +87,11 @@ public static class EventParser
         catch (JsonException e)
         {
             return IngressError.BadRequest($"the body is not valid JSON: {e.Message}");
+        }
+        if (HasLoneSurrogateEscape(body.Span))
+        {
+            document.Dispose();
+            return IngressError.BadRequest("the body has a \\u escape naming half of a UTF-16 surrogate pair");
         }
         var parsed = ParseDocument(document, body.Length, route, authorization, options);
         if (!parsed.TryGetValue(out _, out _))
@@ -270,6 +281,34 @@ public static class EventParser
 
     private static IngressError EventTooLarge(Location at, IngressOptions options) =>
         IngressError.TooLarge($"the event exceeds {options.MaxEventBytes} bytes", at.Path());
+
+    /// <summary>
+    /// True when a \uXXXX escape names a surrogate that is not part of a high-low pair. In valid JSON a backslash occurs
+    /// only inside strings and always starts a complete escape, so stepping from backslash to backslash reads every escape.
+    /// </summary>
+    private static bool HasLoneSurrogateEscape(ReadOnlySpan<byte> json)
+    {
+        var expectLow = false;
+        var position = 0;
+        while (json[position..].IndexOf((byte)'\\') is var offset and >= 0)
+        {
+            var escape = position + offset;
+            var unit = EscapedUnit(json, escape);
+            var isLow = unit is >= 0xDC00 and <= 0xDFFF;
+            // A high surrogate must be followed at once by an escaped low one.
+            if (expectLow != isLow || (expectLow && escape != position))
+                return true;
+            expectLow = unit is >= 0xD800 and <= 0xDBFF;
+            position = escape + (unit >= 0 ? 6 : 2);
+        }
+        return expectLow;
+    }
+
+    /// <summary>The UTF-16 unit a \uXXXX escape at <paramref name="escape"/> names, or -1 for any other escape.</summary>
+    private static int EscapedUnit(ReadOnlySpan<byte> json, int escape) =>
+        json[escape + 1] == (byte)'u' && int.TryParse(json.Slice(escape + 2, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var unit)
+            ? unit
+            : -1;
 
     private static string TypeOf(IngressRoute route) => route switch
     {

@@ -4,6 +4,7 @@ using AkkaCollector.Lookups;
 using AkkaCollector.Observability;
 using AkkaCollector.Spooling;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -39,22 +40,32 @@ public static class TrackingApi
         return services;
     }
 
+    /// <summary>Maps POST /v1/track, identify, page, screen, group, alias, batch and /api/track; needs an <see cref="IEventSpool"/> and <see cref="AddTrackingApi"/>.</summary>
     public static IEndpointRouteBuilder MapTrackingApi(this IEndpointRouteBuilder app)
     {
         foreach (var (pattern, route) in Routes)
         {
-            app.MapPost(pattern, (HttpContext context, IEventSpool spool, IRequestLookups lookups, IOptions<IngressOptions> options, ClientAddressResolver addresses) =>
-                    AnswerCountedAsync(pattern, () => AnswerAsync(route, context, spool, lookups, options.Value, addresses)))
+            app.MapPost(pattern, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
+                        [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
+                    AnswerCountedAsync(pattern, context, () => AnswerAsync(route, context, spool, lookups, options.Value, addresses)))
                 .WithName($"ingress:{pattern}");
         }
         return app;
     }
 
     private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(
-        string pattern, Func<Task<Results<Ok<IngressSuccess>, IngressError>>> answer)
+        string pattern, HttpContext context, Func<Task<Results<Ok<IngressSuccess>, IngressError>>> answer)
     {
         var started = Stopwatch.GetTimestamp();
-        var result = await answer();
+        Results<Ok<IngressSuccess>, IngressError> result;
+        try
+        {
+            result = await answer();
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            result = IngressError.ClientClosed;
+        }
         var (status, cause) = result.Result is IngressError error ? (error.StatusCode, error.Cause) : (StatusCodes.Status200OK, "ok");
         CollectorMetrics.HttpRequests.WithLabels(pattern, status.ToString(CultureInfo.InvariantCulture), cause).Inc();
         CollectorMetrics.HttpRequestSeconds.WithLabels(pattern).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -101,10 +112,6 @@ public static class TrackingApi
         catch (TimeoutException)
         {
             return IngressError.SpoolTimedOut(retryAfter);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return IngressError.ClientClosed;
         }
     }
 }

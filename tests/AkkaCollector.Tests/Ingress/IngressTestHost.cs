@@ -92,10 +92,15 @@ internal sealed class RecordingSpool : IEventSpool
 
     public SpoolOutcome Outcome { get; set; } = SpoolOutcome.Stored;
 
+    /// <summary>When set, the spool throws this instead of answering (an Ask that timed out, say).</summary>
+    public Exception? Throws { get; set; }
+
     public IReadOnlyList<SpooledEvent> Received => _received.ToArray();
 
     public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
     {
+        if (Throws is not null)
+            return Task.FromException<SpoolOutcome>(Throws);
         foreach (var spooled in events)
             _received.Enqueue(spooled);
         return Task.FromResult(Outcome);

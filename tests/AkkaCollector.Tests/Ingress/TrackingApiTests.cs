@@ -29,6 +29,8 @@ public sealed class TrackingApiTests : IAsyncLifetime
     {
         ["bad json"] = new("/v1/track", """{"userId":"u1","event":""", 400, null),
         ["empty body"] = new("/v1/track", "", 400, null),
+        ["invalid UTF-8"] = new("/v1/track", [.. "{\"userId\":\"u\",\"event\":\""u8, 0xC3, 0x28, .. "\"}"u8], 400, null),
+        ["lone surrogate escape"] = new("/v1/track", """{"userId":"u","event":"e","properties":{"\uDC00":1}}""", 400, null),
         ["body is an array"] = new("/v1/track", "[1,2]", 400, null),
         ["properties is a string"] = new("/v1/track", Bodies.Track(extra: ""","properties":"cheap" """), 400, "properties"),
         ["timestamp is not ISO-8601"] = new("/v1/track", Bodies.Track(extra: ""","timestamp":"yesterday" """), 400, "timestamp"),
@@ -228,6 +230,17 @@ public sealed class TrackingApiTests : IAsyncLifetime
         Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
         Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()));
         Assert.True(CollectorMetrics.HttpRequests.WithLabels("/v1/track", "503", cause).Value > counted);
+    }
+
+    [Fact]
+    public async Task Should_answer_503_with_Retry_After_when_the_spool_does_not_answer_in_time()
+    {
+        _host.Spool.Throws = new TimeoutException("ask timed out");
+
+        var response = await _host.PostAsync("/v1/track", Bodies.Track(), "wk");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
     }
 
     [Fact]
