@@ -17,6 +17,8 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
           plugin-dispatcher = "akka.actor.default-dispatcher"
         }
         akka.persistence.snapshot-store.plugin = ""
+        # The machine running the suite may be busy; a slow answer is not a wrong one.
+        akka.test.single-expect-default = 10s
         """);
 
     private readonly ITestJournal _journal;
