@@ -19,7 +19,7 @@ if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
 builder.Services.AddOptions<SpoolOptions>().Bind(builder.Configuration.GetSection(SpoolOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<KafkaOptions>().Bind(builder.Configuration.GetSection(KafkaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
-builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SpoolOptions>>().Value is var o ? new SpoolStatus(o.Partitions, o.MaxBytesPerPartition) : null!);
+builder.Services.AddSingleton(sp => new SpoolStatus(SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition));
 builder.Services.AddSingleton<KafkaConnection>();
 builder.Services.AddSingleton(sp => new KafkaPublisher(
     sp.GetRequiredService<IOptions<KafkaOptions>>().Value,

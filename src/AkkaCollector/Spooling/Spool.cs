@@ -12,7 +12,7 @@ namespace AkkaCollector.Spooling;
 /// The spool as a whole: starts one <see cref="SpoolPartition"/> per configured partition when the actor system
 /// starts, and is the <see cref="IEventSpool"/> the HTTP side talks to.
 /// </summary>
-public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher) : IEventSpool
+public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, ILogger<Spool> logger) : IEventSpool
 {
     private ActorEventSpool? _router;
 
@@ -23,10 +23,34 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
     public void Start(ActorSystem system)
     {
         var reader = new SqlSpoolReader(system);
-        Partitions = Enumerable.Range(0, options.Value.Partitions)
-            .Select(p => system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(p, options.Value, status, publisher, reader)), $"spool-{p}"))
-            .ToList();
+        Partitions = Enumerable.Range(0, options.Value.Partitions).Select(p => StartPartition(system, p, reader)).ToList();
         _router = new ActorEventSpool(Partitions, options.Value.WriteTimeout);
+        _ = DrainOrphanedPartitionsAsync(system, reader);
+    }
+
+    private IActorRef StartPartition(ActorSystem system, int partition, ISpoolReader reader) =>
+        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, options.Value, status, publisher, reader)), $"spool-{partition}");
+
+    /// <summary>
+    /// Spool:Partitions may have been lowered since the journal was written: spools numbered at or above it still
+    /// hold acknowledged events. They get a spooler too, which takes no new events but delivers what they hold.
+    /// </summary>
+    private async Task DrainOrphanedPartitionsAsync(ActorSystem system, SqlSpoolReader reader)
+    {
+        try
+        {
+            foreach (var partition in await reader.PartitionsInJournalAsync())
+            {
+                if (partition < options.Value.Partitions)
+                    continue;
+                logger.LogWarning("The journal holds spool-{Partition} but Spool:Partitions is {Partitions}: delivering what it holds", partition, options.Value.Partitions);
+                StartPartition(system, partition, reader);
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Could not list the spools in the journal; spools beyond Spool:Partitions (if any) are not delivered until the next start");
+        }
     }
 
     public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken) =>

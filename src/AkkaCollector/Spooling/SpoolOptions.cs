@@ -28,8 +28,11 @@ public sealed class SpoolOptions
     public TimeSpan TruncateInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Spooler actors. Events are routed by hash(write key, user); keep it stable across restarts of one spool.</summary>
-    [Range(1, 256)]
+    [Range(1, MaxPartitions)]
     public int Partitions { get; set; } = 8;
+
+    /// <summary>Upper bound of Spool:Partitions; spools left by a larger setting are still found and drained.</summary>
+    public const int MaxPartitions = 256;
 
     /// <summary>Bound on undelivered payload bytes across all spoolers. Past it, producers get 503 + Retry-After.</summary>
     [Range(1024, long.MaxValue)]

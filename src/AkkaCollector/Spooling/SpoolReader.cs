@@ -24,4 +24,11 @@ public sealed class SqlSpoolReader(ActorSystem system) : ISpoolReader
             .RunWith(Sink.Seq<EventEnvelope>(), _materializer);
         return envelopes.Select(e => (e.SequenceNr, (SpoolBatch)e.Event)).ToList();
     }
+
+    /// <summary>The partition numbers of every spool the journal holds rows for.</summary>
+    public async Task<IReadOnlyList<int>> PartitionsInJournalAsync()
+    {
+        var ids = await _journal.CurrentPersistenceIds().RunWith(Sink.Seq<string>(), _materializer);
+        return ids.Select(id => SpoolerActor.PartitionOf(id)).OfType<int>().ToList();
+    }
 }

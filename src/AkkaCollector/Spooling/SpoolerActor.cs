@@ -90,6 +90,12 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     public static string PersistenceIdOf(int partition) => $"spool-{partition}";
 
+    /// <summary>The partition a persistence id names, or null when it is not a spool's.</summary>
+    public static int? PartitionOf(string persistenceId) =>
+        persistenceId.StartsWith("spool-", StringComparison.Ordinal) && int.TryParse(persistenceId.AsSpan(6), out var partition) && partition is >= 0 and < SpoolOptions.MaxPartitions
+            ? partition
+            : null;
+
     public override string PersistenceId => PersistenceIdOf(_partition);
 
     public ITimerScheduler Timers { get; set; } = null!;
