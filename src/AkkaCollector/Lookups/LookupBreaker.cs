@@ -117,7 +117,10 @@ public sealed class LookupBreaker
         LookupCall<T> result;
         try
         {
-            result = new LookupCall<T>(LookupOutcome.Ok, await _breaker.WithCircuitBreaker(call).ConfigureAwait(false));
+            // Task.Run: a client may block inside an *Async call before returning its task; started inline, that would
+            // block the calling actor before the breaker's timer even starts. On the pool, the breaker stops at call-timeout.
+            result = new LookupCall<T>(LookupOutcome.Ok,
+                await _breaker.WithCircuitBreaker(token => Task.Run(() => call(token), token)).ConfigureAwait(false));
         }
         catch (OpenCircuitException)
         {
