@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using StackExchange.Redis;
+
+namespace AkkaCollector.Testing.Redis;
+
+/// <summary>A command Redis logged in its SLOWLOG.</summary>
+public sealed record SlowCommand(TimeSpan Duration, string Command);
+
+/// <summary>
+/// A private redis-server (Debian's, from PATH) on a free loopback port, without persistence. Faults: <see cref="Pause"/>
+/// (SIGSTOP: connections stay open and nothing answers, like a black hole), <see cref="Kill"/> (connections refused),
+/// <see cref="Restart"/> on the same port. Disposing kills the process by its PID.
+/// </summary>
+public sealed class RedisServerProcess : IDisposable
+{
+    private const int SigStop = 19;
+    private const int SigCont = 18;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly string[] _extraArguments;
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    private RedisServerProcess(int port, string[] extraArguments)
+    {
+        Port = port;
+        _extraArguments = extraArguments;
+    }
+
+    public int Port { get; }
+
+    /// <summary>host:port, as a StackExchange.Redis configuration string wants it.</summary>
+    public string EndPoint => $"127.0.0.1:{Port}";
+
+    /// <summary>The PID of the running server; 0 when killed.</summary>
+    public int Pid => _process is { HasExited: false } process ? process.Id : 0;
+
+    /// <summary>Starts redis-server on a free port and waits until it answers PING. Extra arguments are redis-server options.</summary>
+    public static RedisServerProcess Start(params string[] extraArguments)
+    {
+        var server = new RedisServerProcess(FreePort(), extraArguments);
+        server.Launch();
+        return server;
+    }
+
+    /// <summary>SIGSTOP: the server keeps its sockets but answers nothing.</summary>
+    public void Pause() => Signal(SigStop);
+
+    /// <summary>SIGCONT: the server answers again, including what it received while paused.</summary>
+    public void Resume() => Signal(SigCont);
+
+    /// <summary>SIGKILL, and waits for the exit: new connections are refused from then on.</summary>
+    public void Kill()
+    {
+        if (_process is null)
+            return;
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Kills the server if it runs, then starts a fresh, empty one on the same port.</summary>
+    public void Restart()
+    {
+        Kill();
+        Launch();
+    }
+
+    /// <summary>Entries of SLOWLOG GET (the last 1024) that took longer than <paramref name="micros"/> microseconds.</summary>
+    public IReadOnlyList<SlowCommand> SlowlogEntriesOver(long micros)
+    {
+        using var connection = ConnectionMultiplexer.Connect(new ConfigurationOptions
+        {
+            EndPoints = { EndPoint },
+            AllowAdmin = true,
+            ConnectTimeout = 2000,
+        });
+        return connection.GetServer(EndPoint).SlowlogGet(1024)
+            .Where(entry => entry.Duration.TotalMicroseconds > micros)
+            .Select(entry => new SlowCommand(entry.Duration, string.Join(' ', entry.Arguments.Select(a => a.ToString()))))
+            .ToList();
+    }
+
+    /// <summary>The names of every command the server has run since it started (INFO commandstats), lower case.</summary>
+    public IReadOnlySet<string> CommandsRun()
+    {
+        using var connection = ConnectionMultiplexer.Connect(new ConfigurationOptions
+        {
+            EndPoints = { EndPoint },
+            AllowAdmin = true,
+            ConnectTimeout = 2000,
+        });
+        return connection.GetServer(EndPoint).Info("commandstats")
+            .SelectMany(group => group)
+            .Select(pair => pair.Key.StartsWith("cmdstat_", StringComparison.Ordinal) ? pair.Key["cmdstat_".Length..] : pair.Key)
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        if (_process is { HasExited: false })
+            Signal(SigCont);
+        Kill();
+    }
+
+    private void Launch()
+    {
+        var start = new ProcessStartInfo("redis-server")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+                 {
+                     "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--daemonize", "no", "--dir", Path.GetTempPath(),
+                     // Log everything above 1 ms so that a test can see how close commands come to the 10 ms bar.
+                     "--slowlog-log-slower-than", "1000", "--slowlog-max-len", "1024",
+                 }.Concat(_extraArguments))
+            start.ArgumentList.Add(argument);
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException(
+                "redis-server is not on PATH. Install it first: apt-get install -y redis-server", e);
+        }
+        process.OutputDataReceived += (_, line) => Remember(line.Data);
+        process.ErrorDataReceived += (_, line) => Remember(line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        WaitForPing();
+    }
+
+    private void WaitForPing()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < StartTimeout)
+        {
+            if (_process is null || _process.HasExited)
+                break;
+            if (AnswersPing())
+                return;
+            Thread.Sleep(20);
+        }
+        var output = Output();
+        Kill();
+        throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within {StartTimeout}. Output:\n{output}");
+    }
+
+    private bool AnswersPing()
+    {
+        try
+        {
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            socket.Connect(IPAddress.Loopback, Port);
+            socket.ReceiveTimeout = 1000;
+            socket.Send("PING\r\n"u8);
+            var buffer = new byte[16];
+            var read = socket.Receive(buffer);
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private void Signal(int signal)
+    {
+        if (_process is not { HasExited: false } process)
+            throw new InvalidOperationException("redis-server is not running.");
+        if (SendSignal(process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_output)
+            _output.AppendLine(line);
+    }
+
+    private string Output()
+    {
+        lock (_output)
+            return _output.ToString();
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+}
