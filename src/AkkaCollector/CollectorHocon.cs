@@ -1,27 +1,12 @@
-using Akka.Configuration;
-
 namespace AkkaCollector;
 
-/// <summary>Loads the commented HOCON files shipped in hocon/ (one per concern) in a fixed order.</summary>
+/// <summary>Where the commented HOCON files (hocon/ in the repository) sit beside the binary; each concern's hosting extension loads its own.</summary>
 public static class CollectorHocon
 {
-    /// <summary>The files, in load order; a later file may refine an earlier one.</summary>
-    public static readonly string[] Files = ["akka.conf", "spool.conf"];
-
-    /// <summary>The folder holding the files: hocon/ beside the binary.</summary>
-    public static string Folder => Path.Combine(AppContext.BaseDirectory, "hocon");
-
-    public static Config Load()
+    /// <summary>The path of one HOCON file; fails loudly when the file is missing rather than running on defaults.</summary>
+    public static string PathOf(string file)
     {
-        var config = Config.Empty;
-        foreach (var file in Files)
-        {
-            var path = Path.Combine(Folder, file);
-            if (!File.Exists(path))
-                throw new FileNotFoundException($"HOCON file {file} is missing beside the binary (expected {path})", path);
-            // Earlier files win on conflicts only where a later file does not set the key: later files refine.
-            config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
-        }
-        return config;
+        var path = Path.Combine(AppContext.BaseDirectory, "hocon", file);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"HOCON file {file} is missing beside the binary (expected {path})", path);
     }
 }

@@ -18,9 +18,6 @@ public sealed record LookupPlan(RedisOptions Redis, RateLimitOptions RateLimit, 
 /// <summary>Wiring of the lookups: <c>services.AddCollectorLookups(configuration)</c> and <c>akka.WithCollectorLookups()</c>.</summary>
 public static class LookupsHosting
 {
-    /// <summary>The HOCON file with the breaker policy, shipped beside the binary.</summary>
-    public static readonly string HoconPath = Path.Combine(AppContext.BaseDirectory, "hocon", "lookups.conf");
-
     /// <summary>
     /// Binds <c>Redis:*</c>, <c>RateLimit:*</c>, <c>AppRegistry:*</c>, <c>Geo:*</c> (validated at start) and registers
     /// <see cref="IRequestLookups"/>: <see cref="NoLookups"/> when nothing is configured, else <see cref="CollectorLookups"/>.
@@ -64,7 +61,7 @@ public static class LookupsHosting
     /// </summary>
     public static AkkaConfigurationBuilder WithCollectorLookups(this AkkaConfigurationBuilder builder) =>
         builder
-            .AddHoconFile(HoconPath, HoconAddMode.Append)
+            .AddHoconFile(CollectorHocon.PathOf("lookups.conf"), HoconAddMode.Append)
             .WithActors((system, registry, resolver) =>
             {
                 var plan = resolver.GetService<LookupPlan>();

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Options;
+
+namespace AkkaCollector.Publishing;
+
+/// <summary>Wiring of delivery to Kafka: <c>services.AddCollectorPublishing(configuration)</c>.</summary>
+public static class PublishingHosting
+{
+    /// <summary>Binds Kafka:* (validated at start) and registers the connection (embedded mock when no bootstrap servers are set) and the publisher.</summary>
+    public static IServiceCollection AddCollectorPublishing(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<KafkaConnection>();
+        services.AddSingleton(sp => new KafkaPublisher(
+            sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp.GetRequiredService<KafkaConnection>().BootstrapServers,
+            sp.GetRequiredService<ILogger<KafkaPublisher>>()));
+        services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<KafkaPublisher>());
+        return services;
+    }
+}

@@ -1,0 +1,34 @@
+using Akka.Hosting;
+using Akka.Persistence.Sql;
+using Microsoft.Extensions.Options;
+
+namespace AkkaCollector.Spooling;
+
+/// <summary>Wiring of the spool: <c>services.AddCollectorSpool(configuration)</c> and <c>akka.WithCollectorSpool(provider)</c>.</summary>
+public static class SpoolHosting
+{
+    /// <summary>Binds Spool:* (validated at start) and registers the spool, its status and <see cref="IEventSpool"/>.</summary>
+    public static IServiceCollection AddCollectorSpool(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SpoolOptions>().Bind(configuration.GetSection(SpoolOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new SpoolStatus(SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition));
+        services.AddSingleton<Spool>();
+        services.AddSingleton<IEventSpool>(sp => sp.GetRequiredService<Spool>());
+        return services;
+    }
+
+    /// <summary>
+    /// Loads hocon/spool.conf, points the journal at Spool:Provider / Spool:ConnectionString / Spool:Path, and starts
+    /// the spoolers when the actor system starts (each recovers and delivers what its journal holds).
+    /// </summary>
+    public static AkkaConfigurationBuilder WithCollectorSpool(this AkkaConfigurationBuilder builder, IServiceProvider provider)
+    {
+        var options = provider.GetRequiredService<IOptions<SpoolOptions>>().Value;
+        return builder
+            .AddHocon(Spool.JournalConfig(options), HoconAddMode.Prepend)
+            .AddHoconFile(CollectorHocon.PathOf("spool.conf"), HoconAddMode.Append)
+            .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
+            .AddSetup(Spool.JournalDataOptions(options))
+            .WithActors((system, _, resolver) => resolver.GetService<Spool>().Start(system));
+    }
+}
