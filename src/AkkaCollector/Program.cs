@@ -3,6 +3,7 @@ using AkkaCollector;
 using AkkaCollector.Ingress;
 using AkkaCollector.Lookups;
 using AkkaCollector.Publishing;
+using AkkaCollector.Shutdown;
 using AkkaCollector.Spooling;
 using AkkaCollector.Verbs;
 using Prometheus;
@@ -11,8 +12,20 @@ if (args is ["kafka-mock", ..])
     return await KafkaMockVerb.RunAsync(args[1..]);
 
 var builder = WebApplication.CreateBuilder(args);
+switch (args.FirstOrDefault())
+{
+    case ShutdownPlanVerb.Name:
+        return ShutdownPlanVerb.Run(builder.Configuration, Console.Out);
+    case ShutdownVerb.Name:
+        return await ShutdownVerb.RunAsync(args[1..], Console.Out, Console.Error);
+}
+
 if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
+
+var shutdown = builder.AddCollectorShutdown();
+if (shutdown.RefusesToStart(Console.Error))
+    return ShutdownPlan.DoesNotFitExitCode;
 
 builder.Services.AddCollectorSpool(builder.Configuration);
 builder.Services.AddCollectorPublishing(builder.Configuration);
@@ -21,15 +34,22 @@ builder.Services.AddTrackingApi(builder.Configuration);
 
 builder.Services.AddAkka("collector", (akka, provider) =>
 {
+    akka.AddCollectorShutdownHocon(shutdown);
     akka.AddHoconFile(CollectorHocon.PathOf("akka.conf"), HoconAddMode.Append);
     akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory());
     akka.WithCollectorSpool(provider);
+    akka.WithCollectorPublishing(shutdown);
     akka.WithCollectorLookups();
 });
 
 var app = builder.Build();
+// First, so every request is counted before anything else can answer it: shutdown waits for the count to reach 0.
+app.UseInFlightRequests();
 app.MapTrackingApi();
+app.MapReadiness();
+app.MapAdminShutdown();
 app.MapMetrics();
 
 await app.RunAsync();
-return 0;
+// Akka.Hosting sets a non-zero exit code when the actor system ends for a reason other than a requested stop.
+return Environment.ExitCode;

@@ -23,6 +23,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     private readonly string _topic;
     private readonly ILogger<KafkaPublisher> _logger;
     private int _unreachable;
+    private int _closed;
 
     public KafkaPublisher(KafkaOptions options, string bootstrapServers, ILogger<KafkaPublisher> logger)
     {
@@ -49,6 +50,9 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
 
     public void Publish(long sequenceNr, IReadOnlyList<SpooledEvent> events, IActorRef spooler)
     {
+        // Closed during shutdown: the batch stays unconfirmed in the journal and is delivered after the next start.
+        if (Volatile.Read(ref _closed) == 1)
+            return;
         var tracker = new BatchTracker(sequenceNr, events.Count, spooler, this);
         for (var i = 0; i < events.Count; i++)
         {
@@ -77,7 +81,12 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     /// <summary>Waits up to <paramref name="timeout"/> for everything handed over to be confirmed; returns how many records are still outstanding.</summary>
     public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
 
-    public void Dispose() => _producer.Dispose();
+    /// <summary>Closes the producer once (shutdown closes it before the host disposes it); later publishes are ignored.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+            _producer.Dispose();
+    }
 
     private void HandleClientError(IProducer<string, byte[]> producer, Error error)
     {

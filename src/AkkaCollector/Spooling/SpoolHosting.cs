@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using Akka.Persistence.Sql;
+using AkkaCollector.Shutdown;
 using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.Spooling;
@@ -14,6 +15,7 @@ public static class SpoolHosting
         services.AddSingleton(sp => new SpoolStatus(SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition));
         services.AddSingleton<Spool>();
         services.AddSingleton<IEventSpool>(sp => sp.GetRequiredService<Spool>());
+        services.AddSingleton<ISpoolBacklog>(sp => sp.GetRequiredService<SpoolStatus>());
         return services;
     }
 

@@ -1,4 +1,5 @@
 using AkkaCollector.Observability;
+using AkkaCollector.Shutdown;
 
 namespace AkkaCollector.Spooling;
 
@@ -6,7 +7,7 @@ namespace AkkaCollector.Spooling;
 /// The spool's backlog as the rest of the process sees it (readiness, the shutdown log line, metrics), written by
 /// the spoolers and read without asking them: health checks must never wait on an actor, the journal or Kafka.
 /// </summary>
-public sealed class SpoolStatus(int partitions, long maxBytesPerPartition)
+public sealed class SpoolStatus(int partitions, long maxBytesPerPartition) : ISpoolBacklog
 {
     private readonly long[] _events = new long[partitions];
     private readonly long[] _bytes = new long[partitions];
@@ -41,7 +42,19 @@ public sealed class SpoolStatus(int partitions, long maxBytesPerPartition)
         CollectorMetrics.SpoolBacklogBytes.WithLabels(label).Set(bytes);
     }
 
-    internal void ReportFull(int partition, bool full) => Volatile.Write(ref _full[partition], full ? 1 : 0);
+    /// <summary>Raised when the spool as a whole becomes full (true) or takes events again (false): readiness follows it.</summary>
+    public event Action<bool>? FullChanged;
+
+    /// <inheritdoc />
+    public long EventsRemaining() => BacklogEvents;
+
+    internal void ReportFull(int partition, bool full)
+    {
+        var wasFull = IsFull;
+        Volatile.Write(ref _full[partition], full ? 1 : 0);
+        if (IsFull != wasFull)
+            FullChanged?.Invoke(!wasFull);
+    }
 
     private static long Sum(long[] values)
     {
