@@ -16,12 +16,23 @@ public static class CollectorHocon
         var config = Config.Empty;
         foreach (var file in Files)
         {
-            var path = Path.Combine(Folder, file);
-            if (!File.Exists(path))
-                throw new FileNotFoundException($"HOCON file {file} is missing beside the binary (expected {path})", path);
             // Earlier files win on conflicts only where a later file does not set the key: later files refine.
-            config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
+            config = Parse(file).WithFallback(config);
         }
         return config;
+    }
+
+    /// <summary>
+    /// The profile's HOCON (hocon/PROFILE.conf), or empty without a profile. The host adds it in front of every
+    /// other file, so a profile value wins over the per-concern defaults whichever order those are loaded in.
+    /// </summary>
+    public static Config LoadProfile(string? profile) => string.IsNullOrEmpty(profile) ? Config.Empty : Parse($"{profile}.conf");
+
+    private static Config Parse(string file)
+    {
+        var path = Path.Combine(Folder, file);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"HOCON file {file} is missing beside the binary (expected {path})", path);
+        return ConfigurationFactory.ParseString(File.ReadAllText(path));
     }
 }

@@ -13,11 +13,13 @@ if (args is ["kafka-mock", ..])
     return await KafkaMockVerb.RunAsync(args[1..]);
 
 var builder = WebApplication.CreateBuilder(args);
+var profile = CollectorProfile.Apply(builder.Configuration);
 if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
 
-builder.Services.AddOptions<SpoolOptions>().Bind(builder.Configuration.GetSection(SpoolOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<KafkaOptions>().Bind(builder.Configuration.GetSection(KafkaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddValidatedOptions<SpoolOptions>(builder.Configuration, SpoolOptions.Section);
+builder.Services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
+builder.Services.AddValidatedOptions<KafkaOptions>(builder.Configuration, KafkaOptions.Section);
 
 builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SpoolOptions>>().Value is var o ? new SpoolStatus(o.Partitions, o.MaxBytesPerPartition) : null!);
 builder.Services.AddSingleton<KafkaConnection>();
@@ -34,6 +36,7 @@ builder.Services.AddTrackingApi(builder.Configuration);
 builder.Services.AddAkka("collector", (akka, sp) =>
 {
     akka.AddHocon(CollectorHocon.Load(), HoconAddMode.Append);
+    akka.AddHocon(CollectorHocon.LoadProfile(profile), HoconAddMode.Prepend);
     akka.AddHocon(Spool.JournalConfig(sp.GetRequiredService<IOptions<SpoolOptions>>().Value), HoconAddMode.Prepend);
     akka.AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
     akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory());
@@ -44,5 +47,15 @@ var app = builder.Build();
 app.MapTrackingApi();
 app.MapMetrics();
 
-await app.RunAsync();
-return 0;
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception error) when (ConfigurationValidation.FindValidationFailure(error) is { } invalid)
+{
+    // Fail fast and legibly: one line per bad setting, no stack trace, an exit code process managers can tell apart.
+    foreach (var failure in invalid.Failures)
+        Console.Error.WriteLine($"Invalid configuration: {failure}");
+    return ConfigurationValidation.InvalidConfigurationExitCode;
+}
