@@ -12,6 +12,7 @@ if (args is ["kafka-mock", ..])
     return await KafkaMockVerb.RunAsync(args[1..]);
 
 var builder = WebApplication.CreateBuilder(args);
+var profile = CollectorProfile.Apply(builder.Configuration);
 switch (args.FirstOrDefault())
 {
     case ShutdownPlanVerb.Name:
@@ -34,7 +35,9 @@ builder.Services.AddTrackingApi(builder.Configuration);
 
 builder.Services.AddAkka("collector", (akka, provider) =>
 {
+    // Prepended last, so it comes first: the profile wins over the shutdown budget and every concern's defaults.
     akka.AddCollectorShutdownHocon(shutdown);
+    akka.AddHocon(CollectorHocon.LoadProfile(profile), HoconAddMode.Prepend);
     akka.AddHoconFile(CollectorHocon.PathOf("akka.conf"), HoconAddMode.Append);
     akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory());
     akka.WithCollectorSpool(provider);
@@ -50,6 +53,16 @@ app.MapReadiness();
 app.MapAdminShutdown();
 app.MapMetrics();
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Exception error) when (ConfigurationValidation.FindValidationFailure(error) is { } invalid)
+{
+    // Fail fast and legibly: one line per bad setting, no stack trace, an exit code process managers can tell apart.
+    foreach (var failure in invalid.Failures)
+        Console.Error.WriteLine($"Invalid configuration: {failure}");
+    return ConfigurationValidation.InvalidConfigurationExitCode;
+}
 // Akka.Hosting sets a non-zero exit code when the actor system ends for a reason other than a requested stop.
 return Environment.ExitCode;

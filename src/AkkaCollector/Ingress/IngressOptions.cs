@@ -34,13 +34,13 @@ internal sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
     {
         var failures = new List<string>();
         if (options.MaxEventBytes <= 0)
-            failures.Add("MaxEventBytes must be positive.");
+            failures.Add("Ingress:MaxEventBytes must be positive.");
         if (options.MaxRequestBytes < options.MaxEventBytes)
-            failures.Add("MaxRequestBytes must be at least MaxEventBytes, or no single event could be sent.");
+            failures.Add("Ingress:MaxRequestBytes must be at least Ingress:MaxEventBytes, or no single event could be sent.");
         if (options.MaxBatchEvents <= 0)
-            failures.Add("MaxBatchEvents must be positive.");
+            failures.Add("Ingress:MaxBatchEvents must be positive.");
         if (options.RetryAfterSeconds <= 0)
-            failures.Add("RetryAfterSeconds must be positive.");
+            failures.Add("Ingress:RetryAfterSeconds must be positive.");
         failures.AddRange(options.TrustedProxies
             .Where(entry => !ClientAddressResolver.TryParseNetwork(entry, out _))
             .Select(ClientAddressResolver.InvalidProxyEntry));

@@ -27,5 +27,6 @@ public sealed class KafkaOptions
     public int LingerMs { get; set; } = 5;
 
     /// <summary>Compression of record batches: none, gzip, snappy, lz4, zstd.</summary>
+    [RegularExpression("^(none|gzip|snappy|lz4|zstd)$", ErrorMessage = "must be one of none, gzip, snappy, lz4, zstd")]
     public string Compression { get; set; } = "lz4";
 }

@@ -12,7 +12,7 @@ public static class PublishingHosting
     /// <summary>Binds Kafka:* (validated at start) and registers the connection (embedded mock when no bootstrap servers are set) and the publisher.</summary>
     public static IServiceCollection AddCollectorPublishing(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<KafkaOptions>(configuration, KafkaOptions.Section);
         services.AddSingleton<KafkaConnection>();
         services.AddSingleton(sp => new KafkaPublisher(
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value,

@@ -56,22 +56,29 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
     public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken) =>
         (_router ?? throw new InvalidOperationException("The spool has not started")).SpoolAsync(events, cancellationToken);
 
-    /// <summary>The journal's connection settings as HOCON, from Spool:Provider / Spool:ConnectionString / Spool:Path.</summary>
+    /// <summary>
+    /// The journal's connection settings as HOCON, from Spool:Provider / Spool:ConnectionString / Spool:Path /
+    /// Spool:AutoInitialize. Both databases use Akka.Persistence.Sql's default table mapping (table "journal"),
+    /// so the write side and the query side that reads spilled batches back agree on one schema.
+    /// </summary>
     public static Config JournalConfig(SpoolOptions options)
     {
         var (provider, connectionString) = options.Provider switch
         {
+            // linq2db's newest PostgreSQL dialect; it speaks to every later server version as well.
             "postgresql" => ("PostgreSQL.15", options.ConnectionString
-                ?? throw new OptionsValidationException(SpoolOptions.Section, typeof(SpoolOptions), ["Spool:ConnectionString is required when Spool:Provider is postgresql"])),
+                ?? throw new OptionsValidationException(SpoolOptions.Section, typeof(SpoolOptions), [SpoolOptionsValidator.ConnectionStringRequired])),
             _ => ("SQLite.MS", options.ConnectionString ?? SqliteConnectionString(options.Path)),
         };
         if (options.Provider == "sqlite")
             PrepareSqlite(connectionString);
 
         var quoted = Quote(connectionString);
+        var autoInitialize = options.AutoInitialize ? "on" : "off";
         return ConfigurationFactory.ParseString($$"""
             akka.persistence.journal.sql.connection-string = {{quoted}}
             akka.persistence.journal.sql.provider-name = "{{provider}}"
+            akka.persistence.journal.sql.auto-initialize = {{autoInitialize}}
             akka.persistence.query.journal.sql.connection-string = {{quoted}}
             akka.persistence.query.journal.sql.provider-name = "{{provider}}"
             """);

@@ -11,7 +11,8 @@ public static class SpoolHosting
     /// <summary>Binds Spool:* (validated at start) and registers the spool, its status and <see cref="IEventSpool"/>.</summary>
     public static IServiceCollection AddCollectorSpool(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<SpoolOptions>().Bind(configuration.GetSection(SpoolOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<SpoolOptions>(configuration, SpoolOptions.Section);
+        services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
         services.AddSingleton(sp => new SpoolStatus(SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition));
         services.AddSingleton<Spool>();
         services.AddSingleton<IEventSpool>(sp => sp.GetRequiredService<Spool>());

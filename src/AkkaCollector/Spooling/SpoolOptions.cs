@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.Spooling;
 
@@ -26,6 +27,12 @@ public sealed class SpoolOptions
 
     /// <summary>Shortest pause between two truncations of a spooler's delivered batches: deletes compete with inserts for the journal.</summary>
     public TimeSpan TruncateInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Create the journal table on start when it is missing. Turn it off where the collector's database user may
+    /// not run DDL (the table is then created ahead of time, e.g. by one start with a privileged user).
+    /// </summary>
+    public bool AutoInitialize { get; set; } = true;
 
     /// <summary>Spooler actors. Events are routed by hash(write key, user); keep it stable across restarts of one spool.</summary>
     [Range(1, MaxPartitions)]
@@ -59,4 +66,20 @@ public sealed class SpoolOptions
 
     /// <summary>Bytes each spooler may hold: the global bound shared evenly.</summary>
     public long MaxBytesPerPartition => Math.Max(1, MaxBytes / Partitions);
+}
+
+/// <summary>The spool rules one attribute cannot express, each failure naming its setting.</summary>
+internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
+{
+    public const string ConnectionStringRequired = "Spool:ConnectionString is required when Spool:Provider is postgresql.";
+
+    public ValidateOptionsResult Validate(string? name, SpoolOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Provider == "postgresql" && string.IsNullOrWhiteSpace(options.ConnectionString))
+            failures.Add(ConnectionStringRequired);
+        if (options.WriteTimeout <= TimeSpan.Zero)
+            failures.Add($"Spool:WriteTimeout must be above 0 (was {options.WriteTimeout}).");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

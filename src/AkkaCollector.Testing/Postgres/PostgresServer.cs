@@ -1,0 +1,182 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using AkkaCollector.Testing.Processes;
+using Npgsql;
+
+namespace AkkaCollector.Testing.Postgres;
+
+/// <summary>
+/// A throwaway PostgreSQL cluster (Debian's <c>postgresql</c> package): initdb into a temporary folder, started on
+/// a free loopback port with its unix socket in that folder, stopped by PID and deleted on dispose. Never touches a
+/// system service. Run as root, the server runs as the <c>postgres</c> user (PostgreSQL refuses to run as root).
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private const string BinariesRoot = "/usr/lib/postgresql";
+    private const string ServiceUser = "postgres";
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly string _folder;
+
+    private PostgresServer(string folder, int port, int pid)
+    {
+        _folder = folder;
+        Port = port;
+        Pid = pid;
+    }
+
+    /// <summary>The loopback TCP port the server listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>The postmaster's process id (from postmaster.pid).</summary>
+    public int Pid { get; }
+
+    /// <summary>Connection string for <paramref name="database"/> as the superuser (trust authentication on loopback).</summary>
+    public string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = ServiceUser, Database = database, Pooling = false }.ToString();
+
+    /// <summary>Creates the cluster, starts it and returns once it accepts connections.</summary>
+    public static async Task<PostgresServer> StartAsync()
+    {
+        var bin = await LocateBinariesAsync();
+        var folder = Directory.CreateTempSubdirectory("akkacollector-pg-").FullName;
+        try
+        {
+            var runAsServiceUser = geteuid() == 0;
+            if (runAsServiceUser)
+                await RunAsync("chown", [$"{ServiceUser}:{ServiceUser}", folder]);
+
+            var data = Path.Combine(folder, "data");
+            // --no-sync: a throwaway cluster need not survive a host crash, only a crash of its clients.
+            await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", ServiceUser, "--auth=trust", "-E", "UTF8", "--no-sync"], runAsServiceUser);
+
+            var port = FreeLoopbackPort();
+            await RunAsync(Path.Combine(bin, "pg_ctl"),
+                ["start", "-D", data, "-w", "-t", "30", "-l", Path.Combine(folder, "server.log"),
+                 "-o", $"-p {port} -k {folder} -c listen_addresses=127.0.0.1"], runAsServiceUser);
+
+            var pid = int.Parse(File.ReadLines(Path.Combine(data, "postmaster.pid")).First());
+            return new PostgresServer(folder, port, pid);
+        }
+        catch
+        {
+            StopLeftoverServer(folder);
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Creates an empty database and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string name)
+    {
+        await using (var connection = new NpgsqlConnection(ConnectionString("postgres")))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        return ConnectionString(name);
+    }
+
+    /// <summary>Runs one scalar query against <paramref name="database"/>.</summary>
+    public async Task<T> QueryScalarAsync<T>(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Fast shutdown (SIGINT) by PID, SIGKILL if it outlives the stop timeout, then deletes the cluster's folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Signals.Send(Pid, Signals.SIGINT);
+        if (!await WaitForExitAsync(Pid, StopTimeout))
+        {
+            Signals.Send(Pid, Signals.SIGKILL);
+            await WaitForExitAsync(Pid, StopTimeout);
+        }
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>The newest installed major version's bin folder; installs Debian's postgresql first when none is (root only).</summary>
+    private static async Task<string> LocateBinariesAsync()
+    {
+        if (NewestBinaries() is { } found)
+            return found;
+        if (geteuid() != 0)
+            throw new InvalidOperationException($"PostgreSQL is not installed (no {BinariesRoot}/*/bin/initdb); run: apt-get install -y postgresql");
+        await RunAsync("apt-get", ["install", "-y", "--no-install-recommends", "postgresql"], timeout: TimeSpan.FromMinutes(10));
+        return NewestBinaries() ?? throw new InvalidOperationException($"apt-get installed postgresql but {BinariesRoot}/*/bin/initdb is still missing");
+    }
+
+    private static string? NewestBinaries() =>
+        Directory.Exists(BinariesRoot)
+            ? Directory.GetDirectories(BinariesRoot)
+                .Select(version => Path.Combine(version, "bin"))
+                .Where(bin => File.Exists(Path.Combine(bin, "initdb")))
+                .OrderByDescending(bin => int.TryParse(Path.GetFileName(Path.GetDirectoryName(bin)), out var major) ? major : 0)
+                .FirstOrDefault()
+            : null;
+
+    private static async Task RunAsync(string fileName, string[] args, bool runAsServiceUser = false, TimeSpan? timeout = null)
+    {
+        // runuser keeps no session of its own around the command: pg_ctl detaches the server and returns.
+        using var process = runAsServiceUser
+            ? ChildProcess.Start("runuser", ["-u", ServiceUser, "--", fileName, .. args])
+            : ChildProcess.Start(fileName, args);
+        process.CloseStandardInput();
+        var exitCode = await process.WaitForExitAsync(timeout ?? CommandTimeout);
+        if (exitCode != 0)
+            throw new InvalidOperationException($"{process.Description} exited with {exitCode}:\n{process.Output}");
+    }
+
+    /// <summary>After a failed start: a server that did come up must not outlive its deleted folder.</summary>
+    private static void StopLeftoverServer(string folder)
+    {
+        var pidFile = Path.Combine(folder, "data", "postmaster.pid");
+        if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid))
+        {
+            Signals.Send(pid, Signals.SIGKILL);
+            WaitForExitAsync(pid, StopTimeout).GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>Polls until the process is gone; the postmaster is not our child (pg_ctl detached it), so there is nothing to wait on.</summary>
+    private static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (IsRunning(pid))
+        {
+            if (DateTime.UtcNow > deadline)
+                return false;
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            // A zombie has exited; only its parent's wait is missing.
+            return !File.ReadLines($"/proc/{pid}/status").Any(line => line.StartsWith("State:", StringComparison.Ordinal) && line.Contains('Z'));
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [DllImport("libc")]
+    private static extern uint geteuid();
+}

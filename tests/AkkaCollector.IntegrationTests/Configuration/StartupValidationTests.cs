@@ -1,0 +1,29 @@
+using AkkaCollector.Testing.Processes;
+
+namespace AkkaCollector.IntegrationTests.Configuration;
+
+/// <summary>The collector binary refuses a bad setting before it listens, and says which setting it was.</summary>
+public sealed class StartupValidationTests : IDisposable
+{
+    private readonly string _spoolFolder = Directory.CreateTempSubdirectory("akkacollector-validation-").FullName;
+
+    [Theory]
+    [InlineData("--Spool:Partitions=0", "Spool:Partitions")]
+    [InlineData("--Spool:Provider=mysql", "Spool:Provider")]
+    [InlineData("--Spool:Provider=postgresql", "Spool:ConnectionString")]
+    [InlineData("--Kafka:Compression=brotli", "Kafka:Compression")]
+    [InlineData("--Ingress:MaxEventBytes=0", "Ingress:MaxEventBytes")]
+    public async Task Should_exit_non_zero_naming_the_setting_when_a_setting_is_invalid(string badSetting, string named)
+    {
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
+            ["--urls", "http://127.0.0.1:0", $"--Spool:Path={_spoolFolder}", badSetting]);
+
+        var exitCode = await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ConfigurationValidation.InvalidConfigurationExitCode, exitCode);
+        Assert.Contains(collector.Lines, line => line.Stream == OutputStream.Stderr
+            && line.Text.StartsWith($"Invalid configuration: {named}", StringComparison.Ordinal));
+    }
+
+    public void Dispose() => Directory.Delete(_spoolFolder, recursive: true);
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Text;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+using AkkaCollector.Spooling;
+using AkkaCollector.Testing.Processes;
+using AkkaCollector.Tests.Spooling;
+using Xunit.Abstractions;
+using static AkkaCollector.Tests.Spooling.SpoolEvents;
+
+namespace AkkaCollector.IntegrationTests.Spooling;
+
+/// <summary>
+/// The spool's promises against a real journal database, written once (in the manner of Akka.Persistence's TCK):
+/// each subclass only names the database. The real SpoolerActor, the real Akka.Persistence.Sql journal and the
+/// real SqlSpoolReader; only Kafka is a recording stand-in.
+/// </summary>
+public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly string PersistenceId = SpoolerActor.PersistenceIdOf(0);
+    private static readonly TimeSpan CollectorStartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly SpoolJournal _journal;
+    private readonly SpoolStatus _status = new(1, 1L << 30);
+
+    protected SpoolSpec(SpoolJournal journal, ITestOutputHelper output) : base(ActorSystemConfig(journal), output: output)
+    {
+        _journal = journal;
+    }
+
+    /// <summary>The collector's own HOCON and journal settings, as Program.cs assembles them.</summary>
+    private static Config ActorSystemConfig(SpoolJournal journal) =>
+        Spool.JournalConfig(journal.Settings).WithFallback(CollectorHocon.Load("akka.conf", "spool.conf")).WithFallback(SqlPersistence.DefaultConfiguration);
+
+    private SpoolOptions Options(Action<SpoolOptions>? change = null)
+    {
+        var options = new SpoolOptions { Provider = _journal.Settings.Provider, ConnectionString = _journal.Settings.ConnectionString, Partitions = 1 };
+        change?.Invoke(options);
+        return options;
+    }
+
+    private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null) =>
+        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, new SqlSpoolReader(Sys))));
+
+    private void Stop(IActorRef spool)
+    {
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+    }
+
+    private void Store(IActorRef spool, params string[] ids)
+    {
+        foreach (var id in ids)
+        {
+            spool.Tell(Request(id), TestActor);
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(10)));
+        }
+    }
+
+    [Fact]
+    public async Task Should_answer_stored_only_once_the_batch_is_a_row_in_the_journal()
+    {
+        var spool = StartSpool(new RecordingPublisher());
+
+        Store(spool, "a");
+
+        Assert.Equal(1, await _journal.CountRowsAsync(PersistenceId));
+    }
+
+    [Fact]
+    public void Should_replay_every_undelivered_event_in_order_after_a_restart()
+    {
+        var spool = StartSpool(new RecordingPublisher());
+        Store(spool, "e1", "e2", "e3");
+        Stop(spool);
+
+        var afterRestart = new RecordingPublisher();
+        StartSpool(afterRestart);
+
+        AwaitAssert(() => Assert.Equal(["e1", "e2", "e3"], afterRestart.PublishedIds), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Should_shrink_the_journal_once_kafka_confirms_and_replay_only_the_rest()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher);
+        Store(spool, "e1", "e2", "e3", "e4", "e5");
+        AwaitCondition(() => publisher.Published.Count == 5);
+        Assert.Equal(5, await _journal.CountRowsAsync(PersistenceId));
+
+        foreach (var (sequenceNr, _, spooler) in publisher.Published.Take(4))
+            spooler.Tell(new BatchDelivered(sequenceNr, null));
+
+        // Akka.Persistence.Sql keeps the highest deleted row (marked deleted) as the sequence-number high-water mark.
+        await AwaitAssertAsync(async () => Assert.Equal(2, await _journal.CountRowsAsync(PersistenceId)), TimeSpan.FromSeconds(10));
+        Stop(spool);
+        var afterRestart = new RecordingPublisher();
+        StartSpool(afterRestart);
+        AwaitAssert(() => Assert.Equal(["e5"], afterRestart.PublishedIds), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void Should_read_spilled_batches_back_from_the_journal_in_order()
+    {
+        var publisher = new RecordingPublisher();
+        // Each test event carries 100 payload bytes: ten stay in memory, the unconfirmed window holds five.
+        var spool = StartSpool(publisher, Options(o => { o.MemoryBytesPerPartition = 1000; o.MaxUnconfirmedEvents = 5; }));
+        var ids = Enumerable.Range(0, 60).Select(i => $"e{i}").ToArray();
+        Store(spool, ids);
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        Assert.True(ExpectMsg<SpoolState>().MemoryBytes <= 1000);
+
+        var delivered = new List<string>();
+        AwaitCondition(() =>
+        {
+            while (publisher.Published.TryDequeue(out var batch))
+            {
+                delivered.AddRange(batch.Events.Select(e => e.MessageId));
+                batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+            }
+            return delivered.Count >= ids.Length;
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
+
+        Assert.Equal(ids, delivered);
+    }
+
+    [Fact]
+    public async Task Should_deliver_every_acknowledged_event_after_the_collector_is_killed_with_SIGKILL()
+    {
+        // Kafka is a closed port: nothing the collector acknowledges can leave its spool before the kill.
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
+            ["--urls", "http://127.0.0.1:0", "--Kafka:BootstrapServers=127.0.0.1:1", .. _journal.CollectorArguments]);
+        var listening = await collector.WaitForLineAsync(line => line.Contains("Now listening on: http://", StringComparison.Ordinal), CollectorStartTimeout);
+        using var http = new HttpClient { BaseAddress = new Uri(listening[listening.IndexOf("http://", StringComparison.Ordinal)..].Trim()) };
+        var acknowledged = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            var body = $$"""{"writeKey":"wk","type":"track","event":"e","userId":"u","messageId":"m{{i}}"}""";
+            using var answer = await http.PostAsync("/v1/track", new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            acknowledged.Add($"m{i}");
+        }
+
+        Assert.True(collector.Kill());
+        Assert.Equal(128 + Signals.SIGKILL, await collector.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+
+        var afterKill = new RecordingPublisher();
+        StartSpool(afterKill);
+        AwaitAssert(() => Assert.Equal(acknowledged, afterKill.PublishedIds), TimeSpan.FromSeconds(20));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+            _journal.Dispose();
+    }
+}
