@@ -196,7 +196,7 @@ public static class RunReport
         for (var i = 0; i < steps.Count; i++)
         {
             // A wait is the absence of an event; marking it would only crowd the axis.
-            if (steps[i].Description.StartsWith("wait", StringComparison.Ordinal))
+            if (steps[i].Kind == "wait")
                 continue;
             var mark = plot.Add.VerticalLine(steps[i].Seconds);
             mark.LinePattern = LinePattern.Dashed;

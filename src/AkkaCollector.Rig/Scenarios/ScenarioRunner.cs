@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace AkkaCollector.Rig.Scenarios;
 
 /// <summary>A step as it happened, for the report's time axis.</summary>
-public sealed record StepMark(double Seconds, string Description);
+public sealed record StepMark(double Seconds, string Kind, string Description);
 
 /// <summary>How a scenario run ended.</summary>
 /// <param name="AllStepsRan">Every step ran to its end (none failed, none declined, no Ctrl+C).</param>
@@ -99,7 +99,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
                 Log("[yellow]declined by the operator: the run stops here[/]");
                 return false;
             }
-            _marks.Add(new StepMark(_clock.Elapsed.TotalSeconds, step.Describe()));
+            _marks.Add(new StepMark(_clock.Elapsed.TotalSeconds, step.Do, step.Describe()));
             Log($"step {i + 1}/{scenario.Steps.Count}: [bold]{Markup.Escape(step.Describe())}[/]");
             await RunStepAsync(step, cancellationToken);
         }
