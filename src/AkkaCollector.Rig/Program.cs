@@ -1,1 +1,45 @@
-System.Console.WriteLine("rig");
+using AkkaCollector.Rig.Scenarios;
+using AkkaCollector.Rig.Traffic;
+using Spectre.Console;
+
+// The outage rig: traffic generator, scenario runner, report. See docs/rig.md.
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // The first Ctrl+C stops the run and lets it clean up (stop every process it started); a second one is not intercepted.
+    e.Cancel = !stop.IsCancellationRequested;
+    stop.Cancel();
+};
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stop.Cancel();
+});
+
+try
+{
+    return args switch
+    {
+        ["loadgen", .. var rest] => await LoadgenVerb.RunAsync(rest, stop.Token),
+        ["scenario", "run", .. var rest] => await ScenarioVerb.RunAsync(rest, stop.Token),
+        ["scenario", "list", ..] => ScenarioVerb.List(),
+        _ => Usage(),
+    };
+}
+catch (Exception e) when (e is ArgumentException or FormatException or FileNotFoundException)
+{
+    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+    return 2;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: AkkaCollector.Rig VERB
+          loadgen --url URL[,URL...] [--rate N|max] [--concurrency N] [--batch N] [--duration 30s] [--count N]
+                  [--users N] [--write-keys N] [--timeout 10s] [--ledger FILE]
+          scenario run FILE|NAME [--duration D] [--confirm] [--dry-run] [--out DIR]
+          scenario list
+        """);
+    return 2;
+}

@@ -1,0 +1,256 @@
+using System.Globalization;
+using System.Text;
+using AkkaCollector.Rig.Metrics;
+using AkkaCollector.Rig.Scenarios;
+using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Rig.Verification;
+using ScottPlot;
+
+namespace AkkaCollector.Rig.Report;
+
+/// <summary>Everything a run's report is made of.</summary>
+/// <param name="TrafficStartedAt">Run clock (seconds) when traffic started: the ledger's times count from there.</param>
+/// <param name="EndedAt">Run clock (seconds) at the end.</param>
+public sealed record RunReportInput(
+    Scenario Scenario, RunSettings Settings, Verdict Verdict, bool AllStepsRan, LoadSnapshot? Traffic,
+    IReadOnlyList<CollectorScrape> Scrapes, IReadOnlyList<StepMark> Steps, IReadOnlyList<LedgerEntry> Ledger,
+    double TrafficStartedAt, double EndedAt);
+
+/// <summary>
+/// Writes a run's report: <c>report.md</c> with the verdict, the traffic, the steps and per-collector and per-zone
+/// tables, and PNG charts (ScottPlot) of what the story's dashboard showed — events accepted, 5xx by cause, spool
+/// backlog, Kafka deliveries, breaker states — every one with the steps marked on its time axis.
+/// </summary>
+public static class RunReport
+{
+    private const int Width = 1400;
+    private const int Height = 520;
+
+    /// <summary>Writes the report into the run folder and returns the Markdown file's path.</summary>
+    public static string Write(RunReportInput input)
+    {
+        var folder = input.Settings.RunDirectory;
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Scenario run: {input.Scenario.Name}");
+        md.AppendLine();
+        md.AppendLine(input.Scenario.Description.Trim());
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Duration setting {input.Settings.Duration}, run length {input.EndedAt:0} s, every step ran: **{(input.AllStepsRan ? "yes" : "no")}**.");
+        md.AppendLine();
+        WriteVerdict(md, input.Verdict);
+        WriteTraffic(md, input.Traffic);
+        WriteSteps(md, input.Steps);
+        WritePerCollector(md, input);
+        md.AppendLine("## Charts");
+        md.AppendLine();
+        md.AppendLine("Time axis: seconds since the run started; dashed lines are the steps other than waits, numbered as in the table above.");
+        md.AppendLine();
+        foreach (var (file, title) in DrawCharts(input, folder))
+            md.AppendLine(CultureInfo.InvariantCulture, $"### {title}\n\n![{title}]({file})\n");
+        var path = Path.Combine(folder, "report.md");
+        File.WriteAllText(path, md.ToString());
+        return path;
+    }
+
+    private static void WriteVerdict(StringBuilder md, Verdict v)
+    {
+        md.AppendLine("## Verdict");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"`{v.Line}`");
+        md.AppendLine();
+        md.AppendLine("| what | events |\n| --- | ---: |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| acked | {v.Acked} |\n| lost (acked, never in Kafka) | {v.Lost} |\n| duplicates in Kafka | {v.Duplicates} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| not acked | {v.NotAcked} |\n| not acked but delivered | {v.DeliveredWithoutAck} |");
+        foreach (var (cause, count) in v.NotAckedByCause)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| not acked: `{cause}` | {count} |");
+        md.AppendLine();
+        if (v.LostSample.Count > 0)
+            md.AppendLine(CultureInfo.InvariantCulture, $"Lost ids (first {v.LostSample.Count}): {string.Join(", ", v.LostSample.Select(id => $"`{id}`"))}\n");
+    }
+
+    private static void WriteTraffic(StringBuilder md, LoadSnapshot? s)
+    {
+        if (s is null)
+            return;
+        md.AppendLine("## Traffic (as the producer saw it)");
+        md.AppendLine();
+        md.AppendLine("| what | value |\n| --- | ---: |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| requests | {s.Requests} |\n| events sent | {s.EventsSent} |\n| events acked | {s.EventsAcked} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| events answered 4xx | {s.Events4xx} |\n| events answered 5xx | {s.Events5xx} |\n| requests without an answer | {s.ConnectionErrors} |");
+        foreach (var (cause, events) in s.FailedEventsByCause)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| not acked: `{cause}` | {events} |");
+        var l = s.Latency;
+        md.AppendLine(CultureInfo.InvariantCulture, $"| latency p50 / p90 / p99 / p99.9 / max | {l.P50:0.0} / {l.P90:0.0} / {l.P99:0.0} / {l.P999:0.0} / {l.Max:0.0} ms |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| acked events/s | {s.AckedPerSecond:0} |");
+        md.AppendLine();
+    }
+
+    private static void WriteSteps(StringBuilder md, IReadOnlyList<StepMark> steps)
+    {
+        md.AppendLine("## Steps");
+        md.AppendLine();
+        md.AppendLine("| # | at (s) | step |\n| ---: | ---: | --- |");
+        for (var i = 0; i < steps.Count; i++)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {i + 1} | {steps[i].Seconds:0.0} | {steps[i].Description} |");
+        md.AppendLine();
+    }
+
+    private static void WritePerCollector(StringBuilder md, RunReportInput input)
+    {
+        var collectors = input.Scrapes.GroupBy(s => (s.Collector, s.Zone)).OrderBy(g => g.Key.Collector, StringComparer.Ordinal).ToArray();
+        md.AppendLine("## Per collector and zone (from /metrics, summed across restarts)");
+        md.AppendLine();
+        md.AppendLine("| zone | collector | accepted | delivered to Kafka | 5xx answers by cause | seconds not answering /metrics | peak spool backlog |");
+        md.AppendLine("| --- | --- | ---: | ---: | --- | ---: | ---: |");
+        var zoneTotals = new SortedDictionary<string, (double Accepted, double Delivered)>(StringComparer.Ordinal);
+        foreach (var group in collectors)
+        {
+            var scrapes = group.ToArray();
+            var accepted = Increase(scrapes, s => s.Accepted);
+            var delivered = Increase(scrapes, s => s.Delivered);
+            var causes = scrapes.SelectMany(s => s.ServerErrorsByCause.Keys).Distinct().Order(StringComparer.Ordinal)
+                .Select(cause => $"{cause}: {Increase(scrapes, s => s.ServerErrorsByCause.GetValueOrDefault(cause)):0}");
+            var down = scrapes.Count(s => !s.Up);
+            var backlog = scrapes.Where(s => s.Up).Select(s => s.Backlog).DefaultIfEmpty(0).Max();
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {group.Key.Zone} | {group.Key.Collector} | {accepted:0} | {delivered:0} | {string.Join(", ", causes).DefaultIfBlank("none")} | {down} | {backlog:0} |");
+            var zone = zoneTotals.GetValueOrDefault(group.Key.Zone);
+            zoneTotals[group.Key.Zone] = (zone.Accepted + accepted, zone.Delivered + delivered);
+        }
+        md.AppendLine();
+        md.AppendLine("| zone | accepted | delivered to Kafka |\n| --- | ---: | ---: |");
+        foreach (var (zone, totals) in zoneTotals)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {zone} | {totals.Accepted:0} | {totals.Delivered:0} |");
+        md.AppendLine();
+    }
+
+    private static IEnumerable<(string File, string Title)> DrawCharts(RunReportInput input, string folder)
+    {
+        var byCollector = input.Scrapes.GroupBy(s => s.Collector).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (Name: g.Key, Scrapes: g.OrderBy(s => s.Seconds).ToArray())).ToArray();
+
+        yield return Chart(folder, "accepted-per-second.png", "Events accepted per second, per collector", "events/s", input.Steps,
+            byCollector.Select(c => (c.Name, Rate(c.Scrapes, s => s.Accepted))));
+
+        var causes = input.Scrapes.SelectMany(s => s.ServerErrorsByCause.Keys).Distinct().Order(StringComparer.Ordinal).ToArray();
+        yield return Chart(folder, "server-errors-per-second.png", "5xx answers per second, per collector and cause", "answers/s", input.Steps,
+            byCollector.SelectMany(c => causes.Select(cause => ($"{c.Name} {cause}", Rate(c.Scrapes, s => s.ServerErrorsByCause.GetValueOrDefault(cause)))))
+                .Where(series => series.Item2.Any(p => p.Y > 0)));
+
+        yield return Chart(folder, "spool-backlog.png", "Spool backlog (events not yet in Kafka), per collector", "events", input.Steps,
+            byCollector.Select(c => (c.Name, c.Scrapes.Where(s => s.Up).Select(s => (s.Seconds, s.Backlog)).ToArray())));
+
+        yield return Chart(folder, "kafka-deliveries-per-second.png", "Kafka deliveries per second, per collector", "events/s", input.Steps,
+            byCollector.Select(c => (c.Name, Rate(c.Scrapes, s => s.Delivered))));
+
+        var lookups = input.Scrapes.SelectMany(s => s.Breakers.Keys).Distinct().Order(StringComparer.Ordinal).ToArray();
+        yield return Chart(folder, "breaker-states.png", "Breaker state per collector and lookup (0 closed, 1 half-open, 2 open)", "state", input.Steps,
+            byCollector.SelectMany(c => lookups.Select(lookup => ($"{c.Name} {lookup}",
+                c.Scrapes.Where(s => s.Up).Select(s => (s.Seconds, s.Breakers.GetValueOrDefault(lookup))).ToArray()))));
+
+        var zones = byCollector.GroupBy(c => c.Scrapes[0].Zone).OrderBy(g => g.Key, StringComparer.Ordinal).ToArray();
+        yield return Chart(folder, "zones.png", "Per zone: events accepted and delivered to Kafka per second", "events/s", input.Steps,
+            zones.SelectMany(zone => new[]
+            {
+                ($"zone {zone.Key} accepted", SumByTime(zone.Select(c => Rate(c.Scrapes, s => s.Accepted)))),
+                ($"zone {zone.Key} delivered", SumByTime(zone.Select(c => Rate(c.Scrapes, s => s.Delivered)))),
+            }));
+
+        yield return Chart(folder, "producer-view.png", "What the producer saw: events acked and not acked (by cause) per second", "events/s", input.Steps,
+            ProducerSeries(input));
+    }
+
+    private static (string Name, (double X, double Y)[] Points)[] ProducerSeries(RunReportInput input)
+    {
+        if (input.Ledger.Count == 0)
+            return [];
+        var seconds = (int)(input.Ledger.Max(e => e.ElapsedMs) / 1000) + 1;
+        return input.Ledger.GroupBy(e => e.Outcome == EventOutcome.Acked ? "acked" : $"not acked: {e.Cause}")
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g =>
+            {
+                var perSecond = new double[seconds];
+                foreach (var entry in g)
+                    perSecond[entry.ElapsedMs / 1000]++;
+                return (g.Key, perSecond.Select((count, i) => (input.TrafficStartedAt + i + 0.5, count)).ToArray());
+            })
+            .ToArray();
+    }
+
+    private static (string File, string Title) Chart(
+        string folder, string file, string title, string yLabel, IReadOnlyList<StepMark> steps, IEnumerable<(string Name, (double X, double Y)[] Points)> series)
+    {
+        var plot = new Plot();
+        plot.Title(title);
+        plot.XLabel("seconds since the run started");
+        plot.YLabel(yLabel);
+        var drawn = 0;
+        foreach (var (name, points) in series.Where(s => s.Points.Length > 0))
+        {
+            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
+            line.LegendText = name;
+            line.MarkerSize = 0;
+            line.LineWidth = 2;
+            drawn++;
+        }
+        for (var i = 0; i < steps.Count; i++)
+        {
+            // A wait is the absence of an event; marking it would only crowd the axis.
+            if (steps[i].Kind == "wait")
+                continue;
+            var mark = plot.Add.VerticalLine(steps[i].Seconds);
+            mark.LinePattern = LinePattern.Dashed;
+            mark.Color = Colors.Gray;
+            mark.LabelText = $"{i + 1}";
+        }
+        if (drawn > 0)
+            plot.ShowLegend(Alignment.UpperLeft);
+        else
+            plot.Title($"{title} — nothing reported");
+        plot.SavePng(Path.Combine(folder, file), Width, Height);
+        return (file, title);
+    }
+
+    /// <summary>Per-second rate of a counter; a counter that went down was reset by a restart, so its new value is the increase.</summary>
+    private static (double X, double Y)[] Rate(CollectorScrape[] scrapes, Func<CollectorScrape, double> counter)
+    {
+        var points = new List<(double, double)>();
+        CollectorScrape? previous = null;
+        foreach (var scrape in scrapes)
+        {
+            if (!scrape.Up)
+            {
+                points.Add((scrape.Seconds, 0));
+                previous = null;
+                continue;
+            }
+            if (previous is not null && scrape.Seconds > previous.Seconds)
+                points.Add((scrape.Seconds, Step(counter(previous), counter(scrape)) / (scrape.Seconds - previous.Seconds)));
+            previous = scrape;
+        }
+        return points.ToArray();
+    }
+
+    /// <summary>How much a counter grew over a run, restarts included.</summary>
+    private static double Increase(CollectorScrape[] scrapes, Func<CollectorScrape, double> counter)
+    {
+        double total = 0;
+        double? previous = null;
+        foreach (var scrape in scrapes.Where(s => s.Up))
+        {
+            var value = counter(scrape);
+            total += previous is { } p ? Step(p, value) : 0;
+            previous = value;
+        }
+        // The first scrape's value counts too: the collector may have accepted events before it.
+        return total + scrapes.Where(s => s.Up).Select(counter).FirstOrDefault();
+    }
+
+    private static double Step(double previous, double current) => current >= previous ? current - previous : current;
+
+    /// <summary>Adds series sampled at about the same seconds, bucketed to whole seconds.</summary>
+    private static (double X, double Y)[] SumByTime(IEnumerable<(double X, double Y)[]> series) =>
+        series.SelectMany(points => points).GroupBy(p => Math.Round(p.X)).OrderBy(g => g.Key).Select(g => (g.Key, g.Sum(p => p.Y))).ToArray();
+
+    private static string DefaultIfBlank(this string text, string fallback) => text.Length == 0 ? fallback : text;
+}

@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using AkkaCollector.Rig.Faults;
+using AkkaCollector.Rig.Metrics;
+using AkkaCollector.Rig.Report;
+using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Rig.Verification;
+using Spectre.Console;
+
+namespace AkkaCollector.Rig.Scenarios;
+
+/// <summary>A step as it happened, for the report's time axis.</summary>
+public sealed record StepMark(double Seconds, string Kind, string Description);
+
+/// <summary>How a scenario run ended.</summary>
+/// <param name="AllStepsRan">Every step ran to its end (none failed, none declined, no Ctrl+C).</param>
+public sealed record ScenarioResult(Verdict Verdict, bool AllStepsRan, string RunDirectory)
+{
+    /// <summary>0 only when nothing acknowledged was lost and every step ran.</summary>
+    public int ExitCode => Verdict.Lost == 0 && AllStepsRan ? 0 : 1;
+}
+
+/// <summary>Settings of one run, from the command line.</summary>
+/// <param name="Duration">The scenario's nominal length; percent waits are shares of it.</param>
+/// <param name="Confirm">Ask an operator before every risky step.</param>
+public sealed record RunSettings(TimeSpan Duration, bool Confirm, string RunDirectory);
+
+/// <summary>
+/// Runs a scenario: starts its topology, takes its steps in order while traffic flows and every collector is
+/// scraped each second, then reconciles the ledger with what Kafka holds and writes the report. Every process
+/// it started is stopped whatever happens (a failed step, Ctrl+C, an exception).
+/// </summary>
+public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAnsiConsole console)
+{
+    private readonly Stopwatch _clock = new();
+    private readonly List<StepMark> _marks = [];
+    private Topology? _topology;
+    private Ledger? _ledger;
+    private LoadGenerator? _traffic;
+    private Task<LoadSnapshot>? _trafficRun;
+    private CancellationTokenSource? _trafficStop;
+    private LoadSnapshot? _trafficSummary;
+    private double _trafficStartedAt;
+    private Verdict? _verdict;
+
+    /// <summary>Runs the scenario; the verdict is computed even when a step fails, from what the audit read by then.</summary>
+    public async Task<ScenarioResult> RunAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(settings.RunDirectory);
+        _clock.Start();
+        var allStepsRan = false;
+        MetricsScraper? scraper = null;
+        try
+        {
+            Log($"scenario [bold]{Markup.Escape(scenario.Name)}[/], duration {settings.Duration}, run folder {Markup.Escape(settings.RunDirectory)}");
+            _topology = await Topology.StartAsync(scenario, settings.RunDirectory, text => Log(Markup.Escape(text)), cancellationToken);
+            // If the rig dies without unwinding, its children must not outlive it.
+            AppDomain.CurrentDomain.ProcessExit += KillEverything;
+            _ledger = new Ledger(Path.Combine(settings.RunDirectory, "ledger.tsv"));
+            scraper = new MetricsScraper(_topology.Collectors, () => _clock.Elapsed.TotalSeconds);
+            allStepsRan = await RunStepsAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Log("[yellow]interrupted: stopping everything[/]");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The run's boundary: whatever broke, the processes are stopped and the verdict still computed below.
+            Log($"[red]step failed:[/] {Markup.Escape(e.Message)}");
+        }
+        finally
+        {
+            await StopTrafficAsync();
+            if (scraper is not null)
+            {
+                // One last look, so the report's totals include what was delivered while draining.
+                await scraper.ScrapeAllAsync();
+                await scraper.DisposeAsync();
+            }
+            _verdict ??= _topology is null || _ledger is null ? null : Verdict.Compute(_ledger.Entries, _topology.TimesSeen);
+            if (_verdict is not null && scraper is not null && _ledger is not null)
+                WriteReport(scraper, allStepsRan);
+            if (_topology is not null)
+                await _topology.DisposeAsync();
+            AppDomain.CurrentDomain.ProcessExit -= KillEverything;
+            _ledger?.Dispose();
+        }
+        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), allStepsRan, settings.RunDirectory);
+    }
+
+    private async Task<bool> RunStepsAsync(CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < scenario.Steps.Count; i++)
+        {
+            var step = scenario.Steps[i];
+            if (settings.Confirm && StepSpec.Risky.Contains(step.Do) &&
+                !await console.ConfirmAsync($"Step {i + 1}/{scenario.Steps.Count}: {Markup.Escape(step.Describe())}. Go ahead?", defaultValue: false, cancellationToken))
+            {
+                Log("[yellow]declined by the operator: the run stops here[/]");
+                return false;
+            }
+            _marks.Add(new StepMark(_clock.Elapsed.TotalSeconds, step.Do, step.Describe()));
+            Log($"step {i + 1}/{scenario.Steps.Count}: [bold]{Markup.Escape(step.Describe())}[/]");
+            await RunStepAsync(step, cancellationToken);
+        }
+        return true;
+    }
+
+    private async Task RunStepAsync(StepSpec step, CancellationToken cancellationToken)
+    {
+        var topology = _topology!;
+        switch (step.Do)
+        {
+            case "start-traffic":
+                StartTraffic();
+                break;
+            case "stop-traffic":
+                await StopTrafficAsync();
+                break;
+            case "wait":
+                await WaitAsync(Scenario.ResolveWait(step.For!, settings.Duration), cancellationToken);
+                break;
+            case "isolate":
+            case "restore":
+                await SwitchLinksAsync(step, cut: step.Do == "isolate", cancellationToken);
+                break;
+            case "kafka-down":
+            case "kafka-up":
+                foreach (var zone in step.Zone is null ? topology.Zones : [topology.Zone(step.Zone)])
+                {
+                    if (step.Do == "kafka-down")
+                        await zone.Kafka.Control.SetBrokerDownAsync(cancellationToken: cancellationToken);
+                    else
+                        await zone.Kafka.Control.SetBrokerUpAsync(cancellationToken: cancellationToken);
+                }
+                break;
+            case "restart":
+                var restarted = topology.Collector(step.Collector!);
+                Log($"{restarted.Name} exited with code {await restarted.StopAsync()} after SIGTERM");
+                await restarted.StartAsync(cancellationToken);
+                Log($"{restarted.Name} running again, pid {restarted.Pid}");
+                break;
+            case "kill":
+                var killed = topology.Collector(step.Collector!);
+                Log($"{killed.Name} exited with code {await killed.KillAsync()} after SIGKILL");
+                break;
+            case "start":
+                var started = topology.Collector(step.Collector!);
+                await started.StartAsync(cancellationToken);
+                Log($"{started.Name} running, pid {started.Pid}");
+                break;
+            case "drain":
+                await StopTrafficAsync();
+                await DrainAsync(step.For is null ? TimeSpan.FromSeconds(60) : CommandLine.ParseDuration(step.For), cancellationToken);
+                break;
+            case "verify":
+                await StopTrafficAsync();
+                _verdict = Verdict.Compute(_ledger!.Entries, topology.TimesSeen);
+                console.Write(VerdictTable(_verdict));
+                break;
+            default:
+                throw new InvalidOperationException($"Step '{step.Do}' has no implementation.");
+        }
+    }
+
+    private async Task SwitchLinksAsync(StepSpec step, bool cut, CancellationToken cancellationToken)
+    {
+        if (step.Zone is null)
+            throw new NotSupportedException("Kafka is cut per zone (one mock cluster per zone, see docs/rig.md); name a zone, not a collector.");
+        if (step.From.Contains("redis"))
+            throw new NotSupportedException("Cutting Redis needs the TCP fault proxy, not in this build.");
+        var link = _topology!.Zone(step.Zone).KafkaLink;
+        var mode = step.Mode switch
+        {
+            "blackhole" => CutMode.BlackHole,
+            "refuse" => CutMode.Refuse,
+            "reset" => CutMode.Reset,
+            _ => throw new InvalidOperationException($"Unknown isolation mode '{step.Mode}' (blackhole, refuse, reset)."),
+        };
+        if (cut)
+            await link.CutAsync(mode, cancellationToken);
+        else
+            await link.RestoreAsync(cancellationToken);
+        Log($"{(cut ? "cut" : "restored")}: {Markup.Escape(link.Description)}");
+    }
+
+    private void StartTraffic()
+    {
+        if (_traffic is not null)
+            throw new InvalidOperationException("Traffic is already running; a scenario starts it once.");
+        var spec = scenario.Traffic;
+        // The traffic is bounded like any loadgen run, generously past the scenario's own length.
+        var bound = settings.Duration + TimeSpan.FromMinutes(5);
+        var options = new LoadOptions
+        {
+            Rate = spec.Rate,
+            Concurrency = spec.Concurrency,
+            BatchSize = spec.Batch,
+            Duration = bound > LoadOptions.LongestDuration ? LoadOptions.LongestDuration : bound,
+            MaxEvents = (long)Math.Min(LoadOptions.MostEvents, Math.Max(1, spec.Rate) * bound.TotalSeconds),
+            RequestTimeout = CommandLine.ParseDuration(spec.Timeout),
+        };
+        _traffic = new LoadGenerator(options, new TargetPool(_topology!.Collectors.Select(c => c.Url)), _ledger!, $"{scenario.Name}-{DateTime.UtcNow:HHmmss}");
+        _trafficStop = new CancellationTokenSource();
+        _trafficStartedAt = _clock.Elapsed.TotalSeconds;
+        _trafficRun = _traffic.RunAsync(_trafficStop.Token);
+        _ = ReportProgressAsync(_traffic, _trafficRun);
+    }
+
+    private async Task ReportProgressAsync(LoadGenerator traffic, Task run)
+    {
+        while (await Task.WhenAny(run, Task.Delay(5000)) != run)
+            Log(LoadgenVerb.ProgressText(traffic.Stats.Snapshot()));
+    }
+
+    private async Task StopTrafficAsync()
+    {
+        if (_trafficRun is null || _trafficSummary is not null)
+            return;
+        await _trafficStop!.CancelAsync();
+        _trafficSummary = await _trafficRun;
+        _trafficStop.Dispose();
+        _traffic!.Dispose();
+        Log("traffic stopped");
+        console.Write(LoadgenVerb.SummaryTable(_trafficSummary));
+    }
+
+    private async Task DrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var pending = _ledger!.Entries.Where(e => e.Outcome == EventOutcome.Acked).Select(e => e.MessageId).ToHashSet(StringComparer.Ordinal);
+        var deadline = _clock.Elapsed + timeout;
+        while (true)
+        {
+            pending.RemoveWhere(id => _topology!.TimesSeen(id) > 0);
+            if (pending.Count == 0)
+            {
+                Log("drained: every acked event is in Kafka");
+                return;
+            }
+            if (_clock.Elapsed > deadline)
+            {
+                Log($"[red]not drained[/] after {timeout}: {pending.Count} acked events not in Kafka yet");
+                return;
+            }
+            await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    private async Task WaitAsync(TimeSpan length, CancellationToken cancellationToken) => await Task.Delay(length, cancellationToken);
+
+    private void WriteReport(MetricsScraper scraper, bool allStepsRan)
+    {
+        var path = RunReport.Write(new RunReportInput(
+            scenario, settings, _verdict!, allStepsRan, _trafficSummary, scraper.Scrapes, _marks,
+            _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds));
+        Log($"report: {Markup.Escape(path)}");
+    }
+
+    private void KillEverything(object? sender, EventArgs e) => _topology?.KillEverything();
+
+    private void Log(string markup) => console.MarkupLine($"[grey]{_clock.Elapsed:mm\\:ss\\.f}[/] {markup}");
+
+    /// <summary>The verdict as a table: the numbers that matter, then every cause of a not-acked event.</summary>
+    public static Table VerdictTable(Verdict verdict)
+    {
+        var table = new Table().Title("verdict").AddColumn("what").AddColumn(new TableColumn("events").RightAligned());
+        table.AddRow("acked", $"{verdict.Acked}");
+        table.AddRow(verdict.Lost == 0 ? "lost" : "[red]LOST[/]", verdict.Lost == 0 ? "0" : $"[red]{verdict.Lost}[/]");
+        table.AddRow("duplicates in Kafka", $"{verdict.Duplicates}");
+        table.AddRow("not acked", $"{verdict.NotAcked}");
+        foreach (var (cause, count) in verdict.NotAckedByCause)
+            table.AddRow($"  {Markup.Escape(cause)}", $"{count}");
+        table.AddRow("not acked but delivered", $"{verdict.DeliveredWithoutAck}");
+        foreach (var id in verdict.LostSample)
+            table.AddRow("  lost id", Markup.Escape(id));
+        return table;
+    }
+}

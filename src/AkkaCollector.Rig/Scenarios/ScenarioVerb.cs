@@ -1,0 +1,80 @@
+using AkkaCollector.Rig.Verification;
+using Spectre.Console;
+
+namespace AkkaCollector.Rig.Scenarios;
+
+/// <summary>
+/// <c>scenario run FILE|NAME [--duration D] [--confirm] [--dry-run] [--out DIR]</c> and <c>scenario list</c>.
+/// NAME is a scenario shipped in the rig's scenarios folder (az-outage, kafka-down, kill-9, redis-blackhole).
+/// The last line printed is the verdict, <c>lost=N duplicates=N acked=N</c>; the exit code is 0 only when nothing
+/// acknowledged was lost and every step ran.
+/// </summary>
+public static class ScenarioVerb
+{
+    private static readonly string[] Valued = ["duration", "out"];
+    private static readonly string[] Flags = ["confirm", "dry-run"];
+
+    private static string ShippedFolder => Path.Combine(AppContext.BaseDirectory, "scenarios");
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken stop)
+    {
+        var line = new CommandLine(args, Valued, Flags);
+        if (line.Positional.Count != 1)
+            throw new ArgumentException("scenario run takes one FILE or NAME (see `scenario list`).");
+        var scenario = Scenario.Load(Resolve(line.Positional[0]));
+        var duration = line.Duration("duration") ?? CommandLine.ParseDuration(scenario.Duration);
+        if (line.Has("dry-run"))
+        {
+            AnsiConsole.Write(Plan(scenario, duration));
+            return 0;
+        }
+        var folder = line.Text("out") ?? Path.Combine("rig-runs", $"{scenario.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        var runner = new ScenarioRunner(scenario, new RunSettings(duration, line.Has("confirm"), Path.GetFullPath(folder)), AnsiConsole.Console);
+        var result = await runner.RunAsync(stop);
+        // Scripts and CI read this line; nothing may be printed after it.
+        Console.Out.WriteLine(result.Verdict.Line);
+        return result.ExitCode;
+    }
+
+    public static int List()
+    {
+        foreach (var file in Directory.EnumerateFiles(ShippedFolder, "*.yaml").Order(StringComparer.Ordinal))
+        {
+            var scenario = Scenario.Load(file);
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(scenario.Name)}[/] ({scenario.Duration}): {Markup.Escape(scenario.Description.Trim().ReplaceLineEndings(" "))}");
+        }
+        return 0;
+    }
+
+    /// <summary>A path to a file, or the name of a shipped scenario.</summary>
+    public static string Resolve(string fileOrName)
+    {
+        if (File.Exists(fileOrName))
+            return fileOrName;
+        var shipped = Path.Combine(ShippedFolder, fileOrName.EndsWith(".yaml", StringComparison.Ordinal) ? fileOrName : fileOrName + ".yaml");
+        return File.Exists(shipped)
+            ? shipped
+            : throw new FileNotFoundException($"No scenario file '{fileOrName}' and no shipped scenario of that name in {ShippedFolder}.");
+    }
+
+    /// <summary>What a run would do, for <c>--dry-run</c>: topology, traffic, and each step with its planned start.</summary>
+    public static Table Plan(Scenario scenario, TimeSpan duration)
+    {
+        var table = new Table().Title($"plan: {Markup.Escape(scenario.Name)} ({duration})").AddColumn("#").AddColumn("at").AddColumn("step");
+        var zones = string.Join(", ", scenario.Topology.Zones.Select(z => $"zone {z.Name}: {z.Collectors} collector(s)"));
+        table.AddRow("", "", Markup.Escape($"start {zones}; a Kafka mock per zone ({scenario.Topology.Kafka.Brokers} broker(s), {scenario.Topology.Kafka.Partitions} partitions)" +
+                                           (scenario.Topology.Redis ? "; redis-server behind a fault proxy per collector" : "")));
+        table.AddRow("", "", Markup.Escape($"traffic: {scenario.Traffic.Rate} events/s, batch {scenario.Traffic.Batch}, concurrency {scenario.Traffic.Concurrency}, round robin over every collector"));
+        var at = TimeSpan.Zero;
+        for (var i = 0; i < scenario.Steps.Count; i++)
+        {
+            var step = scenario.Steps[i];
+            var risky = StepSpec.Risky.Contains(step.Do) ? " [yellow](confirmed with --confirm)[/]" : "";
+            table.AddRow($"{i + 1}", $"{at:mm\\:ss}", Markup.Escape(step.Describe()) + risky);
+            if (step.Do == "wait")
+                at += Scenario.ResolveWait(step.For!, duration);
+        }
+        table.Caption($"then: report, stop every process, print `{new Verdict(0, 0, 0, 0, new Dictionary<string, int>(), 0, []).Line.Replace("0", "N", StringComparison.Ordinal)}`");
+        return table;
+    }
+}

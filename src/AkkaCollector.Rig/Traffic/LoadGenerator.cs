@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using AkkaCollector.Rig.Verification;
+
+namespace AkkaCollector.Rig.Traffic;
+
+/// <summary>
+/// Sends generated events to a pool of collectors at a target rate (or as fast as they answer), with bounded
+/// concurrency, until the duration or the event count is reached, and records every event's fate in the ledger.
+/// Stopping (the token) ends the sending; requests already in flight finish and are recorded, so the ledger
+/// never holds an event whose answer was thrown away.
+/// </summary>
+public sealed class LoadGenerator : IDisposable
+{
+    private readonly LoadOptions _options;
+    private readonly TargetPool _targets;
+    private readonly Ledger _ledger;
+    private readonly EventFactory _events;
+    private readonly HttpClient _http;
+    private long _issued;
+
+    public LoadGenerator(LoadOptions options, TargetPool targets, Ledger ledger, string runId)
+    {
+        options.Validate();
+        _options = options;
+        _targets = targets;
+        _ledger = ledger;
+        _events = new EventFactory(runId, options.Users, options.WriteKeys, options.BatchSize);
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = options.Concurrency,
+            // A restarted collector comes back on the same port: pooled connections to the old process must go.
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5),
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+        })
+        { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>The live counters.</summary>
+    public LoadStats Stats { get; } = new();
+
+    /// <summary>Runs until the duration or count bound, or until <paramref name="stop"/> is cancelled; returns the final counters.</summary>
+    public async Task<LoadSnapshot> RunAsync(CancellationToken stop)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        bounded.CancelAfter(_options.Duration);
+        var workers = Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(() => WorkAsync(bounded.Token), CancellationToken.None));
+        await Task.WhenAll(workers);
+        _ledger.Flush();
+        return Stats.Snapshot();
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task WorkAsync(CancellationToken stop)
+    {
+        var batch = _options.BatchSize;
+        while (!stop.IsCancellationRequested)
+        {
+            var issued = Interlocked.Add(ref _issued, batch) - batch;
+            if (issued + batch > _options.MaxEvents)
+                return;
+            if (_options.Rate > 0)
+            {
+                var due = TimeSpan.FromSeconds(issued / _options.Rate) - Stats.Elapsed;
+                if (due > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(due, stop);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            }
+            await SendAsync(_events.Next(), _targets.Next());
+        }
+    }
+
+    private async Task SendAsync(EventRequest request, Uri target)
+    {
+        var targetName = target.Authority;
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(target, request.Path))
+            {
+                Content = new ReadOnlyMemoryContent(request.Body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+            };
+            // Segment's SDKs send the write key as the Basic user name with an empty password.
+            message.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(request.WriteKey + ":")));
+            using var response = await _http.SendAsync(message, timeout.Token);
+            var status = (int)response.StatusCode;
+            var cause = status == 200 ? "ok" : CauseOf(status, await response.Content.ReadAsByteArrayAsync(timeout.Token));
+            Stats.Answered(status, request.MessageIds.Length, Stopwatch.GetElapsedTime(started), cause);
+            Record(request, targetName, status == 200 ? EventOutcome.Acked : EventOutcome.Rejected, status, cause);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            var cause = ConnectionCause(e, timeout.IsCancellationRequested);
+            Stats.Failed(request.MessageIds.Length, cause);
+            Record(request, targetName, EventOutcome.ConnectionError, 0, cause);
+        }
+    }
+
+    private void Record(EventRequest request, string target, EventOutcome outcome, int status, string cause)
+    {
+        var elapsedMs = (long)Stats.Elapsed.TotalMilliseconds;
+        _ledger.Record(request.MessageIds.Select(id => new LedgerEntry(elapsedMs, target, id, outcome, status, cause)));
+    }
+
+    /// <summary>"STATUS reason", the reason being the collector's <c>{"error":"..."}</c> when the body has one.</summary>
+    internal static string CauseOf(int status, byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object &&
+                document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String)
+                return $"{status} {error.GetString()}";
+        }
+        catch (JsonException)
+        {
+            // Not the collector's error body (a proxy's page, an empty body): the status alone is the cause.
+        }
+        return $"{status}";
+    }
+
+    private static string ConnectionCause(Exception e, bool timedOut)
+    {
+        if (timedOut)
+            return "connection timeout";
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+                return $"connection {socket.SocketErrorCode}";
+        }
+        return e is HttpRequestException http ? $"connection {http.HttpRequestError}" : $"connection {e.GetType().Name}";
+    }
+}

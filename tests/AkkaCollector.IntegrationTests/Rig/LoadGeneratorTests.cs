@@ -1,0 +1,77 @@
+using AkkaCollector.Rig.Scenarios;
+using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Rig.Verification;
+
+namespace AkkaCollector.IntegrationTests.Rig;
+
+/// <summary>The load generator against a real collector process (embedded Kafka mock, SQLite spool in a temp folder).</summary>
+public sealed class LoadGeneratorTests : IAsyncLifetime
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"rig-loadgen-{Guid.NewGuid():N}");
+    private CollectorNode _collector = null!;
+
+    public async Task InitializeAsync()
+    {
+        _collector = new CollectorNode("a1", "a", Path.Combine(_folder, "spool"), new Dictionary<string, string>());
+        await _collector.StartAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_collector.Pid is not null)
+            await _collector.StopAsync();
+        _collector.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(25)]
+    public async Task Should_ledger_every_event_as_acked_when_the_collector_answers_200(int batch)
+    {
+        using var ledger = new Ledger(Path.Combine(_folder, $"ledger-{batch}.tsv"));
+        using var generator = new LoadGenerator(
+            new LoadOptions { Rate = 0, Concurrency = 4, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) },
+            new TargetPool([_collector.Url]), ledger, $"test{batch}");
+
+        var summary = await generator.RunAsync(CancellationToken.None);
+
+        Assert.Equal(500, summary.EventsSent);
+        Assert.Equal(500, summary.EventsAcked);
+        Assert.Empty(summary.FailedEventsByCause);
+        Assert.True(summary.Latency.Max > 0);
+        var fromFile = Ledger.ReadFile(ledger.Path!).ToArray();
+        Assert.Equal(500, fromFile.Select(e => e.MessageId).Distinct().Count());
+        Assert.All(fromFile, e => Assert.Equal(EventOutcome.Acked, e.Outcome));
+    }
+
+    [Fact]
+    public async Task Should_ledger_connection_errors_with_their_kind_when_the_collector_is_gone()
+    {
+        await _collector.KillAsync();
+        using var ledger = new Ledger();
+        using var generator = new LoadGenerator(
+            new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 5, MaxEvents = 20, Duration = TimeSpan.FromSeconds(30) },
+            new TargetPool([_collector.Url]), ledger, "gone");
+
+        var summary = await generator.RunAsync(CancellationToken.None);
+
+        Assert.Equal(0, summary.EventsAcked);
+        Assert.Equal(4, summary.ConnectionErrors);
+        Assert.All(ledger.Entries, e => Assert.Equal(("connection ConnectionRefused", EventOutcome.ConnectionError), (e.Cause, e.Outcome)));
+    }
+
+    [Fact]
+    public async Task Should_stop_at_the_duration_when_the_rate_would_take_longer()
+    {
+        using var ledger = new Ledger();
+        using var generator = new LoadGenerator(
+            new LoadOptions { Rate = 50, Concurrency = 2, BatchSize = 1, MaxEvents = 1_000_000, Duration = TimeSpan.FromSeconds(2) },
+            new TargetPool([_collector.Url]), ledger, "paced");
+
+        var summary = await generator.RunAsync(CancellationToken.None);
+
+        Assert.InRange(summary.EventsSent, 50, 110);
+        Assert.InRange(summary.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(15));
+    }
+}
