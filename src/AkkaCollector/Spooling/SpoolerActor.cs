@@ -116,15 +116,15 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private void HandleEnqueue(Enqueue request)
     {
         var bytes = request.Events.Sum(e => (long)e.Payload.Length);
-        if (_backlogBytes + _inFlightBytes + _waitingBytes + bytes > _options.MaxBytesPerPartition)
+        if (UsedBytes + bytes > _options.MaxBytesPerPartition)
         {
-            _status.ReportFull(_partition, true);
             Sender.Tell(SpoolReply.Full);
             return;
         }
 
         _waiting.Add(new PendingRequest(request.Events, bytes, Sender));
         _waitingBytes += bytes;
+        ReportBacklog();
         WriteWhatWaits();
     }
 
@@ -183,6 +183,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _inFlightBytes -= ((SpoolBatch)@event).PayloadBytes;
         foreach (var requester in requesters)
             requester.Tell(SpoolReply.Failed);
+        ReportBacklog();
         WriteWhatWaits();
     }
 
@@ -311,9 +312,6 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
             _backlogEvents -= first.Value.Count;
             _deliveredThrough = first.Value.SequenceNr;
         }
-        if (_backlogBytes + _inFlightBytes + _waitingBytes < _options.MaxBytesPerPartition * 9 / 10)
-            _status.ReportFull(_partition, false);
-
         ReportBacklog();
         TruncateDelivered();
         PublishWhatFits();
@@ -358,7 +356,18 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer("truncate", new RetryTruncation(), TimeSpan.FromSeconds(1));
     }
 
-    private void ReportBacklog() => _status.Report(_partition, _backlogEvents, _backlogBytes);
+    /// <summary>Bytes this spooler answers for: undelivered, being written, and waiting for a write.</summary>
+    private long UsedBytes => _backlogBytes + _inFlightBytes + _waitingBytes;
+
+    /// <summary>
+    /// Publishes the backlog, and "full" from 90 % of the bound: readiness turns 503 a little before requests
+    /// are refused, so the load balancer moves producers away before they see 503s.
+    /// </summary>
+    private void ReportBacklog()
+    {
+        _status.Report(_partition, _backlogEvents, _backlogBytes);
+        _status.ReportFull(_partition, UsedBytes >= _options.MaxBytesPerPartition * 9 / 10);
+    }
 
     private SpoolState CurrentState() => new(_backlogEvents, _backlogBytes, _memoryBytes, _deliveredThrough, _truncatedThrough, LastSequenceNr);
 
