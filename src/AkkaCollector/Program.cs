@@ -3,6 +3,7 @@ using Akka.Persistence.Sql;
 using AkkaCollector;
 using AkkaCollector.Ingress;
 using AkkaCollector.Lookups;
+using AkkaCollector.Observability;
 using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
 using AkkaCollector.Verbs;
@@ -15,11 +16,12 @@ if (args is ["kafka-mock", ..])
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
+builder.Logging.AddCollectorConsole(builder.Configuration);
 
 builder.Services.AddOptions<SpoolOptions>().Bind(builder.Configuration.GetSection(SpoolOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<KafkaOptions>().Bind(builder.Configuration.GetSection(KafkaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 
-builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SpoolOptions>>().Value is var o ? new SpoolStatus(o.Partitions, o.MaxBytesPerPartition) : null!);
+builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SpoolOptions>>().Value is var o ? new SpoolStatus(o.Partitions, o.MaxBytesPerPartition, sp.GetRequiredService<ILogger<SpoolStatus>>()) : null!);
 builder.Services.AddSingleton<KafkaConnection>();
 builder.Services.AddSingleton(sp => new KafkaPublisher(
     sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
@@ -44,6 +46,10 @@ builder.Services.AddAkka("collector", (akka, sp) =>
 var app = builder.Build();
 app.MapTrackingApi();
 app.MapMetrics();
+app.MapLiveness();
+app.MapDashboard();
+app.LogLifecycle();
+ProcessMetrics.Register(Metrics.DefaultRegistry);
 
 await app.RunAsync();
 return 0;
