@@ -2,6 +2,7 @@ using Akka.Hosting;
 using AkkaCollector;
 using AkkaCollector.Ingress;
 using AkkaCollector.Lookups;
+using AkkaCollector.Observability;
 using AkkaCollector.Publishing;
 using AkkaCollector.Shutdown;
 using AkkaCollector.Spooling;
@@ -23,6 +24,7 @@ switch (args.FirstOrDefault())
 
 if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
     builder.WebHost.UseUrls("http://127.0.0.1:8080");
+builder.Logging.AddCollectorConsole(builder.Configuration);
 
 var shutdown = builder.AddCollectorShutdown();
 if (shutdown.RefusesToStart(Console.Error))
@@ -49,9 +51,13 @@ var app = builder.Build();
 // First, so every request is counted before anything else can answer it: shutdown waits for the count to reach 0.
 app.UseInFlightRequests();
 app.MapTrackingApi();
+app.MapLiveness();
 app.MapReadiness();
 app.MapAdminShutdown();
 app.MapMetrics();
+app.MapDashboard();
+app.LogLifecycle();
+ProcessMetrics.Register(Metrics.DefaultRegistry);
 
 try
 {

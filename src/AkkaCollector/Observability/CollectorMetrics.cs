@@ -9,7 +9,7 @@ namespace AkkaCollector.Observability;
 /// </summary>
 public static class CollectorMetrics
 {
-    /// <summary>HTTP requests by route, status code and cause (ok, bad_request, too_large, unsupported_encoding, rate_limited, unauthorized, forbidden, spool_full, journal_failed, timeout).</summary>
+    /// <summary>HTTP requests by route, status code and cause (ok, bad_request, too_large, unsupported_encoding, rate_limited, unauthorized, forbidden, rejected, client_closed, spool_full, journal_failed, timeout).</summary>
     public static readonly Counter HttpRequests = Metrics.CreateCounter(
         "collector_http_requests_total", "HTTP requests answered, by route, status and cause.",
         new CounterConfiguration { LabelNames = ["route", "status", "cause"] });
@@ -40,6 +40,10 @@ public static class CollectorMetrics
     public static readonly Gauge SpoolBacklogBytes = Metrics.CreateGauge(
         "collector_spool_backlog_bytes", "Bytes in the spool not yet delivered to Kafka, per spooler.",
         new GaugeConfiguration { LabelNames = ["spooler"] });
+
+    /// <summary>The spool's bound on undelivered bytes, across spoolers (Spool:MaxBytes), so dashboards show how full it is.</summary>
+    public static readonly Gauge SpoolMaxBytes = Metrics.CreateGauge(
+        "collector_spool_max_bytes", "Bound on undelivered bytes across spoolers; past it producers get 503 spool_full.");
 
     /// <summary>Journal write (group commit) latency.</summary>
     public static readonly Histogram JournalWriteSeconds = Metrics.CreateHistogram(
@@ -93,4 +97,42 @@ public static class CollectorMetrics
     /// <summary>1 when the collector wants traffic, 0 while draining or when the spool is full.</summary>
     public static readonly Gauge Ready = Metrics.CreateGauge(
         "collector_ready", "1 when /health/ready answers 200, else 0.");
+
+    /// <summary>
+    /// TCP sockets by state, of this process (scope="process", matched through /proc/self/fd) and of its network
+    /// namespace (scope="namespace": every socket on the host or pod, TIME_WAIT included, which no process owns).
+    /// </summary>
+    public static readonly Gauge TcpSockets = Metrics.CreateGauge(
+        "collector_tcp_sockets", "TCP sockets by scope (process, namespace) and state, read from /proc/net/tcp and tcp6.",
+        new GaugeConfiguration { LabelNames = ["scope", "state"] });
+
+    /// <summary>Distinct local ports inside the ephemeral range held by sockets, per scope: the port use the story had to measure.</summary>
+    public static readonly Gauge EphemeralPortsInUse = Metrics.CreateGauge(
+        "collector_ephemeral_ports_in_use", "Distinct local ports inside the ephemeral port range held by TCP sockets, by scope (process, namespace).",
+        new GaugeConfiguration { LabelNames = ["scope"] });
+
+    /// <summary>The kernel's ephemeral port range (net.ipv4.ip_local_port_range), bound="first" and bound="last".</summary>
+    public static readonly Gauge EphemeralPortRange = Metrics.CreateGauge(
+        "collector_ephemeral_port_range", "The kernel's ephemeral port range (net.ipv4.ip_local_port_range), first and last port.",
+        new GaugeConfiguration { LabelNames = ["bound"] });
+
+    /// <summary>Thread pool threads right now.</summary>
+    public static readonly Gauge ThreadPoolThreads = Metrics.CreateGauge(
+        "collector_threadpool_threads", "Thread pool threads.");
+
+    /// <summary>Work items queued to the thread pool and not yet started: a growing queue means starved threads.</summary>
+    public static readonly Gauge ThreadPoolQueueLength = Metrics.CreateGauge(
+        "collector_threadpool_queue_length", "Thread pool work items waiting to start.");
+
+    /// <summary>Work items the thread pool has completed since start.</summary>
+    public static readonly Counter ThreadPoolCompletedItems = Metrics.CreateCounter(
+        "collector_threadpool_completed_items_total", "Thread pool work items completed.");
+
+    /// <summary>Time the process spent paused in garbage collection since start (the story's GC pressure showed here).</summary>
+    public static readonly Counter GcPauseSeconds = Metrics.CreateCounter(
+        "collector_gc_pause_seconds_total", "Time paused in garbage collection.");
+
+    /// <summary>Bytes allocated on the managed heap since start: its rate is the allocation pressure.</summary>
+    public static readonly Counter GcAllocatedBytes = Metrics.CreateCounter(
+        "collector_gc_allocated_bytes_total", "Bytes allocated on the managed heap.");
 }

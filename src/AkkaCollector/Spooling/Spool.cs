@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence.Sql.Config;
 using LinqToDB;
+using AkkaCollector.Observability;
 using AkkaCollector.Publishing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
     public void Start(ActorSystem system)
     {
         var reader = new SqlSpoolReader(system);
+        CollectorMetrics.SpoolMaxBytes.Set(options.Value.MaxBytes);
         Partitions = Enumerable.Range(0, options.Value.Partitions).Select(p => StartPartition(system, p, reader)).ToList();
         _router = new ActorEventSpool(Partitions, options.Value.WriteTimeout);
         _ = DrainOrphanedPartitionsAsync(system, reader);

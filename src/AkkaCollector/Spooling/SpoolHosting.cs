@@ -13,7 +13,8 @@ public static class SpoolHosting
     {
         services.AddValidatedOptions<SpoolOptions>(configuration, SpoolOptions.Section);
         services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
-        services.AddSingleton(sp => new SpoolStatus(SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition));
+        services.AddSingleton(sp => new SpoolStatus(
+            SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition, sp.GetRequiredService<ILogger<SpoolStatus>>()));
         services.AddSingleton<Spool>();
         services.AddSingleton<IEventSpool>(sp => sp.GetRequiredService<Spool>());
         services.AddSingleton<ISpoolBacklog>(sp => sp.GetRequiredService<SpoolStatus>());

@@ -127,6 +127,6 @@ public sealed partial class ShutdownProcessTests
         }
     }
 
-    [GeneratedRegex(@"^\s*Shutdown complete in (?<seconds>\d+\.\d+)s of a 10s kill window \(.+\); \d+ events remain spooled$")]
+    [GeneratedRegex(@"Shutdown complete in (?<seconds>\d+\.\d+)s of a 10s kill window \(.+\); \d+ events remain spooled$")]
     private static partial Regex FinalLine();
 }

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using AkkaCollector.Testing.Kafka;
+using AkkaCollector.Testing.Processes;
+
+namespace AkkaCollector.IntegrationTests.Observability;
+
+/// <summary>The outage dashboard, opened in real headless chromium against a real collector process.</summary>
+public sealed class DashboardTests
+{
+    private const int TrafficRounds = 6;
+    private const int TrackedPerRound = 50;
+    private const int UnauthorizedPerRound = 5;
+    private static readonly TimeSpan ChartTimeout = TimeSpan.FromSeconds(60);
+
+    // Every chart's state as the page wrote it into its figure's data-* attributes.
+    private const string ReadCharts = """
+        JSON.stringify(Object.fromEntries([...document.querySelectorAll("figure[data-chart]")].map(f => [f.dataset.chart, {
+          points: Number(f.dataset.points || 0), segments: Number(f.dataset.segments || 0),
+          latest: JSON.parse(f.dataset.latest || "{}"), peak: JSON.parse(f.dataset.peak || "{}") }])))
+        """;
+
+    [Fact]
+    public async Task Should_draw_charts_every_second_that_move_when_traffic_arrives()
+    {
+        using var collector = await ObservedCollector.StartAsync();
+        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseAddress, "/dashboard?window=30"), 1280, 1000);
+
+        var idle = await WaitForChartsAsync(browser, charts => charts["events"].Points >= 3);
+        var statuses = await SendTrafficAsync(collector, TrafficRounds);
+        var busy = await WaitForChartsAsync(browser, charts =>
+            charts["events"].PeakOf("delivered") > 0 && charts["http4xx"].PeakOf("unauthorized") > 0);
+        var screenshot = await SaveScreenshotAsync(browser, "dashboard-traffic.png");
+
+        Assert.Equal(TrafficRounds * TrackedPerRound, statuses.Count(status => status == 200));
+        Assert.Equal(TrafficRounds * UnauthorizedPerRound, statuses.Count(status => status == 401));
+        Assert.Equal(["events", "http5xx", "http4xx", "backlog", "spooled", "breakers", "readiness", "ports"], busy.Keys);
+        Assert.All(["accepted", "persisted", "delivered"], series => Assert.Equal(0, idle["events"].PeakOf(series)));
+        Assert.All(["accepted", "persisted", "delivered"], series => Assert.True(busy["events"].PeakOf(series) > 0, $"{series} never rose"));
+        Assert.True(busy["events"].Points > idle["events"].Points, "the events chart gained no points");
+        Assert.True(busy["events"].Segments > idle["events"].Segments, "the events chart drew no new line segments");
+        Assert.True(busy["ports"].PeakOf("process sockets") > 0, "the sockets chart shows no socket of the collector");
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], screenshot[..4]);
+    }
+
+    [Fact]
+    public async Task Should_draw_a_kafka_outage_live_from_backlog_and_spool_full_answers_to_the_catch_up()
+    {
+        await using var kafka = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 4);
+        // 24 KiB across 8 spoolers (3 KiB each, about 17 events): the outage traffic fills the spool while Kafka is away.
+        using var collector = await ObservedCollector.StartAsync($"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Spool:MaxBytes=24576");
+        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseAddress, "/dashboard?window=60"), 1280, 1000);
+        await WaitForChartsAsync(browser, charts => charts["events"].Points >= 2);
+        await SendTrafficAsync(collector, rounds: 2);
+
+        await kafka.Control.SetBrokerDownAsync(MockCluster.AllBrokers);
+        var duringOutage = await SendTrafficAsync(collector, rounds: 5);
+        var outage = await WaitForChartsAsync(browser, charts =>
+            charts["backlog"].PeakOf("undelivered events") > 0 && charts["http5xx"].PeakOf("spool_full") > 0);
+        await kafka.Control.SetBrokerUpAsync(MockCluster.AllBrokers);
+        var recovered = await WaitForChartsAsync(browser, charts =>
+            charts["backlog"].LatestOf("undelivered events") == 0 && charts["spooled"].LatestOf("undelivered bytes") == 0);
+        await SaveScreenshotAsync(browser, "dashboard-outage.png");
+
+        Assert.Contains(503, duringOutage);
+        Assert.True(outage["spooled"].PeakOf("undelivered bytes") > 0, "the spooled bytes chart never rose");
+        Assert.True(recovered["events"].PeakOf("delivered") > 0, "nothing was delivered");
+        Assert.Contains(collector.Process.Lines, line => line.Text.Contains($"Spool at ", StringComparison.Ordinal));
+        Assert.Contains(collector.Process.Lines, line => line.Text.Contains("Spool back under", StringComparison.Ordinal));
+    }
+
+    private static async Task<int[]> SendTrafficAsync(ObservedCollector collector, int rounds)
+    {
+        // A few rounds a little apart, so the charts draw a curve over several one-second points, not one spike.
+        var statuses = new List<int>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var tracked = Enumerable.Range(0, TrackedPerRound).Select(i => collector.TrackAsync($"user-{round}-{i}", "dashboard-test"));
+            var refused = Enumerable.Range(0, UnauthorizedPerRound).Select(i => collector.TrackAsync($"anonymous-{round}-{i}", writeKey: null));
+            statuses.AddRange(await Task.WhenAll(tracked.Concat(refused)));
+            await Task.Delay(TimeSpan.FromMilliseconds(700));
+        }
+        return [.. statuses];
+    }
+
+    private static async Task<byte[]> SaveScreenshotAsync(HeadlessChromium browser, string name)
+    {
+        var screenshot = await browser.ScreenshotAsync();
+        await File.WriteAllBytesAsync(Path.Combine(AppContext.BaseDirectory, name), screenshot);
+        return screenshot;
+    }
+
+    private static async Task<Dictionary<string, ChartState>> WaitForChartsAsync(
+        HeadlessChromium browser, Func<Dictionary<string, ChartState>, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + ChartTimeout;
+        Dictionary<string, ChartState> charts = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            var text = (await browser.EvaluateAsync(ReadCharts)).GetString()!;
+            charts = JsonSerializer.Deserialize<Dictionary<string, ChartState>>(text, JsonSerializerOptions.Web)!;
+            if (charts.ContainsKey("events") && condition(charts))
+                return charts;
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+        throw new TimeoutException($"The dashboard did not reach the expected state within {ChartTimeout}; it shows {JsonSerializer.Serialize(charts)}; " +
+                                   $"page error: {await browser.EvaluateAsync("document.body.dataset.error || ''")}");
+    }
+
+    /// <summary>What one chart drew: sample points in its window, line segments, and per series its latest and peak value.</summary>
+    private sealed record ChartState(int Points, int Segments, Dictionary<string, double?> Latest, Dictionary<string, double?> Peak)
+    {
+        public double PeakOf(string series) => Peak.GetValueOrDefault(series) ?? 0;
+
+        public double? LatestOf(string series) => Latest.GetValueOrDefault(series);
+    }
+}

@@ -1,0 +1,53 @@
+using AkkaCollector.Observability;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+
+namespace AkkaCollector.Tests.Observability;
+
+public sealed class CollectorLoggingTests
+{
+    [Theory]
+    [InlineData(null, ConsoleFormatterNames.Simple)]
+    [InlineData("simple", ConsoleFormatterNames.Simple)]
+    [InlineData("json", ConsoleFormatterNames.Json)]
+    [InlineData("JSON", ConsoleFormatterNames.Json)]
+    public void Should_select_the_console_formatter_named_by_Logging_Format_and_never_drop_entries(string? format, string formatter)
+    {
+        using var services = Services(format);
+
+        var console = services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue;
+
+        Assert.Equal(formatter, console.FormatterName);
+        Assert.Equal(ConsoleLoggerQueueFullMode.Wait, console.QueueFullMode);
+    }
+
+    [Fact]
+    public void Should_write_simple_entries_on_one_line_with_utc_timestamps()
+    {
+        using var services = Services("simple");
+
+        var simple = services.GetRequiredService<IOptionsMonitor<SimpleConsoleFormatterOptions>>().CurrentValue;
+
+        Assert.True(simple.SingleLine);
+        Assert.True(simple.UseUtcTimestamp);
+    }
+
+    [Fact]
+    public void Should_refuse_an_unknown_format_instead_of_guessing()
+    {
+        var refused = Assert.Throws<InvalidOperationException>(() => Services("xml"));
+
+        Assert.Contains("Logging:Format must be 'simple' or 'json', not 'xml'", refused.Message);
+    }
+
+    private static ServiceProvider Services(string? format)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(format is null ? [] : [new KeyValuePair<string, string?>(CollectorLogging.FormatKey, format)])
+            .Build();
+        return new ServiceCollection().AddLogging(logging => logging.AddCollectorConsole(configuration)).BuildServiceProvider();
+    }
+}
