@@ -42,6 +42,13 @@ public sealed class SpoolOptions
     [Range(1, 1_000_000)]
     public int MaxUnconfirmedEvents { get; set; } = 20_000;
 
+    /// <summary>
+    /// How often a spooler truncates the batches Kafka has confirmed. Each truncation is a journal transaction that
+    /// competes with writes for SQLite's one writer; after a crash, at most this much delivered traffic is sent again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan TruncationInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a request waits for its journal write before it is answered 503.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

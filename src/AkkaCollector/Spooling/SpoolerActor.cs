@@ -17,9 +17,11 @@
 //    MaxUnconfirmedEvents at a time; a failed delivery is retried after a pause. Kafka records are keyed by
 //    user and carry the messageId, so delivery is at least once and consumers can de-duplicate.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
-//    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time), so
-//    disk use follows the backlog and a restart replays exactly the undelivered batches (plus, at most, those
-//    delivered after the last truncation: duplicates, never losses).
+//    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
+//    one per TruncationInterval), so disk use follows the backlog and a restart replays exactly the undelivered
+//    batches (plus, at most, those delivered after the last truncation: duplicates, never losses). Truncation
+//    is paced because each delete is a journal transaction of its own: one per delivered batch would contend
+//    with the group-committed writes for SQLite's single writer lock and starve them.
 // 6. Memory is bounded. Undelivered batches keep their events in memory up to MemoryBytesPerPartition; past
 //    that they are "spilled": only their sequence number and size stay, and their events are read back from
 //    the journal when Kafka is ready for them. A long Kafka outage fills the disk bound, not the heap.
@@ -40,6 +42,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly SpoolStatus _status;
     private readonly IEventPublisher _publisher;
     private readonly ISpoolReader _reader;
+    private const string TruncationTimer = "truncate";
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly List<PendingRequest> _waiting = [];
@@ -78,7 +82,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<SpilledBatchesFailed>(HandleSpilledBatchesFailed);
         Command<RetryFailedDeliveries>(_ => HandleRetryFailedDeliveries());
         Command<RetryReload>(_ => PublishWhatFits());
-        Command<RetryTruncation>(_ => TruncateDelivered());
+        Command<TruncationDue>(_ => TruncateDelivered());
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
         Command<DeleteMessagesFailure>(HandleDeleteFailure);
         Command<GetSpoolState>(_ => Sender.Tell(CurrentState()));
@@ -308,7 +312,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
             _status.ReportFull(_partition, false);
 
         ReportBacklog();
-        TruncateDelivered();
+        ScheduleTruncation();
         PublishWhatFits();
     }
 
@@ -319,6 +323,14 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
             Publish(segment);
         _failedDeliveries.Clear();
         PublishWhatFits();
+    }
+
+    /// <summary>Truncation waits for the interval's timer, so deliveries in between are truncated by one delete.</summary>
+    private void ScheduleTruncation()
+    {
+        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough || Timers.IsTimerActive(TruncationTimer))
+            return;
+        Timers.StartSingleTimer(TruncationTimer, TruncationDue.Instance, _options.TruncationInterval);
     }
 
     private void TruncateDelivered()
@@ -333,15 +345,15 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     {
         _deleteInFlight = false;
         _truncatedThrough = Math.Max(_truncatedThrough, success.ToSequenceNr);
-        TruncateDelivered();
+        ScheduleTruncation();
     }
 
     private void HandleDeleteFailure(DeleteMessagesFailure failure)
     {
         // Not fatal: undeleted delivered batches only cost disk, and a restart would redeliver them (duplicates).
         _deleteInFlight = false;
-        _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in 1 s", _partition, failure.ToSequenceNr);
-        Timers.StartSingleTimer("truncate", new RetryTruncation(), TimeSpan.FromSeconds(1));
+        _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in {2}", _partition, failure.ToSequenceNr, _options.TruncationInterval);
+        ScheduleTruncation();
     }
 
     private void ReportBacklog() => _status.Report(_partition, _backlogEvents, _backlogBytes);
@@ -391,6 +403,9 @@ internal sealed record SpilledBatchesFailed(Exception Cause);
 
 internal sealed record RetryFailedDeliveries;
 
-internal sealed record RetryTruncation;
+internal sealed record TruncationDue
+{
+    public static readonly TruncationDue Instance = new();
+}
 
 internal sealed record RetryReload;
