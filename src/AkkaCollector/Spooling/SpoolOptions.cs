@@ -25,9 +25,6 @@ public sealed class SpoolOptions
     /// </summary>
     public bool SqliteSyncEveryCommit { get; set; } = true;
 
-    /// <summary>Shortest pause between two truncations of a spooler's delivered batches: deletes compete with inserts for the journal.</summary>
-    public TimeSpan TruncateInterval { get; set; } = TimeSpan.FromSeconds(1);
-
     /// <summary>
     /// Create the journal table on start when it is missing. Turn it off where the collector's database user may
     /// not run DDL (the table is then created ahead of time, e.g. by one start with a privileged user).
@@ -60,6 +57,13 @@ public sealed class SpoolOptions
     /// <summary>Events a spooler hands to the Kafka producer before it waits for delivery reports.</summary>
     [Range(1, 1_000_000)]
     public int MaxUnconfirmedEvents { get; set; } = 20_000;
+
+    /// <summary>
+    /// How often a spooler truncates the batches Kafka has confirmed. Each truncation is a journal transaction that
+    /// competes with writes for SQLite's one writer; after a crash, at most this much delivered traffic is sent again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan TruncationInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a request waits for its journal write before it is answered 503.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -18,8 +18,10 @@
 //    user and carry the messageId, so delivery is at least once and consumers can de-duplicate.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
 //    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
-//    one per TruncateInterval, since deletes compete with inserts for the journal), so disk use follows the backlog and a restart replays exactly the undelivered batches (plus, at most, those
-//    delivered after the last truncation: duplicates, never losses).
+//    one per TruncationInterval), so disk use follows the backlog and a restart replays exactly the undelivered
+//    batches (plus, at most, those delivered after the last truncation: duplicates, never losses). Truncation
+//    is paced because each delete is a journal transaction of its own: one per delivered batch would contend
+//    with the group-committed writes for SQLite's single writer lock and starve them.
 // 6. Memory is bounded. Undelivered batches keep their events in memory up to MemoryBytesPerPartition; past
 //    that they are "spilled": only their sequence number and size stay, and their events are read back from
 //    the journal when Kafka is ready for them. A long Kafka outage fills the disk bound, not the heap.
@@ -40,6 +42,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly SpoolStatus _status;
     private readonly IEventPublisher _publisher;
     private readonly ISpoolReader _reader;
+    private const string TruncationTimer = "truncate";
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly List<PendingRequest> _waiting = [];
@@ -60,7 +64,6 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private long _deliveredThrough;
     private long _truncatedThrough;
     private bool _deleteInFlight;
-    private DateTime _lastTruncation = DateTime.MinValue;
 
     public SpoolerActor(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader)
     {
@@ -79,7 +82,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<SpilledBatchesFailed>(HandleSpilledBatchesFailed);
         Command<RetryFailedDeliveries>(_ => HandleRetryFailedDeliveries());
         Command<RetryReload>(_ => PublishWhatFits());
-        Command<RetryTruncation>(_ => TruncateDelivered());
+        Command<TruncationDue>(_ => TruncateDelivered());
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
         Command<DeleteMessagesFailure>(HandleDeleteFailure);
         Command<GetSpoolState>(_ => Sender.Tell(CurrentState()));
@@ -313,7 +316,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
             _deliveredThrough = first.Value.SequenceNr;
         }
         ReportBacklog();
-        TruncateDelivered();
+        ScheduleTruncation();
         PublishWhatFits();
     }
 
@@ -326,18 +329,19 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         PublishWhatFits();
     }
 
+    /// <summary>Truncation waits for the interval's timer, so deliveries in between are truncated by one delete.</summary>
+    private void ScheduleTruncation()
+    {
+        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough || Timers.IsTimerActive(TruncationTimer))
+            return;
+        Timers.StartSingleTimer(TruncationTimer, TruncationDue.Instance, _options.TruncationInterval);
+    }
+
     private void TruncateDelivered()
     {
-        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough || Timers.IsTimerActive("truncate"))
+        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough)
             return;
-        var wait = _options.TruncateInterval - (DateTime.UtcNow - _lastTruncation);
-        if (wait > TimeSpan.Zero)
-        {
-            Timers.StartSingleTimer("truncate", new RetryTruncation(), wait);
-            return;
-        }
         _deleteInFlight = true;
-        _lastTruncation = DateTime.UtcNow;
         DeleteMessages(_deliveredThrough);
     }
 
@@ -345,15 +349,15 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     {
         _deleteInFlight = false;
         _truncatedThrough = Math.Max(_truncatedThrough, success.ToSequenceNr);
-        TruncateDelivered();
+        ScheduleTruncation();
     }
 
     private void HandleDeleteFailure(DeleteMessagesFailure failure)
     {
         // Not fatal: undeleted delivered batches only cost disk, and a restart would redeliver them (duplicates).
         _deleteInFlight = false;
-        _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in 1 s", _partition, failure.ToSequenceNr);
-        Timers.StartSingleTimer("truncate", new RetryTruncation(), TimeSpan.FromSeconds(1));
+        _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in {2}", _partition, failure.ToSequenceNr, _options.TruncationInterval);
+        ScheduleTruncation();
     }
 
     /// <summary>Bytes this spooler answers for: undelivered, being written, and waiting for a write.</summary>
@@ -414,6 +418,9 @@ internal sealed record SpilledBatchesFailed(Exception Cause);
 
 internal sealed record RetryFailedDeliveries;
 
-internal sealed record RetryTruncation;
+internal sealed record TruncationDue
+{
+    public static readonly TruncationDue Instance = new();
+}
 
 internal sealed record RetryReload;

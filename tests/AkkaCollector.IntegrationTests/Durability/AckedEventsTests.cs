@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using AkkaCollector.Testing.Processes;
+using AkkaCollector.Testing.Traffic;
+using Xunit.Abstractions;
+
+namespace AkkaCollector.IntegrationTests.Durability;
+
+/// <summary>
+/// "Never loses an acknowledged event", proven with real processes: the collector binary with its SQLite journal,
+/// a standalone Kafka mock that outlives it, and concurrent producers whose every 200 is checked against the topic.
+/// </summary>
+public sealed class AckedEventsTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Should_deliver_every_acked_event_after_kill_9()
+    {
+        const int events = 20_000;
+        const int killAfterAcks = 8_000;
+        var clock = Stopwatch.StartNew();
+        await using var rig = await CollectorWithKafka.StartAsync();
+        var (audit, collector) = (rig.Audit, rig.Collector);
+        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 32 });
+
+        var sending = sender.SendAsync(events);
+        Assert.True(await sender.Ledger.WaitForAcksAsync(killAfterAcks, TimeSpan.FromSeconds(40)), $"no {killAfterAcks} acks: {sender.Ledger}");
+        Assert.True(collector.Kill());
+        var ackedAtKill = sender.Ledger.AckedCount;
+        var killedAt = clock.Elapsed;
+        await collector.RestartAsync();
+        output.WriteLine($"kill -9 at {ackedAtKill} acks; restarted and answering after {(clock.Elapsed - killedAt).TotalSeconds:F1} s");
+        await sending;
+
+        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("kill -9", DeliveryTimeout, collector, clock.Elapsed);
+        Assert.InRange(ackedAtKill, killAfterAcks, events - 1);
+        Assert.Empty(lost);
+        Assert.Empty(sender.Ledger.Abandoned);
+    }
+
+    [Fact]
+    public async Task Should_deliver_every_acked_event_after_all_brokers_were_down_for_10_seconds()
+    {
+        const int events = 12_000;
+        var outage = TimeSpan.FromSeconds(10);
+        var clock = Stopwatch.StartNew();
+        await using var rig = await CollectorWithKafka.StartAsync();
+        var (audit, collector) = (rig.Audit, rig.Collector);
+        // Paced so that sending spans the outage: about 2 s before, 10 s during, 3 s after.
+        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 32, EventsPerSecond = 800 });
+
+        var sending = sender.SendAsync(events);
+        Assert.True(await sender.Ledger.WaitForAcksAsync(1_500, TimeSpan.FromSeconds(20)), $"no traffic before the outage: {sender.Ledger}");
+        await rig.SetAllBrokersDownAsync();
+        var (ackedAtDown, seenAtDown) = (sender.Ledger.AckedCount, audit.Count);
+        await Task.Delay(outage);
+        var (ackedAtUp, seenAtUp) = (sender.Ledger.AckedCount, audit.Count);
+        await rig.SetAllBrokersUpAsync();
+        output.WriteLine($"outage: {ackedAtUp - ackedAtDown} events acked while all brokers were down; {seenAtUp - seenAtDown} reached the topic meanwhile");
+        await sending;
+
+        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("all brokers down 10 s", DeliveryTimeout, collector, clock.Elapsed);
+        Assert.Empty(lost);
+        Assert.Empty(sender.Ledger.Failures);
+        // The outage was real: producers kept being answered 200 while Kafka took nothing.
+        Assert.True(ackedAtUp - ackedAtDown > 1_000, $"only {ackedAtUp - ackedAtDown} acks during the outage");
+        Assert.True(seenAtUp - seenAtDown < (ackedAtUp - ackedAtDown) / 10, $"{seenAtUp - seenAtDown} events reached Kafka while it was down");
+    }
+
+    [Fact]
+    public async Task Should_answer_503_with_Retry_After_when_the_spool_is_full_and_lose_nothing_acked()
+    {
+        const int events = 1_000;
+        var clock = Stopwatch.StartNew();
+        await using var rig = await CollectorWithKafka.StartAsync(settings: new Dictionary<string, string>
+        {
+            ["Spool__MaxBytes"] = $"{200 * 1024}",
+            ["Spool__Partitions"] = "8",
+            ["Ingress__RetryAfterSeconds"] = "1",
+        });
+        var (audit, collector) = (rig.Audit, rig.Collector);
+        // About 1.2 KB per event: some 170 events fill the 200 KB spool.
+        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 16, PaddingBytes = 1_000, RetryDelay = TimeSpan.FromMilliseconds(200) });
+        await rig.SetAllBrokersDownAsync();
+
+        var sending = sender.SendAsync(events);
+        var full = await WaitForFailureAsync(sender.Ledger, f => f.Status == 503, TimeSpan.FromSeconds(20));
+        var ackedWhenFull = sender.Ledger.AckedCount;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await rig.SetAllBrokersUpAsync();
+        await sending;
+
+        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("spool full", DeliveryTimeout, collector, clock.Elapsed);
+        output.WriteLine($"first 503 after {ackedWhenFull} acks: Retry-After {full.RetryAfter}, body {full.Body}");
+        Assert.Equal("1", full.RetryAfter);
+        Assert.Equal("the collector's spool is full; retry later", JsonDocument.Parse(full.Body!).RootElement.GetProperty("error").GetString());
+        Assert.InRange(ackedWhenFull, 1, events - 1);
+        Assert.Empty(lost);
+        Assert.Empty(sender.Ledger.Abandoned);
+        Assert.All(sender.Ledger.Failures, f => Assert.Equal(503, f.Status));
+
+        // The backlog has drained: a new producer is answered 200 at its first attempt.
+        using var later = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 1, GiveUpAfter = TimeSpan.Zero });
+        await later.SendAsync(1);
+        Assert.Equal(1, later.Ledger.AckedCount);
+    }
+
+    /// <summary>A request the collector must refuse, and the status it must refuse it with.</summary>
+    private sealed record RejectedRequest(string Path, byte[] Body, int Status, bool WithWriteKey = true, string? ContentEncoding = null)
+    {
+        public RejectedRequest(string path, string json, int status, bool withWriteKey = true)
+            : this(path, Encoding.UTF8.GetBytes(json), status, withWriteKey)
+        {
+        }
+    }
+
+    private static readonly Dictionary<string, RejectedRequest> Rejected = new()
+    {
+        ["bad JSON"] = new("/v1/track", """{"userId":"u1","event":""", 400),
+        ["an array, not an object"] = new("/v1/track", """[{"userId":"u1","event":"e"}]""", 400),
+        ["missing userId"] = new("/v1/track", """{"event":"e"}""", 400),
+        ["userId is a number"] = new("/v1/track", """{"userId":42,"event":"e"}""", 400),
+        ["properties is a string"] = new("/v1/track", """{"userId":"u1","event":"e","properties":"p"}""", 400),
+        ["timestamp is not a date"] = new("/v1/track", """{"userId":"u1","event":"e","timestamp":"yesterday"}""", 400),
+        ["no write key"] = new("/v1/track", """{"userId":"u1","event":"e"}""", 401, withWriteKey: false),
+        ["empty body"] = new("/v1/track", "", 400),
+        ["oversize event"] = new("/v1/track", $$$"""{"userId":"u1","event":"e","properties":{"pad":"{{{new string('x', 40_000)}}}"}}""", 413),
+        ["oversize body"] = new("/v1/batch", BatchOf(2_000, padding: 300), 413),
+        ["gzip bomb"] = new("/v1/batch", GzipOfSpaces(20 << 20), 413, ContentEncoding: "gzip"),
+        ["br encoding"] = new("/v1/track", Encoding.UTF8.GetBytes("""{"userId":"u1","event":"e"}"""), 415, ContentEncoding: "br"),
+        ["empty batch"] = new("/v1/batch", """{"batch":[]}""", 400),
+        ["10 000-event batch"] = new("/v1/batch", BatchOf(10_000, padding: null), 400),
+        ["one bad event among good ones"] = new("/v1/batch", """{"batch":[{"type":"track","event":"e","userId":"u1"},{"type":"identify","userId":"u2"},{"type":"track","userId":"u3"}]}""", 400),
+    };
+
+    [Fact]
+    public async Task Should_store_nothing_of_a_rejected_request()
+    {
+        await using var rig = await CollectorWithKafka.StartAsync(brokers: 1);
+        var (audit, collector) = (rig.Audit, rig.Collector);
+        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 1 });
+        using var client = new HttpClient { BaseAddress = new Uri(collector.BaseUrl) };
+        // One good event first: the pipeline works end to end and the journal exists, delivered and truncated.
+        await sender.SendAsync(1);
+        var check = new DeliveryCheck(output, sender.Ledger, audit);
+        Assert.Empty(await check.MissingAfterAsync(DeliveryTimeout));
+        var rowsBefore = await SettledJournalRowsAsync(collector);
+
+        var answers = new List<(string Name, int Status, string Body)>();
+        foreach (var (name, request) in Rejected)
+        {
+            using var response = await PostAsync(client, request);
+            answers.Add((name, (int)response.StatusCode, await response.Content.ReadAsStringAsync()));
+        }
+        var rowsAfter = DeliveryCheck.JournalRows(collector);
+        // A good event after the bad ones: once it is in the topic, anything wrongly stored before it would be too.
+        await sender.SendAsync(1);
+        Assert.Empty(await check.MissingAfterAsync(DeliveryTimeout));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        output.WriteLine(string.Join('\n', answers.Select(a => $"{a.Name}: {a.Status} {a.Body}")));
+        output.WriteLine($"journal rows before {rowsBefore}, after {rowsAfter}; topic: {audit}");
+        Assert.Equal(Rejected.Select(r => (r.Key, r.Value.Status)), answers.Select(a => (a.Name, a.Status)));
+        Assert.Equal(rowsBefore, rowsAfter);
+        Assert.Equal(2, audit.Records);
+    }
+
+    [Fact]
+    public async Task Should_redeliver_after_a_graceful_restart_what_kafka_had_not_confirmed()
+    {
+        const int events = 2_000;
+        var clock = Stopwatch.StartNew();
+        await using var rig = await CollectorWithKafka.StartAsync();
+        var (audit, collector) = (rig.Audit, rig.Collector);
+        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 32 });
+        await rig.SetAllBrokersDownAsync();
+
+        await sender.SendAsync(events);
+        var seenBeforeStop = audit.Count;
+        var stopping = Stopwatch.StartNew();
+        Assert.True(collector.Terminate());
+        var exitCode = await collector.WaitForExitAsync(ExitTimeout);
+        output.WriteLine($"SIGTERM with {sender.Ledger.AckedCount} acked and {seenBeforeStop} in the topic: exit code {exitCode} after {stopping.Elapsed.TotalSeconds:F1} s");
+        await collector.RestartAsync();
+        await rig.SetAllBrokersUpAsync();
+
+        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("graceful restart", DeliveryTimeout, collector, clock.Elapsed);
+        Assert.Equal(events, sender.Ledger.AckedCount);
+        Assert.Equal(0, seenBeforeStop);
+        Assert.Empty(lost);
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, RejectedRequest request)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, request.Path) { Content = new ByteArrayContent(request.Body) };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (request.ContentEncoding is { } encoding)
+            message.Content.Headers.ContentEncoding.Add(encoding);
+        if (request.WithWriteKey)
+            message.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("durability:"u8));
+        return await client.SendAsync(message);
+    }
+
+    /// <summary>
+    /// The journal's row count once it has stopped changing: the first event's truncation may still be under way, and
+    /// a spooler truncates once per Spool:TruncationInterval (1 s), so two reads further apart than that agree only when settled.
+    /// </summary>
+    private static async Task<long> SettledJournalRowsAsync(CollectorProcess collector)
+    {
+        var rows = DeliveryCheck.JournalRows(collector);
+        for (var i = 0; i < 10; i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1_500));
+            var now = DeliveryCheck.JournalRows(collector);
+            if (now == rows)
+                return rows;
+            rows = now;
+        }
+        throw new TimeoutException($"the journal's row count never settled (last {rows})");
+    }
+
+    private static async Task<SendFailure> WaitForFailureAsync(AckLedger ledger, Func<SendFailure, bool> predicate, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (ledger.Failures.FirstOrDefault(predicate) is { } failure)
+                return failure;
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+        throw new TimeoutException($"no such failure within {timeout}: {ledger}");
+    }
+
+    private static string BatchOf(int events, int? padding)
+    {
+        var properties = padding is { } bytes ? $$$""","properties":{"p":"{{{new string('x', bytes)}}}"}""" : "";
+        return $$"""{"batch":[{{string.Join(",", Enumerable.Range(0, events).Select(i => $$"""{"type":"track","event":"e","userId":"u{{i}}"{{properties}}}"""))}}]}""";
+    }
+
+    /// <summary>A body of <paramref name="inflatedBytes"/> spaces that gzip squeezes to a few kilobytes.</summary>
+    private static byte[] GzipOfSpaces(int inflatedBytes)
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.SmallestSize))
+            gzip.Write(Enumerable.Repeat((byte)' ', inflatedBytes).ToArray());
+        return compressed.ToArray();
+    }
+}
