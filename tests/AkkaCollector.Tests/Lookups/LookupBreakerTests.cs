@@ -87,8 +87,10 @@ public sealed class LookupBreakerTests : Akka.TestKit.Xunit2.TestKit
         Assert.Null((await CheckAsync()).Rejection);
         var elapsed = Stopwatch.GetElapsedTime(started);
 
-        // Timers may fire a hair early against the stopwatch, hence the small slack below the bound.
-        Assert.InRange(elapsed, Settings.CallTimeout - TimeSpan.FromMilliseconds(10), Settings.CallTimeout + TimeSpan.FromMilliseconds(100));
+        // Timers may fire a hair early against the stopwatch, hence the small slack below the bound. Above it, the
+        // slack absorbs a busy 2-core machine running other test classes in parallel while staying under the 1 s
+        // that StackExchange.Redis's own heartbeat-driven timeout would take: the breaker, not Redis, cut the call.
+        Assert.InRange(elapsed, Settings.CallTimeout - TimeSpan.FromMilliseconds(10), Settings.CallTimeout + TimeSpan.FromMilliseconds(500));
         Assert.Equal(2, Calls("timed_out") - timedOutBefore);
     }
 
