@@ -173,9 +173,10 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             : collectors.Select(c => topology.RedisLink(c.Name))).ToArray();
         var mode = step.Mode switch
         {
+            "blackhole" => CutMode.BlackHole,
             "refuse" => CutMode.Refuse,
             "reset" => CutMode.Reset,
-            _ => CutMode.BlackHole,
+            _ => throw new InvalidOperationException($"Unknown isolation mode '{step.Mode}' (blackhole, refuse, reset)."),
         };
         foreach (var link in links)
         {

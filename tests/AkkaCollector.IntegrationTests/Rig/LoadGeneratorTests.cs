@@ -75,6 +75,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
         // deciding at the edge). How far below it a busy machine stays is not this test's business.
         Assert.InRange(summary.EventsSent, 1, 102);
         Assert.Equal(summary.EventsSent, ledger.Entries.Count);
-        Assert.InRange(summary.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(15));
+        // The duration is a timer, and timers may fire a clock tick early against the stopwatch (1.9993 s was seen).
+        Assert.InRange(summary.Elapsed, TimeSpan.FromSeconds(2) - TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(15));
     }
 }
