@@ -1,4 +1,4 @@
-using AkkaCollector.Testing.Kafka;
+using AkkaCollector.Testing.Faults;
 
 namespace AkkaCollector.Rig.Faults;
 
@@ -27,16 +27,49 @@ public interface IDependencyLink : IAsyncDisposable
 }
 
 /// <summary>
-/// A zone's path to its own Kafka mock cluster, cut by taking every broker down through the mock's control port.
-/// The mock closes its listeners, so every cut looks like <see cref="CutMode.Refuse"/> whatever mode was asked for.
+/// A path through TCP fault proxies (one per upstream address): cutting it switches every proxy to the fault at
+/// once, restoring switches them back to pass. Owns the proxies and stops them when disposed.
 /// </summary>
-public sealed class MockBrokersLink(string zone, MockControlClient control) : IDependencyLink
+public sealed class ProxyLink(string description, IReadOnlyList<TcpFaultProxy> proxies) : IDependencyLink
 {
-    public string Description => $"zone {zone} -> its Kafka mock (brokers down/up)";
+    public string Description => description;
 
-    public Task CutAsync(CutMode mode, CancellationToken cancellationToken) => control.SetBrokerDownAsync(MockCluster.AllBrokers, cancellationToken);
+    /// <summary>The proxies' addresses (127.0.0.1:PORT, comma-separated), which clients are given instead of the upstreams'.</summary>
+    public string Addresses => string.Join(',', proxies.Select(p => $"127.0.0.1:{p.Port}"));
 
-    public Task RestoreAsync(CancellationToken cancellationToken) => control.SetBrokerUpAsync(MockCluster.AllBrokers, cancellationToken);
+    public Task CutAsync(CutMode mode, CancellationToken cancellationToken)
+    {
+        foreach (var proxy in proxies)
+        {
+            switch (mode)
+            {
+                case CutMode.BlackHole:
+                    proxy.BlackHole();
+                    break;
+                case CutMode.Refuse:
+                    proxy.Refuse();
+                    break;
+                case CutMode.Reset:
+                    proxy.Reset();
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(mode), mode, null);
+            }
+        }
+        return Task.CompletedTask;
+    }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public Task RestoreAsync(CancellationToken cancellationToken)
+    {
+        foreach (var proxy in proxies)
+            proxy.Pass();
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var proxy in proxies)
+            proxy.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

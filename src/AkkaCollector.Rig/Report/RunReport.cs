@@ -11,8 +11,10 @@ namespace AkkaCollector.Rig.Report;
 /// <summary>Everything a run's report is made of.</summary>
 /// <param name="TrafficStartedAt">Run clock (seconds) when traffic started: the ledger's times count from there.</param>
 /// <param name="EndedAt">Run clock (seconds) at the end.</param>
+/// <param name="LatencyP99">p99 request latency (ms) per second of traffic, as the producer measured it.</param>
 public sealed record RunReportInput(
     Scenario Scenario, RunSettings Settings, Verdict Verdict, bool AllStepsRan, LoadSnapshot? Traffic,
+    IReadOnlyList<(int Second, double Millis)> LatencyP99,
     IReadOnlyList<CollectorScrape> Scrapes, IReadOnlyList<StepMark> Steps, IReadOnlyList<LedgerEntry> Ledger,
     double TrafficStartedAt, double EndedAt);
 
@@ -144,9 +146,11 @@ public static class RunReport
             byCollector.Select(c => (c.Name, Rate(c.Scrapes, s => s.Delivered))));
 
         var lookups = input.Scrapes.SelectMany(s => s.Breakers.Keys).Distinct().Order(StringComparer.Ordinal).ToArray();
-        yield return Chart(folder, "breaker-states.png", "Breaker state per collector and lookup (0 closed, 1 half-open, 2 open)", "state", input.Steps,
-            byCollector.SelectMany(c => lookups.Select(lookup => ($"{c.Name} {lookup}",
-                c.Scrapes.Where(s => s.Up).Select(s => (s.Seconds, s.Breakers.GetValueOrDefault(lookup))).ToArray()))));
+        // Every breaker sits at 0, 1 or 2: each line is lifted a little above the previous one so that none hides another.
+        yield return Chart(folder, "breaker-states.png", "Breaker state per collector and lookup (0 closed, 1 half-open, 2 open; lines offset by 0.04 each)", "state", input.Steps,
+            byCollector.SelectMany(c => lookups.Select(lookup => (Collector: c, Lookup: lookup)))
+                .Select((series, index) => ($"{series.Collector.Name} {series.Lookup}",
+                    series.Collector.Scrapes.Where(s => s.Up).Select(s => (s.Seconds, s.Breakers.GetValueOrDefault(series.Lookup) + index * 0.04)).ToArray())));
 
         var zones = byCollector.GroupBy(c => c.Scrapes[0].Zone).OrderBy(g => g.Key, StringComparer.Ordinal).ToArray();
         yield return Chart(folder, "zones.png", "Per zone: events accepted and delivered to Kafka per second", "events/s", input.Steps,
@@ -155,6 +159,9 @@ public static class RunReport
                 ($"zone {zone.Key} accepted", SumByTime(zone.Select(c => Rate(c.Scrapes, s => s.Accepted)))),
                 ($"zone {zone.Key} delivered", SumByTime(zone.Select(c => Rate(c.Scrapes, s => s.Delivered)))),
             }));
+
+        yield return Chart(folder, "latency-p99.png", "What the producer saw: p99 request latency per second", "ms", input.Steps,
+            [("p99", input.LatencyP99.Select(p => (input.TrafficStartedAt + p.Second + 0.5, p.Millis)).ToArray())]);
 
         yield return Chart(folder, "producer-view.png", "What the producer saw: events acked and not acked (by cause) per second", "events/s", input.Steps,
             ProducerSeries(input));

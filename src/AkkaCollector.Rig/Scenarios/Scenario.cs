@@ -64,6 +64,9 @@ public sealed class Scenario
             {
                 problem ??= step.From.FirstOrDefault(d => d is not ("kafka" or "redis")) is { } dependency ? $"cannot isolate from '{dependency}' (kafka or redis)" : null;
                 problem ??= step.From.Contains("redis") && !Topology.Redis ? "isolating from redis needs 'redis: true' in the topology" : null;
+                // A broker advertises one address to all its clients, so Kafka is cut per zone (docs/rig.md, "Isolation").
+                problem ??= step.From.Contains("kafka") && step.Zone is null ? "Kafka is cut per zone, not per collector (give the collector a zone of its own)" : null;
+                problem ??= step.Mode is "blackhole" or "refuse" or "reset" ? null : $"unknown mode '{step.Mode}' (blackhole, refuse, reset)";
             }
             if (problem is not null)
                 throw new FormatException($"Scenario '{Name}', step {Steps.IndexOf(step) + 1}: {problem}.");
@@ -78,6 +81,9 @@ public sealed class TopologySpec
 
     /// <summary>Start a redis-server the collectors' lookups use (each collector through its own fault proxy).</summary>
     public bool Redis { get; set; }
+
+    /// <summary>Geo-code client addresses with MaxMind's test City database, found beside the repository (../shared/geoip).</summary>
+    public bool Geo { get; set; }
 
     public KafkaSpec Kafka { get; set; } = new();
 }
@@ -112,6 +118,9 @@ public sealed class TrafficSpec
     public int Batch { get; set; } = 10;
 
     public string Timeout { get; set; } = "10s";
+
+    /// <summary>Distinct write keys (apps); with Redis, each is registered in the app registry before the run.</summary>
+    public int WriteKeys { get; set; } = 50;
 }
 
 /// <summary>One step. <see cref="Do"/> names it; the other fields are its arguments.</summary>

@@ -39,6 +39,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private Task<LoadSnapshot>? _trafficRun;
     private CancellationTokenSource? _trafficStop;
     private LoadSnapshot? _trafficSummary;
+    private (int Second, double Millis)[] _latencyP99 = [];
     private double _trafficStartedAt;
     private Verdict? _verdict;
 
@@ -165,11 +166,11 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
 
     private async Task SwitchLinksAsync(StepSpec step, bool cut, CancellationToken cancellationToken)
     {
-        if (step.Zone is null)
-            throw new NotSupportedException("Kafka is cut per zone (one mock cluster per zone, see docs/rig.md); name a zone, not a collector.");
-        if (step.From.Contains("redis"))
-            throw new NotSupportedException("Cutting Redis needs the TCP fault proxy, not in this build.");
-        var link = _topology!.Zone(step.Zone).KafkaLink;
+        var topology = _topology!;
+        var collectors = step.Zone is null ? [topology.Collector(step.Collector!)] : topology.Zone(step.Zone).Collectors;
+        var links = step.From.SelectMany(dependency => dependency == "kafka"
+            ? [topology.Zone(step.Zone!).KafkaLink]
+            : collectors.Select(c => topology.RedisLink(c.Name))).ToArray();
         var mode = step.Mode switch
         {
             "blackhole" => CutMode.BlackHole,
@@ -177,11 +178,14 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             "reset" => CutMode.Reset,
             _ => throw new InvalidOperationException($"Unknown isolation mode '{step.Mode}' (blackhole, refuse, reset)."),
         };
-        if (cut)
-            await link.CutAsync(mode, cancellationToken);
-        else
-            await link.RestoreAsync(cancellationToken);
-        Log($"{(cut ? "cut" : "restored")}: {Markup.Escape(link.Description)}");
+        foreach (var link in links)
+        {
+            if (cut)
+                await link.CutAsync(mode, cancellationToken);
+            else
+                await link.RestoreAsync(cancellationToken);
+            Log($"{(cut ? $"cut ({step.Mode})" : "restored")}: {Markup.Escape(link.Description)}");
+        }
     }
 
     private void StartTraffic()
@@ -194,6 +198,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         var options = new LoadOptions
         {
             Rate = spec.Rate,
+            WriteKeys = spec.WriteKeys,
             Concurrency = spec.Concurrency,
             BatchSize = spec.Batch,
             Duration = bound > LoadOptions.LongestDuration ? LoadOptions.LongestDuration : bound,
@@ -219,6 +224,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             return;
         await _trafficStop!.CancelAsync();
         _trafficSummary = await _trafficRun;
+        _latencyP99 = _traffic!.Stats.PercentileBySecond(99);
         _trafficStop.Dispose();
         _traffic!.Dispose();
         Log("traffic stopped");
@@ -251,7 +257,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private void WriteReport(MetricsScraper scraper, bool allStepsRan)
     {
         var path = RunReport.Write(new RunReportInput(
-            scenario, settings, _verdict!, allStepsRan, _trafficSummary, scraper.Scrapes, _marks,
+            scenario, settings, _verdict!, allStepsRan, _trafficSummary, _latencyP99, scraper.Scrapes, _marks,
             _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds));
         Log($"report: {Markup.Escape(path)}");
     }

@@ -1,28 +1,35 @@
 using AkkaCollector.Rig.Faults;
+using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Testing.Faults;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
+using AkkaCollector.Testing.Redis;
+using StackExchange.Redis;
 
 namespace AkkaCollector.Rig.Scenarios;
 
-/// <summary>One availability zone as started: its Kafka mock, the audit reading it, the link a scenario cuts, its collectors.</summary>
-public sealed record ZoneRuntime(string Name, KafkaMockProcess Kafka, TopicAudit Audit, IDependencyLink KafkaLink, IReadOnlyList<CollectorNode> Collectors);
+/// <summary>One availability zone as started: its Kafka mock, the audit reading it, the proxied link a scenario cuts, its collectors.</summary>
+public sealed record ZoneRuntime(string Name, KafkaMockProcess Kafka, TopicAudit Audit, ProxyLink KafkaLink, IReadOnlyList<CollectorNode> Collectors);
 
 /// <summary>
 /// Every process of a scenario, started on free loopback ports and stopped by PID, whatever ends the run.
-/// Each zone gets its own Kafka mock cluster (see docs/rig.md, "Isolation"): a mock cluster advertises one address
-/// per broker to every client, so the only way to cut one zone's Kafka while the other keeps it is to give each zone
-/// a cluster of its own. The audit reads every zone's topic from the start, because the mock forgets old records.
+/// Each zone gets its own Kafka mock cluster whose brokers advertise a TCP fault proxy each (see docs/rig.md,
+/// "Isolation"): a broker advertises one address to every client, so one zone's Kafka can be black-holed while the
+/// other keeps its own only if each zone has a cluster of its own. With <c>redis: true</c>, one redis-server serves
+/// every collector, each through a proxy of its own, so any collector or zone can be cut from it alone.
+/// The audit reads every zone's topic from the start, because the mock forgets old records.
 /// </summary>
 public sealed class Topology : IAsyncDisposable
 {
-    private readonly List<ZoneRuntime> _zones;
-    private readonly string _runDirectory;
+    /// <summary>MaxMind's test City database, shipped beside the repository (../shared/geoip).</summary>
+    private static readonly string[] GeoDatabaseBesideRepository = ["..", "shared", "geoip", "GeoIP2-City-Test.mmdb"];
 
-    private Topology(List<ZoneRuntime> zones, string runDirectory)
-    {
-        _zones = zones;
-        _runDirectory = runDirectory;
-    }
+    private readonly List<ZoneRuntime> _zones = [];
+    private readonly Dictionary<string, ProxyLink> _redisLinks = new(StringComparer.Ordinal);
+    private readonly string _runDirectory;
+    private RedisServerProcess? _redis;
+
+    private Topology(string runDirectory) => _runDirectory = runDirectory;
 
     public IReadOnlyList<ZoneRuntime> Zones => _zones;
 
@@ -32,34 +39,39 @@ public sealed class Topology : IAsyncDisposable
 
     public CollectorNode Collector(string name) => Collectors.Single(c => c.Name == name);
 
+    /// <summary>One collector's path to Redis (only with <c>redis: true</c>).</summary>
+    public ProxyLink RedisLink(string collector) =>
+        _redisLinks.TryGetValue(collector, out var link) ? link : throw new InvalidOperationException($"Collector {collector} has no Redis: the topology says 'redis: false'.");
+
     /// <summary>How many copies of <paramref name="messageId"/> every zone's topic holds together.</summary>
     public int TimesSeen(string messageId) => _zones.Sum(z => z.Audit.TimesSeen(messageId));
 
-    /// <summary>Starts every zone's Kafka mock and audit, then every collector; on failure stops what it started.</summary>
+    /// <summary>Starts Redis (if asked), every zone's Kafka mock, proxies and audit, then every collector; on failure stops what it started.</summary>
     public static async Task<Topology> StartAsync(Scenario scenario, string runDirectory, Action<string> log, CancellationToken cancellationToken)
     {
-        var zones = new List<ZoneRuntime>();
-        var topology = new Topology(zones, runDirectory);
+        var topology = new Topology(runDirectory);
         try
         {
-            if (scenario.Topology.Redis)
-                throw new NotSupportedException("Scenarios with 'redis: true' need the redis-server fixture and the TCP fault proxy (AkkaCollector.Testing), not in this build.");
-            var kafka = scenario.Topology.Kafka;
-            foreach (var zone in scenario.Topology.Zones)
+            var shared = new Dictionary<string, string>
             {
-                var mock = await KafkaMockProcess.StartAsync(kafka.Brokers, kafka.Partitions, kafka.Topic);
-                log($"zone {zone.Name}: Kafka mock pid {mock.Process.Pid} at {mock.BootstrapServers}");
-                var audit = TopicAudit.Start(mock.BootstrapServers, kafka.Topic);
-                var configuration = new Dictionary<string, string>
-                {
-                    ["Kafka__BootstrapServers"] = mock.BootstrapServers,
-                    ["Kafka__Topic"] = kafka.Topic,
-                };
-                var collectors = Enumerable.Range(1, zone.Collectors)
-                    .Select(i => new CollectorNode($"{zone.Name}{i}", zone.Name, Path.Combine(runDirectory, "spool", $"{zone.Name}{i}"), configuration))
-                    .ToArray();
-                zones.Add(new ZoneRuntime(zone.Name, mock, audit, new MockBrokersLink(zone.Name, mock.Control), collectors));
+                ["Kafka__Topic"] = scenario.Topology.Kafka.Topic,
+                // The rig's traffic plays the load balancer: X-Forwarded-For names the client, which rate limits and geo use.
+                ["Ingress__TrustedProxies__0"] = "127.0.0.1",
+            };
+            if (scenario.Topology.Geo)
+            {
+                shared["Geo__DatabasePath"] = LocateGeoDatabase();
+                log($"geo: {shared["Geo__DatabasePath"]}");
             }
+            if (scenario.Topology.Redis)
+            {
+                topology._redis = RedisServerProcess.Start();
+                await RegisterAppsAsync(topology._redis.EndPoint, scenario.Traffic.WriteKeys);
+                shared["AppRegistry__Enabled"] = "true";
+                log($"redis-server pid {topology._redis.Pid} at {topology._redis.EndPoint}, {scenario.Traffic.WriteKeys} apps registered");
+            }
+            foreach (var zone in scenario.Topology.Zones)
+                topology._zones.Add(await topology.StartZoneAsync(zone, scenario.Topology.Kafka, shared, log));
             await Task.WhenAll(topology.Collectors.Select(c => c.StartAsync(cancellationToken)));
             foreach (var collector in topology.Collectors)
                 log($"collector {collector.Name} (zone {collector.Zone}) pid {collector.Pid} at {collector.Url}");
@@ -79,11 +91,15 @@ public sealed class Topology : IAsyncDisposable
             collector.Dispose();
         foreach (var zone in _zones)
             zone.Kafka.Process.Dispose();
+        _redis?.Dispose();
     }
 
-    /// <summary>Stops every collector gracefully (their logs go to the run folder), then the audits and the Kafka mocks.</summary>
+    /// <summary>Restores every link, stops every collector gracefully (their logs go to the run folder), then the audits, proxies, Kafka mocks and Redis.</summary>
     public async ValueTask DisposeAsync()
     {
+        // After a failed step a link may still be cut: collectors stopping behind a black hole would sit out their flush timeout.
+        foreach (var link in _zones.Select(z => z.KafkaLink).Concat(_redisLinks.Values))
+            await link.RestoreAsync(CancellationToken.None);
         var logs = Path.Combine(_runDirectory, "logs");
         Directory.CreateDirectory(logs);
         await Task.WhenAll(Collectors.Where(c => c.Pid is not null).Select(c => c.StopAsync()));
@@ -92,6 +108,8 @@ public sealed class Topology : IAsyncDisposable
             await File.WriteAllTextAsync(Path.Combine(logs, $"{collector.Name}.log"), collector.Output);
             collector.Dispose();
         }
+        foreach (var link in _redisLinks.Values)
+            await link.DisposeAsync();
         foreach (var zone in _zones)
         {
             await zone.Audit.DisposeAsync();
@@ -99,5 +117,85 @@ public sealed class Topology : IAsyncDisposable
             await File.WriteAllTextAsync(Path.Combine(logs, $"kafka-{zone.Name}.log"), zone.Kafka.Process.Output);
             await zone.Kafka.DisposeAsync();
         }
+        _redis?.Dispose();
+    }
+
+    private async Task<ZoneRuntime> StartZoneAsync(ZoneSpec zone, KafkaSpec kafka, IReadOnlyDictionary<string, string> shared, Action<string> log)
+    {
+        var mock = await KafkaMockProcess.StartAsync(kafka.Brokers, kafka.Partitions, kafka.Topic);
+        ProxyLink kafkaLink;
+        try
+        {
+            kafkaLink = await ProxyBrokersAsync(zone.Name, mock);
+        }
+        catch
+        {
+            await mock.DisposeAsync();
+            throw;
+        }
+        log($"zone {zone.Name}: Kafka mock pid {mock.Process.Pid} at {mock.BootstrapServers}, advertised through proxies {kafkaLink.Addresses}");
+        var audit = TopicAudit.Start(kafkaLink.Addresses, kafka.Topic);
+        var collectors = new List<CollectorNode>();
+        for (var i = 1; i <= zone.Collectors; i++)
+        {
+            var name = $"{zone.Name}{i}";
+            var configuration = new Dictionary<string, string>(shared) { ["Kafka__BootstrapServers"] = kafkaLink.Addresses };
+            if (_redis is not null)
+            {
+                var redisLink = new ProxyLink($"{name} -> redis-server", [TcpFaultProxy.Start("127.0.0.1", _redis.Port)]);
+                _redisLinks[name] = redisLink;
+                configuration["Redis__Configuration"] = redisLink.Addresses;
+            }
+            collectors.Add(new CollectorNode(name, zone.Name, Path.Combine(_runDirectory, "spool", name), configuration));
+        }
+        return new ZoneRuntime(zone.Name, mock, audit, kafkaLink, collectors);
+    }
+
+    /// <summary>
+    /// Puts a fault proxy in front of every broker of <paramref name="mock"/> and makes the broker advertise it, so every
+    /// client of this cluster (the zone's collectors and the audit alike) reaches the broker only through its proxy.
+    /// The mock lists its bootstrap servers in broker-id order (1..N), as it created them.
+    /// </summary>
+    private static async Task<ProxyLink> ProxyBrokersAsync(string zone, KafkaMockProcess mock)
+    {
+        var listeners = mock.BootstrapServers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(MockControlProtocol.ParseEndPoint).ToArray();
+        var proxies = listeners.Select(listener => TcpFaultProxy.Start(listener.Address.ToString(), listener.Port)).ToArray();
+        var link = new ProxyLink($"zone {zone} -> its Kafka mock ({proxies.Length} broker proxies)", proxies);
+        try
+        {
+            for (var broker = 1; broker <= proxies.Length; broker++)
+                await mock.Control.SetBrokerHostPortAsync(broker, "127.0.0.1", proxies[broker - 1].Port);
+            return link;
+        }
+        catch
+        {
+            await link.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Registers every write key the traffic uses in the app registry, as an operator would before go-live.</summary>
+    private static async Task RegisterAppsAsync(string redisEndPoint, int writeKeys)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redisEndPoint);
+        var database = connection.GetDatabase();
+        // The collector's default key prefix (Redis:KeyPrefix) and hash layout (RedisAppRegistryStore).
+        await Task.WhenAll(Enumerable.Range(0, writeKeys).Select(i =>
+            database.HashSetAsync($"collector:app:{EventFactory.WriteKey(i)}", "name", $"rig app {i}")));
+    }
+
+    private static string LocateGeoDatabase()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (!File.Exists(Path.Combine(directory.FullName, "AkkaCollector.sln")))
+                continue;
+            var database = Path.GetFullPath(Path.Combine([directory.FullName, .. GeoDatabaseBesideRepository]));
+            return File.Exists(database)
+                ? database
+                : throw new FileNotFoundException($"'geo: true' needs MaxMind's test database at {database} (beside the repository); or set 'geo: false'.");
+        }
+        throw new FileNotFoundException($"No AkkaCollector.sln above {AppContext.BaseDirectory}; cannot find the geo database.");
     }
 }

@@ -4,8 +4,9 @@ using System.Text.Json;
 
 namespace AkkaCollector.Rig.Traffic;
 
-/// <summary>One request body ready to send: its path, its write key and the message ids it carries.</summary>
-public sealed record EventRequest(string Path, string WriteKey, ReadOnlyMemory<byte> Body, string[] MessageIds);
+/// <summary>One request body ready to send: its path, its write key, the message ids it carries, and the device it comes from.</summary>
+/// <param name="ClientAddress">The sending device's address, which a load balancer in front of the collector puts in X-Forwarded-For.</param>
+public sealed record EventRequest(string Path, string WriteKey, ReadOnlyMemory<byte> Body, string[] MessageIds, string ClientAddress);
 
 /// <summary>
 /// Makes Segment-spec events that look like a real site's traffic: track (about two thirds), identify and page
@@ -30,6 +31,16 @@ public sealed class EventFactory
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    ];
+
+    /// <summary>
+    /// Where requests come from: the addresses MaxMind's test databases locate (London, Boxford, Linköping, Milton,
+    /// Changchun), so geo-coding has something to find, and documentation addresses (RFC 5737) it does not know.
+    /// </summary>
+    private static readonly string[] ClientAddresses =
+    [
+        "81.2.69.142", "2.125.160.216", "89.160.20.112", "216.160.83.56", "175.16.199.0",
+        .. Enumerable.Range(1, 20).Select(i => $"203.0.113.{i}"),
     ];
 
     private readonly string _idPrefix;
@@ -61,6 +72,7 @@ public sealed class EventFactory
     {
         var random = Random.Shared;
         var writeKey = WriteKey(random.Next(_writeKeys));
+        var client = ClientAddresses[random.Next(ClientAddresses.Length)];
         var ids = new string[_batchSize];
         var buffer = new ArrayBufferWriter<byte>(_batchSize * 700);
         using (var json = new Utf8JsonWriter(buffer))
@@ -71,7 +83,7 @@ public sealed class EventFactory
                 ids[0] = NextId();
                 WriteEvent(json, random, type, ids[0], inBatch: false);
                 json.Flush();
-                return new EventRequest($"/v1/{type}", writeKey, buffer.WrittenMemory, ids);
+                return new EventRequest($"/v1/{type}", writeKey, buffer.WrittenMemory, ids, client);
             }
 
             json.WriteStartObject();
@@ -85,7 +97,7 @@ public sealed class EventFactory
             json.WriteString("sentAt", DateTimeOffset.UtcNow);
             json.WriteEndObject();
         }
-        return new EventRequest("/v1/batch", writeKey, buffer.WrittenMemory, ids);
+        return new EventRequest("/v1/batch", writeKey, buffer.WrittenMemory, ids, client);
     }
 
     private string NextId() => $"{_idPrefix}-{Interlocked.Increment(ref _sequence).ToString(CultureInfo.InvariantCulture)}";

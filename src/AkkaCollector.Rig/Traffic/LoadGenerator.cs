@@ -95,6 +95,8 @@ public sealed class LoadGenerator : IDisposable
             };
             // Segment's SDKs send the write key as the Basic user name with an empty password.
             message.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(request.WriteKey + ":")));
+            // Collectors that trust 127.0.0.1 as their proxy (the rig's do) take the client from here, as behind a real load balancer.
+            message.Headers.Add("X-Forwarded-For", request.ClientAddress);
             using var response = await _http.SendAsync(message, timeout.Token);
             var status = (int)response.StatusCode;
             var cause = status == 200 ? "ok" : CauseOf(status, await response.Content.ReadAsByteArrayAsync(timeout.Token));

@@ -9,6 +9,7 @@ public sealed class LoadStats
     private static readonly long HighestLatencyMicros = TimeSpan.FromMinutes(5).Ticks / TimeSpan.TicksPerMicrosecond;
     private readonly LongConcurrentHistogram _latencyMicros = new(1, HighestLatencyMicros, 3);
     private readonly ConcurrentDictionary<string, long> _failedEventsByCause = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(int Second, long Micros)> _latencyTimeline = new();
     private readonly long _startedTimestamp = TimeProvider.System.GetTimestamp();
     private long _requests;
     private long _eventsSent;
@@ -24,7 +25,10 @@ public sealed class LoadStats
     {
         Interlocked.Increment(ref _requests);
         Interlocked.Add(ref _eventsSent, events);
-        _latencyMicros.RecordValue(Math.Clamp(latency.Ticks / TimeSpan.TicksPerMicrosecond, 1, HighestLatencyMicros));
+        var micros = Math.Clamp(latency.Ticks / TimeSpan.TicksPerMicrosecond, 1, HighestLatencyMicros);
+        _latencyMicros.RecordValue(micros);
+        // A few bytes per request, next to the ledger's entry per event: cheap enough to keep them all.
+        _latencyTimeline.Enqueue(((int)Elapsed.TotalSeconds, micros));
         if (status == 200)
         {
             Interlocked.Add(ref _eventsAcked, events);
@@ -57,6 +61,20 @@ public sealed class LoadStats
                 Millis(latency.GetValueAtPercentile(99.9)), Millis(latency.GetMaxValue())),
             elapsed.TotalSeconds > 0 ? acked / elapsed.TotalSeconds : 0);
     }
+
+    /// <summary>
+    /// The <paramref name="percentile"/> latency (ms) of the requests answered in each second since the start, for
+    /// the report's latency chart; seconds without an answer are left out.
+    /// </summary>
+    public (int Second, double Millis)[] PercentileBySecond(double percentile) =>
+        _latencyTimeline.GroupBy(sample => sample.Second).OrderBy(second => second.Key)
+            .Select(second =>
+            {
+                var sorted = second.Select(sample => sample.Micros).Order().ToArray();
+                var rank = (int)Math.Ceiling(percentile / 100 * sorted.Length) - 1;
+                return (second.Key, Millis(sorted[Math.Clamp(rank, 0, sorted.Length - 1)]));
+            })
+            .ToArray();
 
     private static double Millis(long micros) => micros / 1000.0;
 }

@@ -1,3 +1,4 @@
+using AkkaCollector.Rig.Scenarios;
 using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Rig.Verification;
 
@@ -69,6 +70,18 @@ public sealed class VerdictTests
         Assert.Equal(1, verdict.Acked);
         Assert.Equal(0, verdict.NotAcked);
         Assert.Equal(0, verdict.Lost);
+    }
+
+    [Theory]
+    [InlineData(1, true, 1)]
+    [InlineData(0, false, 1)]
+    [InlineData(0, true, 0)]
+    public void Should_exit_0_only_when_nothing_acked_was_lost_and_every_step_ran(int lost, bool allStepsRan, int exitCode)
+    {
+        // CI fails the build on this exit code.
+        var verdict = Verdict.Compute([Acked("m1"), Acked("m2")], Kafka(("m1", 1), ("m2", 1 - lost)));
+
+        Assert.Equal(exitCode, new ScenarioResult(verdict, allStepsRan, "run").ExitCode);
     }
 
     [Fact]
