@@ -29,6 +29,20 @@ public sealed class DeployFilesTests
     private static readonly string[] Collectors = Services.Keys.Cast<string>().Where(name => name.StartsWith("collector-", StringComparison.Ordinal)).ToArray();
 
     [Fact]
+    public async Task Should_be_a_compose_file_that_docker_compose_accepts()
+    {
+        // No Docker engine runs here, but Debian's docker-compose parses and validates the file without one
+        // (the test command installs it).
+        Assert.True(File.Exists("/usr/bin/docker-compose"), "docker-compose is not installed: apt-get install -y docker-compose (bash .ci/run does)");
+        using var compose = AkkaCollector.Testing.Processes.ChildProcess.Start("docker-compose", ["-f", Path.Combine(Docker, "compose.yaml"), "config", "-q"]);
+        compose.CloseStandardInput();
+
+        var exitCode = await compose.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 0, $"docker-compose config exited {exitCode}:\n{compose.Output}");
+    }
+
+    [Fact]
     public void Should_stop_every_collector_with_a_grace_period_equal_to_the_production_kill_window()
     {
         var hocon = CollectorHocon.LoadProfile(Profile).WithFallback(CollectorHocon.Load("shutdown.conf", "lookups.conf"));
