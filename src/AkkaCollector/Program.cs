@@ -49,6 +49,7 @@ var app = builder.Build();
 // First, so every request is counted before anything else can answer it: shutdown waits for the count to reach 0.
 app.UseInFlightRequests();
 app.MapTrackingApi();
+app.MapBenchNoop(builder.Configuration);
 app.MapReadiness();
 app.MapAdminShutdown();
 app.MapMetrics();

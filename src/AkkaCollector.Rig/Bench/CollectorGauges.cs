@@ -1,0 +1,102 @@
+using AkkaCollector.Rig.Metrics;
+using Confluent.Kafka;
+using Microsoft.Data.Sqlite;
+
+namespace AkkaCollector.Rig.Bench;
+
+/// <summary>The collector's counters the benchmark needs, from one scrape of /metrics.</summary>
+/// <param name="JournalWrites">Group commits so far (count of collector_journal_batch_events).</param>
+public sealed record CollectorCounters(double Accepted, double Persisted, double Delivered, double Backlog, double JournalWrites, double JournalWriteSeconds)
+{
+    public static CollectorCounters Parse(string text)
+    {
+        double accepted = 0, persisted = 0, delivered = 0, backlog = 0, writes = 0, writeSeconds = 0;
+        foreach (var sample in PrometheusText.Parse(text, "collector_"))
+        {
+            switch (sample.Name)
+            {
+                case "collector_events_accepted_total":
+                    accepted = sample.Value;
+                    break;
+                case "collector_events_persisted_total":
+                    persisted = sample.Value;
+                    break;
+                case "collector_events_delivered_total":
+                    delivered = sample.Value;
+                    break;
+                case "collector_spool_backlog_events":
+                    backlog += sample.Value;
+                    break;
+                case "collector_journal_batch_events_count":
+                    writes = sample.Value;
+                    break;
+                case "collector_journal_write_duration_seconds_sum":
+                    writeSeconds = sample.Value;
+                    break;
+            }
+        }
+        return new CollectorCounters(accepted, persisted, delivered, backlog, writes, writeSeconds);
+    }
+}
+
+/// <summary>
+/// Where the benchmark reads the truth about delivery: the collector's /metrics, Kafka's high watermarks (records the
+/// topic holds, whoever wrote them) and the journal table itself (rows left after truncation).
+/// </summary>
+public sealed class CollectorGauges(Uri collector, string bootstrapServers, string topic, string journalFile) : IDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly IConsumer<Ignore, Ignore> _consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = "bench-watermarks",
+    }).SetLogHandler((_, _) => { }).Build();
+    private List<TopicPartition>? _partitions;
+
+    public async Task<CollectorCounters> ScrapeAsync(CancellationToken cancellationToken) =>
+        CollectorCounters.Parse(await _http.GetStringAsync(new Uri(collector, "/metrics"), cancellationToken));
+
+    /// <summary>Records in the topic: the sum of the high watermarks of its partitions.</summary>
+    public long KafkaRecords()
+    {
+        _partitions ??= LoadPartitions();
+        return _partitions.Sum(p => _consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    /// <summary>Rows in the journal table (each one journal write not yet truncated).</summary>
+    public long JournalRows()
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = journalFile, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM journal";
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Polls until the spool's backlog is 0 (true) or <paramref name="timeout"/> passes (false).</summary>
+    public async Task<bool> WaitForEmptySpoolAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var counters = await ScrapeAsync(cancellationToken);
+            if (counters.Backlog == 0 && counters.Delivered >= counters.Persisted)
+                return true;
+            await Task.Delay(100, cancellationToken);
+        }
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _consumer.Dispose();
+        _http.Dispose();
+    }
+
+    private List<TopicPartition> LoadPartitions()
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(15)).Topics.Single();
+        return metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+    }
+}
