@@ -2,6 +2,7 @@ using Akka.Hosting;
 using AkkaCollector;
 using AkkaCollector.Ingress;
 using AkkaCollector.Lookups;
+using AkkaCollector.Observability;
 using AkkaCollector.Publishing;
 using AkkaCollector.Shutdown;
 using AkkaCollector.Spooling;
@@ -11,6 +12,7 @@ using Prometheus;
 if (args is ["kafka-mock", ..])
     return await KafkaMockVerb.RunAsync(args[1..]);
 
+MetricsExport.CollectorMetricsOnly();
 var builder = WebApplication.CreateBuilder(args);
 var profile = CollectorProfile.Apply(builder.Configuration);
 switch (args.FirstOrDefault())
