@@ -34,9 +34,13 @@ public sealed class SpoolOptions
     /// </summary>
     public bool AutoInitialize { get; set; } = true;
 
-    /// <summary>Spooler actors. Events are routed by hash(write key, user); keep it stable across restarts of one spool.</summary>
+    /// <summary>
+    /// Spooler actors. Events are routed by hash(write key, user); keep it stable across restarts of one spool (a spool
+    /// left by a larger value is still drained). Every spooler writes its own journal rows, and the journal's cost is per
+    /// row far more than per event: 2 measured 2x the events/s of 8 on SQLite with 2 cores (docs/benchmark.md).
+    /// </summary>
     [Range(1, MaxPartitions)]
-    public int Partitions { get; set; } = 8;
+    public int Partitions { get; set; } = 2;
 
     /// <summary>Upper bound of Spool:Partitions; spools left by a larger setting are still found and drained.</summary>
     public const int MaxPartitions = 256;
@@ -53,9 +57,12 @@ public sealed class SpoolOptions
     [Range(1, 100_000)]
     public int MaxBatchEvents { get; set; } = 4000;
 
-    /// <summary>Journal writes a spooler keeps in flight; while they run, new requests gather into the next write.</summary>
+    /// <summary>
+    /// Journal writes a spooler keeps in flight; while they run, new requests gather into the next write. One write at a
+    /// time makes each write gather more requests: on SQLite (one writer) that measured cheaper per event than pipelining.
+    /// </summary>
     [Range(1, 16)]
-    public int MaxWritesInFlight { get; set; } = 2;
+    public int MaxWritesInFlight { get; set; } = 1;
 
     /// <summary>Events a spooler hands to the Kafka producer before it waits for delivery reports.</summary>
     [Range(1, 1_000_000)]
