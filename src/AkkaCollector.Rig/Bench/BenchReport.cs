@@ -7,7 +7,7 @@ namespace AkkaCollector.Rig.Bench;
 public static class BenchReport
 {
     private static readonly string[] PhaseColumns =
-        ["phase", "load", "events/s acked", "events/s end to end", "p50 ms", "p99 ms", "collector CPU %", "wrk/producer, mock CPU %", "peak RSS MB", "load avg", "notes"];
+        ["phase", "load", "events/s acked", "events/s end to end", "p50 ms", "p99 ms", "collector CPU %", "CPU µs/event", "wrk/producer, mock CPU %", "peak RSS MB", "load avg", "notes"];
 
     private static readonly string[] TargetColumns = ["target", "measured", "ratio", "met"];
 
@@ -32,7 +32,7 @@ public static class BenchReport
     private static string[] Cells(BenchPhase p) =>
     [
         p.Name, p.Load, Number(p.Acked), p.EndToEnd is { } e2e ? Number(e2e) : "-", Millis(p.P50Ms), Millis(p.P99Ms),
-        Number(p.CollectorCpu), p.OtherCpu, Number(p.PeakRss / 1048576.0), p.LoadAverage.ToString("0.0", CultureInfo.InvariantCulture), p.Notes,
+        Number(p.CollectorCpu), Number(p.CpuPerEvent), p.OtherCpu, Number(p.PeakRss / 1048576.0), p.LoadAverage.ToString("0.0", CultureInfo.InvariantCulture), p.Notes,
     ];
 
     public static string Number(double value) => value.ToString("#,0", CultureInfo.InvariantCulture);

@@ -202,7 +202,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         var cpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
         var wall = result.Duration;
         var phase = new BenchPhase("http-ceiling", "POST /bench/noop, 64 conn, same bodies", result.Succeeded / wall.TotalSeconds, null,
-            result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), $"wrk {Share(wrkCpu, wall):0}",
+            result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, result.Succeeded), $"wrk {Share(wrkCpu, wall):0}",
             _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), Errors(result));
         Report(phase);
         return phase;
@@ -215,7 +215,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         var result = ProducerCeiling.Run(_kafka!.BootstrapServers, Topic, payloads, count: (long)(settings.Duration.TotalSeconds * 50_000), bound: settings.Duration);
         var mockCpu = (_kafkaProbe.CpuTime() ?? mockBefore) - mockBefore;
         var phase = new BenchPhase("kafka-ceiling", "raw Confluent.Kafka producer, acks=all, idempotent, lz4, linger 5 ms", result.PerSecond, result.PerSecond,
-            result.P50Ms, result.P99Ms, 0, $"producer {Share(result.Cpu, result.Elapsed):0}, mock {Share(mockCpu, result.Elapsed):0}", 0,
+            result.P50Ms, result.P99Ms, 0, 0, $"producer {Share(result.Cpu, result.Elapsed):0}, mock {Share(mockCpu, result.Elapsed):0}", 0,
             ProcessProbe.LoadAverage(), $"{result.Delivered} delivered, {result.Failed} failed; latency = produce to delivery report");
         Report(phase);
         return phase;
@@ -249,7 +249,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
                     $"{(writes > 0 ? (after.JournalWriteSeconds - before.JournalWriteSeconds) / writes * 1000 : 0):0.0} ms each; journal rows after: {rows}" +
                     (drained ? "" : "; BACKLOG NOT DRAINED") + Errors(result, prefix: "; ");
         var phase = new BenchPhase(name, $"{load.Target.AbsolutePath}, {load.Connections} conn, {eventsPerRequest} ev/req" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
-            acked / loadTime.TotalSeconds, endToEnd, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall),
+            acked / loadTime.TotalSeconds, endToEnd, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, acked),
             $"wrk {Share(wrkCpu, loadTime):0}, mock {Share(mockCpu, wall):0}", _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), notes);
         Report(phase);
         return phase;
@@ -272,7 +272,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         var spoolPeak = _collectorProbe.PeakRssBytes() ?? 0;
         var spoolPhase = new BenchPhase("outage-spool", $"Kafka down; /v1/batch, 64 conn, 20 ev/req, until {settings.Spooled} events",
             spooling.Succeeded * BatchEvents / spooling.Duration.TotalSeconds, null, spooling.P50Micros / 1000.0, spooling.P99Micros / 1000.0,
-            Share(spoolCpu, spooling.Duration), $"wrk {Share(wrkCpu, spooling.Duration):0}", spoolPeak, ProcessProbe.LoadAverage(),
+            Share(spoolCpu, spooling.Duration), PerEvent(spoolCpu, spooling.Succeeded * BatchEvents), $"wrk {Share(wrkCpu, spooling.Duration):0}", spoolPeak, ProcessProbe.LoadAverage(),
             $"backlog {spooledEvents:0} events, RSS at end {(_collectorProbe.RssBytes() ?? 0) / 1048576} MB" + Errors(spooling, "; "));
         Report(spoolPhase);
         _targets.Add(new BenchTarget($"{settings.Spooled} events spooled with Kafka down: peak RSS <= 300 MB",
@@ -307,7 +307,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         var deliveredRate = (drainEnd.Delivered - drainBefore.Delivered) / drainTime.TotalSeconds;
         var ingestRateSeen = (drainEnd.Accepted - drainBefore.Accepted) / drainTime.TotalSeconds;
         var drainPhase = new BenchPhase("outage-drain", $"Kafka back; /v1/track paced at {ingestRate:0} ev/s, 64 conn", ingestRateSeen, null,
-            ingest.P50Micros / 1000.0, ingest.P99Micros / 1000.0, Share(cpu, drainTime), $"wrk {Share(ingestCpu, drainTime):0}",
+            ingest.P50Micros / 1000.0, ingest.P99Micros / 1000.0, Share(cpu, drainTime), PerEvent(cpu, (long)(drainEnd.Delivered - drainBefore.Delivered)), $"wrk {Share(ingestCpu, drainTime):0}",
             _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(),
             $"delivered {deliveredRate:0} ev/s for {drainTime.TotalSeconds:0.0} s; backlog {drainBefore.Backlog:0} -> {drainEnd.Backlog:0}" + (empty ? "" : "; NOT DRAINED within the bound") + Errors(ingest, "; "));
         Report(drainPhase);
@@ -340,6 +340,8 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
 
     private static double Share(TimeSpan cpu, TimeSpan wall) => wall > TimeSpan.Zero ? cpu / wall * 100 : 0;
 
+    private static double PerEvent(TimeSpan cpu, long events) => events > 0 ? cpu.TotalMicroseconds / events : 0;
+
     private static string Errors(WrkResult result, string prefix = "")
     {
         if (result.Non2xx == 0 && result.SocketErrors == 0)
@@ -354,7 +356,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         _phases.Add(phase);
         console.MarkupLine(Markup.Escape($"{phase.Name}: {BenchReport.Number(phase.Acked)}/s acked, " +
                                          $"{(phase.EndToEnd is { } e ? BenchReport.Number(e) : "-")}/s end to end, p50 {phase.P50Ms:0.0} ms p99 {phase.P99Ms:0.0} ms, " +
-                                         $"collector CPU {phase.CollectorCpu:0} %, load avg {phase.LoadAverage:0.0}; {phase.Notes}"));
+                                         $"collector CPU {phase.CollectorCpu:0} % ({phase.CpuPerEvent:0} µs/event), load avg {phase.LoadAverage:0.0}; {phase.Notes}"));
     }
 
     private async Task StopAsync()
