@@ -1,3 +1,4 @@
+using AkkaCollector.Rig.Bench;
 using AkkaCollector.Rig.Scenarios;
 using AkkaCollector.Rig.Traffic;
 using Spectre.Console;
@@ -23,6 +24,7 @@ try
         ["loadgen", .. var rest] => await LoadgenVerb.RunAsync(rest, stop.Token),
         ["scenario", "run", .. var rest] => await ScenarioVerb.RunAsync(rest, stop.Token),
         ["scenario", "list", ..] => ScenarioVerb.List(),
+        ["bench", .. var rest] => await BenchVerb.RunAsync(rest, stop.Token),
         _ => Usage(),
     };
 }
@@ -40,6 +42,7 @@ static int Usage()
                   [--users N] [--write-keys N] [--timeout 10s] [--ledger FILE]
           scenario run FILE|NAME [--duration D] [--confirm] [--dry-run] [--out DIR]
           scenario list
+          bench [--quick] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]
         """);
     return 2;
 }

@@ -12,6 +12,7 @@ using Prometheus;
 if (args is ["kafka-mock", ..])
     return await KafkaMockVerb.RunAsync(args[1..]);
 
+MetricsExport.CollectorMetricsOnly();
 var builder = WebApplication.CreateBuilder(args);
 var profile = CollectorProfile.Apply(builder.Configuration);
 switch (args.FirstOrDefault())
@@ -52,6 +53,7 @@ var app = builder.Build();
 app.UseInFlightRequests();
 app.MapTrackingApi();
 app.MapLiveness();
+app.MapBenchNoop(builder.Configuration);
 app.MapReadiness();
 app.MapAdminShutdown();
 app.MapMetrics();

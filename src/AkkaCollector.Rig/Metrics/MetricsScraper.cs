@@ -86,22 +86,13 @@ public sealed class MetricsScraper : IAsyncDisposable
             return;
         }
 
-        double accepted = 0, delivered = 0, backlog = 0;
+        var counters = CollectorCounters.Parse(text);
         var errors = new SortedDictionary<string, double>(StringComparer.Ordinal);
         var breakers = new SortedDictionary<string, double>(StringComparer.Ordinal);
         foreach (var sample in PrometheusText.Parse(text, "collector_"))
         {
             switch (sample.Name)
             {
-                case "collector_events_accepted_total":
-                    accepted = sample.Value;
-                    break;
-                case "collector_events_delivered_total":
-                    delivered = sample.Value;
-                    break;
-                case "collector_spool_backlog_events":
-                    backlog += sample.Value;
-                    break;
                 case "collector_http_requests_total" when int.TryParse(sample.Label("status"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var status) && status >= 500:
                     errors[sample.Label("cause")] = errors.GetValueOrDefault(sample.Label("cause")) + sample.Value;
                     break;
@@ -110,6 +101,6 @@ public sealed class MetricsScraper : IAsyncDisposable
                     break;
             }
         }
-        _scrapes.Enqueue(new CollectorScrape(seconds, collector.Name, collector.Zone, true, accepted, delivered, backlog, errors, breakers));
+        _scrapes.Enqueue(new CollectorScrape(seconds, collector.Name, collector.Zone, true, counters.Accepted, counters.Delivered, counters.Backlog, errors, breakers));
     }
 }

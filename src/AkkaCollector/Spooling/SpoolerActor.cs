@@ -8,7 +8,8 @@
 //    journal write that holds its events. Nothing is answered Stored from memory.
 // 2. Group commit. Requests that arrive while MaxWritesInFlight writes are running gather into the next write,
 //    so one journal row (one SpoolBatch) carries many requests' events and durability costs one write per
-//    batch, not per event. Writes are pipelined (PersistAsync): callbacks, and so answers, come in order.
+//    batch, not per event. Writes may be pipelined (PersistAsync, MaxWritesInFlight > 1): callbacks, and so
+//    answers, come in order.
 // 3. Never accept what cannot be stored. When backlog + writes in flight + waiting events would pass the byte
 //    bound, the request is answered Full (503) before anything is written; a failed or rejected write is
 //    answered Failed (503) for every request in it. A persist failure stops this actor (Akka.Persistence's

@@ -55,6 +55,7 @@ internal sealed class IngressTestHost : IAsyncDisposable
             return next(context);
         });
         app.MapTrackingApi();
+        app.MapBenchNoop(builder.Configuration);
         await app.StartAsync();
         return new IngressTestHost(app, spool, lookups);
     }

@@ -1,0 +1,388 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using AkkaCollector.Rig.Scenarios;
+using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Testing.Processes;
+using Spectre.Console;
+
+namespace AkkaCollector.Rig.Bench;
+
+/// <summary>
+/// <c>bench</c>: the benchmark of issue 8 (docs/benchmark.md). In one run, on this machine, with the same bodies:
+/// the HTTP ceiling (POST /bench/noop in the collector's own process), the Kafka ceiling (a raw producer into the same
+/// mock), then the collector's full pipeline (single events at 64 and 256 connections, 20-event batches), latency at
+/// half its best rate, and a Kafka outage that spools N events and drains them while traffic continues.
+/// <code>bench [--quick] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]</code>
+/// Load comes from wrk (C, epoll): on two shared cores the load tool's own cost per request must be as small as possible.
+/// </summary>
+public static class BenchVerb
+{
+    private static readonly string[] Valued = ["duration", "spooled", "set", "out"];
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken stop)
+    {
+        var line = new CommandLine(args, Valued, ["quick"]);
+        var quick = line.Has("quick");
+        var settings = new BenchSettings(
+            line.Duration("duration") ?? TimeSpan.FromSeconds(quick ? 8 : 20),
+            line.Long("spooled", quick ? 100_000 : 1_000_000),
+            ParseOverrides(line.Text("set")),
+            line.Text("out") ?? Path.Combine("bench-results", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+        if (settings.Duration <= TimeSpan.Zero || settings.Duration > TimeSpan.FromMinutes(5))
+            throw new ArgumentException("--duration must be between 0 and 5 minutes.");
+        if (settings.Spooled is < 1000 or > 5_000_000)
+            throw new ArgumentException("--spooled must be between 1000 and 5000000 events.");
+        var run = new BenchRun(settings, AnsiConsole.Console);
+        return await run.RunAsync(stop);
+    }
+
+    private static Dictionary<string, string> ParseOverrides(string? text)
+    {
+        var overrides = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in (text ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = pair.IndexOf('=');
+            if (equals <= 0)
+                throw new ArgumentException($"--set takes Section:Key=value pairs separated by ';', not '{pair}'.");
+            // Configuration travels as environment variables, as a process manager would set it.
+            overrides[pair[..equals].Trim().Replace(":", "__", StringComparison.Ordinal)] = pair[(equals + 1)..].Trim();
+        }
+        return overrides;
+    }
+
+    /// <summary>Writes <paramref name="count"/> requests of the bench script's file format; returns the mean body size.</summary>
+    internal static double WriteBodies(string file, int batchSize, int count)
+    {
+        var factory = new EventFactory("bench", users: 10_000, writeKeys: 50, batchSize);
+        using var writer = new StreamWriter(file, append: false, new UTF8Encoding(false));
+        long bytes = 0;
+        for (var written = 0; written < count;)
+        {
+            var request = factory.Next();
+            // Single events: /v1/track only, the route the targets name.
+            if (batchSize == 1 && request.Path != "/v1/track")
+                continue;
+            var authorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(request.WriteKey + ":"));
+            writer.Write($"{request.Path}\t{authorization}\t");
+            writer.Write(Encoding.UTF8.GetString(request.Body.Span));
+            writer.Write('\n');
+            bytes += request.Body.Length;
+            written++;
+        }
+        return bytes / (double)count;
+    }
+}
+
+/// <summary>Settings of one benchmark run.</summary>
+/// <param name="Duration">Load time of each phase.</param>
+/// <param name="Spooled">Events spooled while Kafka is down.</param>
+/// <param name="Overrides">Collector configuration (environment variable names) for tuning experiments.</param>
+public sealed record BenchSettings(TimeSpan Duration, long Spooled, IReadOnlyDictionary<string, string> Overrides, string RunDirectory);
+
+/// <summary>The benchmark's phases in order, with every process it starts stopped at the end whatever happens.</summary>
+internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
+{
+    private const string Topic = "events";
+    private const int BatchEvents = 20;
+    private const int BodiesPerFile = 2000;
+    /// <summary>The longest wait for a spool to empty after a phase; past it the phase has no end-to-end figure.</summary>
+    private static readonly TimeSpan DrainBound = TimeSpan.FromMinutes(3);
+    /// <summary>The longest the outage's spooling may take.</summary>
+    private static readonly TimeSpan SpoolBound = TimeSpan.FromMinutes(10);
+    private readonly List<BenchPhase> _phases = [];
+    private readonly List<BenchTarget> _targets = [];
+    private KafkaMockProcess? _kafka;
+    private CollectorNode? _collector;
+    private CollectorGauges? _gauges;
+    private ProcessProbe? _collectorProbe;
+    private ProcessProbe? _kafkaProbe;
+    private string _trackBodies = "";
+    private string _noopBodies = "";
+    private string _batchBodies = "";
+
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        Directory.CreateDirectory(settings.RunDirectory);
+        var header = Header();
+        console.MarkupLine(Markup.Escape(header));
+        try
+        {
+            await StartAsync(stop);
+            await MeasureAsync(stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            console.MarkupLine("[yellow]interrupted: stopping everything[/]");
+        }
+        finally
+        {
+            await StopAsync();
+        }
+        var markdown = BenchReport.Markdown(header, _phases, _targets);
+        console.WriteLine(markdown);
+        await File.WriteAllTextAsync(Path.Combine(settings.RunDirectory, "results.md"), markdown, CancellationToken.None);
+        console.MarkupLine($"results: {Markup.Escape(Path.Combine(settings.RunDirectory, "results.md"))}");
+        return _targets.Count > 0 && _targets.All(t => t.Met) ? 0 : 1;
+    }
+
+    private string Header()
+    {
+        var memory = File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        var overrides = settings.Overrides.Count == 0 ? "defaults" : string.Join("; ", settings.Overrides.Select(o => $"{o.Key}={o.Value}"));
+        return $"bench {DateTime.UtcNow:yyyy-MM-dd HH:mm}Z: {Environment.ProcessorCount} cores, {long.Parse(memory, CultureInfo.InvariantCulture) / 1024} MiB, " +
+               $"load average {ProcessProbe.LoadAverage():0.0} at start; phase {settings.Duration.TotalSeconds:0} s; {settings.Spooled} events spooled in the outage; collector settings: {overrides}";
+    }
+
+    private async Task StartAsync(CancellationToken stop)
+    {
+        _trackBodies = Path.Combine(settings.RunDirectory, "track.bodies");
+        _noopBodies = Path.Combine(settings.RunDirectory, "noop.bodies");
+        _batchBodies = Path.Combine(settings.RunDirectory, "batch.bodies");
+        var single = BenchVerb.WriteBodies(_trackBodies, 1, BodiesPerFile);
+        // The very same bodies, sent to the no-op endpoint.
+        await File.WriteAllLinesAsync(_noopBodies, File.ReadLines(_trackBodies).Select(l => "/bench/noop" + l[l.IndexOf('\t')..]), stop);
+        var batch = BenchVerb.WriteBodies(_batchBodies, BatchEvents, BodiesPerFile / 10);
+        console.MarkupLine($"bodies: /v1/track {single:0} B mean, /v1/batch of 20 {batch:0} B mean");
+
+        _kafka = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 32, topic: Topic);
+        _kafkaProbe = new ProcessProbe(_kafka.Process.Pid);
+        var spool = Path.Combine(Path.GetFullPath(settings.RunDirectory), "spool");
+        var configuration = new Dictionary<string, string>(settings.Overrides)
+        {
+            ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
+            ["Kafka__Topic"] = Topic,
+            ["Bench__NoopEndpoint"] = "true",
+        };
+        _collector = new CollectorNode("bench", "local", spool, configuration);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillEverything();
+        await _collector.StartAsync(stop);
+        _collectorProbe = new ProcessProbe(_collector.Pid ?? throw new InvalidOperationException("The collector is not running."));
+        _gauges = new CollectorGauges(_collector.Url, _kafka.BootstrapServers, Topic, Path.Combine(spool, "spool.db"));
+        console.MarkupLine($"collector pid {_collector.Pid} at {_collector.Url}; Kafka mock pid {_kafka.Process.Pid} at {_kafka.BootstrapServers}");
+    }
+
+    private async Task MeasureAsync(CancellationToken stop)
+    {
+        var d = settings.Duration;
+        // Warm-up: JIT, connection pools, the journal's first pages; not measured.
+        await new WrkLoad(Url("/v1/track"), _trackBodies, 64, TimeSpan.FromSeconds(Math.Min(5, d.TotalSeconds))).RunAsync(stop);
+        await _gauges!.WaitForEmptySpoolAsync(DrainBound, stop);
+
+        var http = await MeasureHttpCeilingAsync(stop);
+        var kafka = MeasureKafkaCeiling();
+        var track64 = await MeasureCollectorAsync("track-64", new WrkLoad(Url("/v1/track"), _trackBodies, 64, d), 1, stop);
+        var track256 = await MeasureCollectorAsync("track-256", new WrkLoad(Url("/v1/track"), _trackBodies, 256, d), 1, stop);
+        var batch = await MeasureCollectorAsync("batch20-64", new WrkLoad(Url("/v1/batch"), _batchBodies, 64, d), BatchEvents, stop);
+
+        var best = new[] { track64, track256 }.MaxBy(p => p.EndToEnd ?? 0)!;
+        _targets.Add(Ratio("durable single events >= 60 % of the HTTP ceiling (req/s)",
+            $"{BenchReport.Number(best.EndToEnd ?? 0)} ev/s ({best.Name}) / {BenchReport.Number(http.Acked)} req/s", (best.EndToEnd ?? 0) / http.Acked, 0.6));
+        _targets.Add(Ratio("20-event batches end to end >= 50 % of the raw producer (ev/s)",
+            $"{BenchReport.Number(batch.EndToEnd ?? 0)} / {BenchReport.Number(kafka.Acked)} ev/s", (batch.EndToEnd ?? 0) / kafka.Acked, 0.5));
+
+        var half = (best.EndToEnd ?? best.Acked) / 2;
+        var atHalf = await MeasureCollectorAsync("track-half", Paced("/v1/track", _trackBodies, half, d), 1, stop);
+        // The same pace against the no-op endpoint: the latency this machine gives any request at that rate.
+        var noopAtHalf = await MeasureHttpAsync("http-half", Paced("/bench/noop", _noopBodies, half, d), stop);
+        _targets.Add(new BenchTarget("p99 <= 25 ms at half the best single-event rate",
+            $"p99 {BenchReport.Millis(atHalf.P99Ms)} ms at {BenchReport.Number(atHalf.Acked)} ev/s (asked {BenchReport.Number(half)}); no-op endpoint at that pace: p99 {BenchReport.Millis(noopAtHalf.P99Ms)} ms",
+            $"{atHalf.P99Ms / 25:0.00} of the bound", atHalf.P99Ms <= 25));
+
+        await MeasureOutageAsync(half, stop);
+    }
+
+    /// <summary>Single events at <paramref name="rate"/>/s from 64 connections, on a clock.</summary>
+    private WrkLoad Paced(string path, string bodies, double rate, TimeSpan duration) => new(Url(path), bodies, 64, duration, Rate: Math.Max(1, rate));
+
+    private Task<BenchPhase> MeasureHttpCeilingAsync(CancellationToken stop) =>
+        MeasureHttpAsync("http-ceiling", new WrkLoad(Url("/bench/noop"), _noopBodies, 64, settings.Duration), stop);
+
+    private async Task<BenchPhase> MeasureHttpAsync(string name, WrkLoad load, CancellationToken stop)
+    {
+        _collectorProbe!.ResetPeak();
+        var cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
+        var (result, wrkCpu) = await load.RunAsync(stop);
+        var cpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var wall = result.Duration;
+        var phase = new BenchPhase(name, "POST /bench/noop, 64 conn, same bodies" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""), result.Succeeded / wall.TotalSeconds, null,
+            result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, result.Succeeded), $"wrk {Share(wrkCpu, wall):0}",
+            _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), Errors(result));
+        Report(phase);
+        return phase;
+    }
+
+    private BenchPhase MeasureKafkaCeiling()
+    {
+        var payloads = File.ReadLines(_trackBodies).Select(l => Encoding.UTF8.GetBytes(l[(l.LastIndexOf('\t') + 1)..])).ToList();
+        var mockBefore = _kafkaProbe!.CpuTime() ?? TimeSpan.Zero;
+        var result = ProducerCeiling.Run(_kafka!.BootstrapServers, Topic, payloads, count: (long)(settings.Duration.TotalSeconds * 50_000), bound: settings.Duration);
+        var mockCpu = (_kafkaProbe.CpuTime() ?? mockBefore) - mockBefore;
+        var phase = new BenchPhase("kafka-ceiling", "raw Confluent.Kafka producer, acks=all, idempotent, lz4, linger 5 ms", result.PerSecond, result.PerSecond,
+            result.P50Ms, result.P99Ms, 0, 0, $"producer {Share(result.Cpu, result.Elapsed):0}, mock {Share(mockCpu, result.Elapsed):0}", 0,
+            ProcessProbe.LoadAverage(), $"{result.Delivered} delivered, {result.Failed} failed; latency = produce to delivery report");
+        Report(phase);
+        return phase;
+    }
+
+    /// <summary>Runs a load against the full pipeline, then waits until the spool is empty: end to end counts load and drain time.</summary>
+    private async Task<BenchPhase> MeasureCollectorAsync(string name, WrkLoad load, int eventsPerRequest, CancellationToken stop)
+    {
+        var before = await _gauges!.ScrapeAsync(stop);
+        var kafkaBefore = _gauges.KafkaRecords();
+        _collectorProbe!.ResetPeak();
+        var cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
+        var mockBefore = _kafkaProbe!.CpuTime() ?? TimeSpan.Zero;
+        var clock = Stopwatch.StartNew();
+        var (result, wrkCpu) = await load.RunAsync(stop);
+        var loadTime = result.Duration;
+        var drained = await _gauges.WaitForEmptySpoolAsync(DrainBoundFor(loadTime), stop);
+        var wall = clock.Elapsed;
+        var cpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var mockCpu = (_kafkaProbe.CpuTime() ?? mockBefore) - mockBefore;
+        var after = await _gauges.ScrapeAsync(stop);
+        var acked = result.Succeeded * eventsPerRequest;
+        var inKafka = _gauges.KafkaRecords() - kafkaBefore;
+        var delivered = after.Delivered - before.Delivered;
+        var writes = after.JournalWrites - before.JournalWrites;
+        var drainTime = wall - loadTime;
+        var endToEnd = drained && inKafka >= acked ? acked / (loadTime + (drainTime > TimeSpan.Zero ? drainTime : TimeSpan.Zero)).TotalSeconds : (double?)null;
+        var rows = JournalRowsAfterTruncation();
+        var notes = $"drain {drainTime.TotalSeconds:0.0} s; Kafka +{inKafka} records, delivered {delivered:0}; " +
+                    $"{writes:0} journal writes of {(writes > 0 ? (after.Persisted - before.Persisted) / writes : 0):0.0} events, " +
+                    $"{(writes > 0 ? (after.JournalWriteSeconds - before.JournalWriteSeconds) / writes * 1000 : 0):0.0} ms each; journal rows after: {rows}" +
+                    (drained ? "" : "; BACKLOG NOT DRAINED") + Errors(result, prefix: "; ");
+        var phase = new BenchPhase(name, $"{load.Target.AbsolutePath}, {load.Connections} conn, {eventsPerRequest} ev/req" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
+            acked / loadTime.TotalSeconds, endToEnd, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, acked),
+            $"wrk {Share(wrkCpu, loadTime):0}, mock {Share(mockCpu, wall):0}", _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), notes);
+        Report(phase);
+        return phase;
+    }
+
+    /// <summary>
+    /// Kafka down: spool <see cref="BenchSettings.Spooled"/> events in 20-event batches as fast as they are taken, then
+    /// bring Kafka back while single events keep coming at <paramref name="ingestRate"/>/s, and time the drain.
+    /// </summary>
+    private async Task MeasureOutageAsync(double ingestRate, CancellationToken stop)
+    {
+        await _kafka!.Control.SetBrokerDownAsync(cancellationToken: stop);
+        var before = await _gauges!.ScrapeAsync(stop);
+        _collectorProbe!.ResetPeak();
+        var cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
+        var (spooling, wrkCpu) = await RunUntilAcceptedAsync(new WrkLoad(Url("/v1/batch"), _batchBodies, 64, SpoolBound), before.Accepted + settings.Spooled, stop);
+        var afterSpooling = await _gauges.ScrapeAsync(stop);
+        var spooledEvents = afterSpooling.Backlog;
+        var spoolCpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var spoolPeak = _collectorProbe.PeakRssBytes() ?? 0;
+        var spoolPhase = new BenchPhase("outage-spool", $"Kafka down; /v1/batch, 64 conn, 20 ev/req, until {settings.Spooled} events",
+            spooling.Succeeded * BatchEvents / spooling.Duration.TotalSeconds, null, spooling.P50Micros / 1000.0, spooling.P99Micros / 1000.0,
+            Share(spoolCpu, spooling.Duration), PerEvent(spoolCpu, spooling.Succeeded * BatchEvents), $"wrk {Share(wrkCpu, spooling.Duration):0}", spoolPeak, ProcessProbe.LoadAverage(),
+            $"backlog {spooledEvents:0} events, RSS at end {(_collectorProbe.RssBytes() ?? 0) / 1048576} MB" + Errors(spooling, "; "));
+        Report(spoolPhase);
+        _targets.Add(new BenchTarget($"{settings.Spooled} events spooled with Kafka down: peak RSS <= 300 MB",
+            $"{spoolPeak / 1048576} MB peak, {spooledEvents:0} events in the spool", $"{spoolPeak / (300.0 * 1048576):0.00} of the bound",
+            spoolPeak <= 300L * 1048576 && spooledEvents >= settings.Spooled * 0.99));
+
+        // Kafka returns; traffic continues at the half-best rate until the backlog is gone (or the bound passes).
+        _collectorProbe.ResetPeak();
+        cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
+        var drainBefore = await _gauges.ScrapeAsync(stop);
+        using var drained = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var traffic = Paced("/v1/track", _trackBodies, ingestRate, DrainBound).RunAsync(drained.Token);
+        await _kafka.Control.SetBrokerUpAsync(cancellationToken: stop);
+        var clock = Stopwatch.StartNew();
+        var empty = false;
+        while (clock.Elapsed < DrainBound && !traffic.IsCompleted)
+        {
+            await Task.Delay(250, stop);
+            var now = await _gauges.ScrapeAsync(stop);
+            // Ingest continues: "empty" is the old backlog delivered, i.e. what remains is at most the few seconds in flight.
+            if (now.Delivered - drainBefore.Delivered >= drainBefore.Backlog)
+            {
+                empty = true;
+                break;
+            }
+        }
+        var drainTime = clock.Elapsed;
+        var drainEnd = await _gauges.ScrapeAsync(stop);
+        await drained.CancelAsync();
+        var (ingest, ingestCpu) = await traffic;
+        var cpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var deliveredRate = (drainEnd.Delivered - drainBefore.Delivered) / drainTime.TotalSeconds;
+        var ingestRateSeen = (drainEnd.Accepted - drainBefore.Accepted) / drainTime.TotalSeconds;
+        var drainPhase = new BenchPhase("outage-drain", $"Kafka back; /v1/track paced at {ingestRate:0} ev/s, 64 conn", ingestRateSeen, null,
+            ingest.P50Micros / 1000.0, ingest.P99Micros / 1000.0, Share(cpu, drainTime), PerEvent(cpu, (long)(drainEnd.Delivered - drainBefore.Delivered)), $"wrk {Share(ingestCpu, drainTime):0}",
+            _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(),
+            $"delivered {deliveredRate:0} ev/s for {drainTime.TotalSeconds:0.0} s; backlog {drainBefore.Backlog:0} -> {drainEnd.Backlog:0}" + (empty ? "" : "; NOT DRAINED within the bound") + Errors(ingest, "; "));
+        Report(drainPhase);
+        // Traffic "continues" only if the collector still takes (nearly) what it is offered while it drains.
+        _targets.Add(new BenchTarget("backlog drains at >= 2x the ingest rate while traffic continues",
+            $"{deliveredRate:0} ev/s delivered vs {ingestRateSeen:0} ev/s ingested (offered {ingestRate:0}, p99 {BenchReport.Millis(ingest.P99Micros / 1000.0)} ms)",
+            $"{deliveredRate / Math.Max(1, ingestRateSeen):0.0}x; ingest {BenchReport.Percent(ingestRateSeen / ingestRate)} of offered",
+            empty && deliveredRate >= 2 * ingestRateSeen && ingestRateSeen >= 0.9 * ingestRate));
+    }
+
+    /// <summary>Runs a load until the collector has accepted <paramref name="accepted"/> events in all (or the load's duration ends).</summary>
+    private async Task<(WrkResult Result, TimeSpan Cpu)> RunUntilAcceptedAsync(WrkLoad load, double accepted, CancellationToken stop)
+    {
+        using var enough = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var run = load.RunAsync(enough.Token);
+        while (!run.IsCompleted && (await _gauges!.ScrapeAsync(stop)).Accepted < accepted)
+            await Task.WhenAny(run, Task.Delay(100, stop));
+        await enough.CancelAsync();
+        return await run;
+    }
+
+    private TimeSpan DrainBoundFor(TimeSpan loadTime) => loadTime * 4 > DrainBound ? loadTime * 4 : DrainBound;
+
+    private long JournalRowsAfterTruncation()
+    {
+        // Truncation runs at most once per Spool:TruncateInterval (1 s): give it two.
+        Thread.Sleep(TimeSpan.FromSeconds(2.5));
+        return _gauges!.JournalRows();
+    }
+
+    private static BenchTarget Ratio(string target, string measured, double ratio, double goal) =>
+        new(target, measured, BenchReport.Percent(ratio), ratio >= goal);
+
+    private static double Share(TimeSpan cpu, TimeSpan wall) => wall > TimeSpan.Zero ? cpu / wall * 100 : 0;
+
+    private static double PerEvent(TimeSpan cpu, long events) => events > 0 ? cpu.TotalMicroseconds / events : 0;
+
+    private static string Errors(WrkResult result, string prefix = "")
+    {
+        if (result.Non2xx == 0 && result.SocketErrors == 0)
+            return "";
+        return $"{prefix}{result.Non2xx} non-2xx, {result.SocketErrors} socket errors";
+    }
+
+    private Uri Url(string path) => new(_collector!.Url, path);
+
+    private void Report(BenchPhase phase)
+    {
+        _phases.Add(phase);
+        console.MarkupLine(Markup.Escape($"{phase.Name}: {BenchReport.Number(phase.Acked)}/s acked, " +
+                                         $"{(phase.EndToEnd is { } e ? BenchReport.Number(e) : "-")}/s end to end, p50 {phase.P50Ms:0.0} ms p99 {phase.P99Ms:0.0} ms, " +
+                                         $"collector CPU {phase.CollectorCpu:0} % ({phase.CpuPerEvent:0} µs/event), load avg {phase.LoadAverage:0.0}; {phase.Notes}"));
+    }
+
+    private async Task StopAsync()
+    {
+        _gauges?.Dispose();
+        if (_collector is not null)
+        {
+            if (_collector.Pid is not null)
+                await _collector.StopAsync();
+            await File.WriteAllTextAsync(Path.Combine(settings.RunDirectory, "collector.log"), _collector.Output, CancellationToken.None);
+            _collector.Dispose();
+        }
+        if (_kafka is not null)
+            await _kafka.DisposeAsync();
+    }
+
+    private void KillEverything()
+    {
+        _collector?.Dispose();
+        _kafka?.Process.Dispose();
+    }
+}

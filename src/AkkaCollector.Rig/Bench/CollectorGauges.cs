@@ -1,0 +1,67 @@
+using AkkaCollector.Rig.Metrics;
+using Confluent.Kafka;
+using Microsoft.Data.Sqlite;
+
+namespace AkkaCollector.Rig.Bench;
+
+/// <summary>
+/// Where the benchmark reads the truth about delivery: the collector's /metrics, Kafka's high watermarks (records the
+/// topic holds, whoever wrote them) and the journal table itself (rows left after truncation).
+/// </summary>
+public sealed class CollectorGauges(Uri collector, string bootstrapServers, string topic, string journalFile) : IDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly IConsumer<Ignore, Ignore> _consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = "bench-watermarks",
+    }).SetLogHandler((_, _) => { }).Build();
+    private List<TopicPartition>? _partitions;
+
+    public async Task<CollectorCounters> ScrapeAsync(CancellationToken cancellationToken) =>
+        CollectorCounters.Parse(await _http.GetStringAsync(new Uri(collector, "/metrics"), cancellationToken));
+
+    /// <summary>Records in the topic: the sum of the high watermarks of its partitions.</summary>
+    public long KafkaRecords()
+    {
+        _partitions ??= LoadPartitions();
+        return _partitions.Sum(p => _consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    /// <summary>Rows in the journal table (each one journal write not yet truncated).</summary>
+    public long JournalRows()
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = journalFile, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM journal";
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Polls until the spool's backlog is 0 (true) or <paramref name="timeout"/> passes (false).</summary>
+    public async Task<bool> WaitForEmptySpoolAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var counters = await ScrapeAsync(cancellationToken);
+            if (counters.Backlog == 0 && counters.Delivered >= counters.Persisted)
+                return true;
+            await Task.Delay(100, cancellationToken);
+        }
+        return false;
+    }
+
+    public void Dispose()
+    {
+        _consumer.Dispose();
+        _http.Dispose();
+    }
+
+    private List<TopicPartition> LoadPartitions()
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(15)).Topics.Single();
+        return metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+    }
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+
+namespace AkkaCollector.Rig.Bench;
+
+/// <summary>What the raw producer reached: records confirmed per second, and its latency from produce to delivery report.</summary>
+public sealed record ProducerResult(long Delivered, long Failed, TimeSpan Elapsed, TimeSpan Cpu, double P50Ms, double P99Ms)
+{
+    public double PerSecond => Delivered / Elapsed.TotalSeconds;
+}
+
+/// <summary>
+/// The Kafka ceiling: one Confluent.Kafka producer in this process, configured as the collector's (acks=all,
+/// idempotent, linger 5 ms, lz4, the same record shape: key, the event JSON, three headers), writing the benchmark's
+/// events into the same mock cluster as fast as librdkafka takes them. Nothing else happens per record, so the
+/// collector's end-to-end rate is compared with what Kafka and its client allow on this machine.
+/// </summary>
+public static class ProducerCeiling
+{
+    /// <summary>Produces up to <paramref name="count"/> records (or for <paramref name="bound"/>), then waits for every delivery report.</summary>
+    public static ProducerResult Run(string bootstrapServers, string topic, IReadOnlyList<byte[]> payloads, long count, TimeSpan bound)
+    {
+        var config = new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+            CompressionType = CompressionType.Lz4,
+            QueueBufferingMaxMessages = 2_000_000,
+            QueueBufferingMaxKbytes = 1_048_576,
+            BatchNumMessages = 10_000,
+        };
+        using var producer = new ProducerBuilder<string, byte[]>(config).SetLogHandler((_, _) => { }).Build();
+        var latency = new HdrHistogram.LongConcurrentHistogram(1, 60_000_000, 3);
+        long delivered = 0, failed = 0;
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        var type = Encoding.UTF8.GetBytes("track");
+        var writeKey = Encoding.UTF8.GetBytes("rig_wk_0000");
+        long sent = 0;
+        for (; sent < count && clock.Elapsed < bound; sent++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var message = new Message<string, byte[]>
+            {
+                Key = $"user-{sent % 10_000}",
+                Value = payloads[(int)(sent % payloads.Count)],
+                Headers = new Headers { { "messageId", Encoding.UTF8.GetBytes($"ceiling-{sent}") }, { "writeKey", writeKey }, { "type", type } },
+            };
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(topic, message, report =>
+                    {
+                        if (report.Error.IsError)
+                            Interlocked.Increment(ref failed);
+                        else
+                            latency.RecordValue(Math.Max(1, (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds));
+                        Interlocked.Increment(ref delivered);
+                    });
+                    break;
+                }
+                catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(10));
+                }
+            }
+        }
+        producer.Flush(TimeSpan.FromSeconds(60));
+        var elapsed = clock.Elapsed;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var ok = Interlocked.Read(ref delivered) - Interlocked.Read(ref failed);
+        return new ProducerResult(ok, Interlocked.Read(ref failed), elapsed, cpu,
+            latency.GetValueAtPercentile(50) / 1000.0, latency.GetValueAtPercentile(99) / 1000.0);
+    }
+}
