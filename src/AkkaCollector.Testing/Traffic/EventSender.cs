@@ -155,7 +155,9 @@ public sealed class EventSender : IDisposable
         }
         catch (HttpRequestException e)
         {
-            return new SendFailure(messageId, DateTimeOffset.UtcNow, null, null, null, $"{e.HttpRequestError}: {e.Message}");
+            // The inner exception says what the socket saw (refused, reset by peer, ...), which the outer message does not.
+            return new SendFailure(messageId, DateTimeOffset.UtcNow, null, null, null,
+                $"{e.HttpRequestError}: {e.Message}{(e.InnerException is { } inner ? $" ({inner.Message})" : "")}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
