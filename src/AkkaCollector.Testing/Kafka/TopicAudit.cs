@@ -3,6 +3,9 @@ using Confluent.Kafka;
 
 namespace AkkaCollector.Testing.Kafka;
 
+/// <summary>One record as the audit read it: its <c>messageId</c> (null without one), its headers (the last value of each, UTF-8) and its value.</summary>
+public sealed record AuditedRecord(string? MessageId, IReadOnlyDictionary<string, string> Headers, byte[] Value);
+
 /// <summary>Reads a topic from its earliest offset in the background and counts, per <c>messageId</c> header, how often each record arrived.</summary>
 /// <remarks>
 /// It must run while producers write: the mock cluster keeps only the newest 5 MiB per partition and
@@ -18,16 +21,18 @@ public sealed class TopicAudit : IAsyncDisposable
     private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reading;
+    private readonly Action<AuditedRecord>? _inspect;
     private long _records;
     private long _withoutId;
     private int _duplicates;
     private Exception? _failure;
     private string? _lastError;
 
-    private TopicAudit(string bootstrapServers, string topic, int partitions)
+    private TopicAudit(string bootstrapServers, string topic, int partitions, Action<AuditedRecord>? inspect)
     {
         Topic = topic;
-        var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        _inspect = inspect;
+        var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
             BootstrapServers = bootstrapServers,
             GroupId = $"topic-audit-{Guid.NewGuid():N}",
@@ -65,14 +70,17 @@ public sealed class TopicAudit : IAsyncDisposable
     /// <summary>Records that carried no <c>messageId</c> header.</summary>
     public long WithoutId => Interlocked.Read(ref _withoutId);
 
-    /// <summary>Starts reading every partition of <paramref name="topic"/> from the beginning.</summary>
-    public static TopicAudit Start(string bootstrapServers, string topic, TimeSpan? metadataTimeout = null)
+    /// <summary>
+    /// Starts reading every partition of <paramref name="topic"/> from the beginning; <paramref name="inspect"/>, when
+    /// given, sees every record (on the audit's reading thread) so a test can check what the records carry.
+    /// </summary>
+    public static TopicAudit Start(string bootstrapServers, string topic, TimeSpan? metadataTimeout = null, Action<AuditedRecord>? inspect = null)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
         var metadata = admin.GetMetadata(topic, metadataTimeout ?? TimeSpan.FromSeconds(15)).Topics.Single();
         if (metadata.Error.IsError || metadata.Partitions.Count == 0)
             throw new InvalidOperationException($"Cannot audit topic '{topic}': {metadata.Error.Reason}");
-        return new TopicAudit(bootstrapServers, topic, metadata.Partitions.Count);
+        return new TopicAudit(bootstrapServers, topic, metadata.Partitions.Count, inspect);
     }
 
     /// <summary>Whether a record with this message id has been seen.</summary>
@@ -117,7 +125,7 @@ public sealed class TopicAudit : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private void Read(IConsumer<Ignore, Ignore> consumer)
+    private void Read(IConsumer<Ignore, byte[]> consumer)
     {
         using var _ = consumer;
         try
@@ -127,7 +135,7 @@ public sealed class TopicAudit : IAsyncDisposable
                 try
                 {
                     if (consumer.Consume(TimeSpan.FromMilliseconds(100))?.Message is { } message)
-                        Record(message.Headers);
+                        Record(message);
                 }
                 catch (ConsumeException e) when (!e.Error.IsFatal)
                 {
@@ -145,16 +153,24 @@ public sealed class TopicAudit : IAsyncDisposable
         }
     }
 
-    private void Record(Headers? headers)
+    private void Record(Message<Ignore, byte[]> message)
     {
         Interlocked.Increment(ref _records);
-        if (headers is null || !headers.TryGetLastBytes(MessageIdHeader, out var idBytes))
+        var headers = message.Headers;
+        var id = headers is not null && headers.TryGetLastBytes(MessageIdHeader, out var idBytes) ? Encoding.UTF8.GetString(idBytes) : null;
+        if (_inspect is { } inspect)
+        {
+            var all = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var header in headers ?? [])
+                all[header.Key] = Encoding.UTF8.GetString(header.GetValueBytes());
+            inspect(new AuditedRecord(id, all, message.Value ?? []));
+        }
+        if (id is null)
         {
             Interlocked.Increment(ref _withoutId);
             return;
         }
 
-        var id = Encoding.UTF8.GetString(idBytes);
         lock (_gate)
         {
             var times = _seen.GetValueOrDefault(id) + 1;

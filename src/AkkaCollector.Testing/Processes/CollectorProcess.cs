@@ -3,6 +3,22 @@ using System.Net.Sockets;
 
 namespace AkkaCollector.Testing.Processes;
 
+/// <summary>How a <see cref="CollectorProcess"/> is started.</summary>
+public sealed record CollectorProcessOptions
+{
+    /// <summary>Bootstrap servers of a Kafka (e.g. a <see cref="KafkaMockProcess"/>); null runs the collector's own embedded mock.</summary>
+    public string? KafkaBootstrapServers { get; init; }
+
+    /// <summary>Settings as environment variables (<c>Spool__MaxBytes</c>, <c>Redis__Configuration</c>, ...).</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Command-line arguments after <c>--urls</c>, e.g. <c>--Logging:Format=json</c>.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>How long one start may take until <c>/health/live</c> answers; generous, the machines running tests are busy.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
 /// <summary>
 /// The collector binary as a child process on a free loopback port with a spool folder of its own: killed,
 /// terminated and started again on the same port and spool, as a process manager would. Settings are passed as
@@ -13,20 +29,22 @@ public sealed class CollectorProcess : IDisposable
     /// <summary>The SQLite journal's file inside the spool folder, as Spool.JournalConfig names it.</summary>
     public const string JournalFileName = "spool.db";
 
-    private const string ListeningLine = "Now listening on: ";
-    // Answers without touching the spool, Kafka or Redis, and is mapped only once the host (and its actor system) runs.
-    private const string ReadinessPath = "/metrics";
-    private static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(30);
+    // Answers once the host runs, and never touches the spool, Kafka or Redis.
+    private const string LivenessPath = "/health/live";
     private static readonly HttpClient Probe = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = TimeSpan.FromSeconds(2) };
 
     private readonly Dictionary<string, string> _environment;
+    private readonly IReadOnlyList<string> _arguments;
+    private readonly TimeSpan _startTimeout;
     private readonly List<ChildProcess> _incarnations = [];
 
-    private CollectorProcess(int port, string spoolFolder, Dictionary<string, string> environment)
+    private CollectorProcess(int port, string spoolFolder, Dictionary<string, string> environment, CollectorProcessOptions options)
     {
         Port = port;
         SpoolFolder = spoolFolder;
         _environment = environment;
+        _arguments = options.Arguments;
+        _startTimeout = options.StartTimeout;
     }
 
     /// <summary>The loopback port, kept across restarts.</summary>
@@ -41,7 +59,7 @@ public sealed class CollectorProcess : IDisposable
     /// <summary>Full path of the SQLite journal.</summary>
     public string JournalFile => Path.Combine(SpoolFolder, JournalFileName);
 
-    /// <summary>The running (or last) incarnation.</summary>
+    /// <summary>The running (or last) incarnation: its PID, output lines and signals.</summary>
     public ChildProcess Current => _incarnations[^1];
 
     /// <summary>PID of the current incarnation.</summary>
@@ -55,24 +73,29 @@ public sealed class CollectorProcess : IDisposable
 
     /// <summary>
     /// Starts the collector against <paramref name="kafkaBootstrapServers"/> with <paramref name="settings"/> as extra
-    /// environment variables, and returns once it listens and answers HTTP.
+    /// environment variables, and returns once it answers <c>/health/live</c>.
     /// </summary>
-    public static async Task<CollectorProcess> StartAsync(
-        string kafkaBootstrapServers, IReadOnlyDictionary<string, string>? settings = null, TimeSpan? startTimeout = null)
+    public static Task<CollectorProcess> StartAsync(string kafkaBootstrapServers, IReadOnlyDictionary<string, string>? settings = null) =>
+        StartAsync(new CollectorProcessOptions
+        {
+            KafkaBootstrapServers = kafkaBootstrapServers,
+            Settings = settings ?? new Dictionary<string, string>(),
+        });
+
+    /// <summary>Starts the collector as <paramref name="options"/> say and returns once it answers <c>/health/live</c>.</summary>
+    public static async Task<CollectorProcess> StartAsync(CollectorProcessOptions options)
     {
         var spoolFolder = Directory.CreateTempSubdirectory("collector-spool-").FullName;
-        var environment = new Dictionary<string, string>
-        {
-            ["Kafka__BootstrapServers"] = kafkaBootstrapServers,
-            ["Spool__Path"] = spoolFolder,
-        };
-        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        var environment = new Dictionary<string, string> { ["Spool__Path"] = spoolFolder };
+        if (options.KafkaBootstrapServers is { } bootstrapServers)
+            environment["Kafka__BootstrapServers"] = bootstrapServers;
+        foreach (var (name, value) in options.Settings)
             environment[name] = value;
 
-        var collector = new CollectorProcess(FreeLoopbackPort(), spoolFolder, environment);
+        var collector = new CollectorProcess(FreeLoopbackPort(), spoolFolder, environment, options);
         try
         {
-            await collector.StartIncarnationAsync(startTimeout ?? DefaultStartTimeout);
+            await collector.StartIncarnationAsync(options.StartTimeout);
             return collector;
         }
         catch
@@ -86,20 +109,26 @@ public sealed class CollectorProcess : IDisposable
     public bool Kill() => Current.Kill();
 
     /// <summary>SIGTERM: the process manager's polite stop (coordinated shutdown).</summary>
-    public bool Terminate() => Current.SendSignal(Signals.SIGTERM);
+    public bool Terminate() => Signal(Signals.SIGTERM);
+
+    /// <summary>Sends <paramref name="signo"/> (<see cref="Signals"/>) to the current incarnation; false when it is gone.</summary>
+    public bool Signal(int signo) => Current.SendSignal(signo);
 
     /// <summary>Waits for the current incarnation to exit; returns its exit code.</summary>
     public Task<int> WaitForExitAsync(TimeSpan timeout) => Current.WaitForExitAsync(timeout);
 
     /// <summary>
-    /// Starts the collector again on the same port, spool and settings once the current incarnation has exited
-    /// (<see cref="Kill"/> or <see cref="Terminate"/> it first); returns once the new one answers HTTP.
+    /// Starts the collector again on the same port and spool once the current incarnation has exited (<see cref="Kill"/>
+    /// or <see cref="Terminate"/> it first), with <paramref name="changedSettings"/> replacing or adding settings from
+    /// then on (as an operator edits a unit file between restarts); returns once the new one answers <c>/health/live</c>.
     /// </summary>
     /// <exception cref="TimeoutException">The old incarnation did not exit, or the new one did not answer, in time.</exception>
-    public async Task RestartAsync(TimeSpan? timeout = null)
+    public async Task RestartAsync(IReadOnlyDictionary<string, string>? changedSettings = null, TimeSpan? timeout = null)
     {
-        var limit = timeout ?? DefaultStartTimeout;
+        var limit = timeout ?? _startTimeout;
         await Current.WaitForExitAsync(limit);
+        foreach (var (name, value) in changedSettings ?? new Dictionary<string, string>())
+            _environment[name] = value;
         await StartIncarnationAsync(limit);
     }
 
@@ -120,14 +149,12 @@ public sealed class CollectorProcess : IDisposable
 
     private async Task StartIncarnationAsync(TimeSpan timeout)
     {
-        var started = DateTime.UtcNow;
-        var process = ChildProcess.StartDotnet(CollectorBinary.Path, ["--urls", BaseUrl], _environment);
+        var process = ChildProcess.StartDotnet(CollectorBinary.Path, ["--urls", BaseUrl, .. _arguments], _environment);
         _incarnations.Add(process);
-        await process.WaitForLineAsync(line => line.Contains(ListeningLine + BaseUrl, StringComparison.Ordinal), timeout);
-        await WaitUntilAnsweringAsync(process, timeout - (DateTime.UtcNow - started));
+        await WaitUntilLiveAsync(process, timeout);
     }
 
-    private async Task WaitUntilAnsweringAsync(ChildProcess process, TimeSpan timeout)
+    private async Task WaitUntilLiveAsync(ChildProcess process, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         var lastProblem = "no attempt";
@@ -135,10 +162,10 @@ public sealed class CollectorProcess : IDisposable
         {
             try
             {
-                using var response = await Probe.GetAsync(BaseUrl + ReadinessPath);
+                using var response = await Probe.GetAsync(BaseUrl + LivenessPath);
                 if (response.IsSuccessStatusCode)
                     return;
-                lastProblem = $"GET {ReadinessPath} answered {(int)response.StatusCode}";
+                lastProblem = $"GET {LivenessPath} answered {(int)response.StatusCode}";
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
@@ -147,7 +174,7 @@ public sealed class CollectorProcess : IDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(50));
         }
         throw new TimeoutException(
-            $"The collector (pid {process.Pid}) at {BaseUrl} is not answering ({(process.HasExited ? "it exited" : lastProblem)}). Output:\n{process.Output}");
+            $"The collector (pid {process.Pid}) at {BaseUrl} is not live after {timeout} ({(process.HasExited ? "it exited" : lastProblem)}). Output:\n{process.Output}");
     }
 
     /// <summary>A port nobody listens on right now: bind port 0 on loopback, note what the kernel chose, release it.</summary>

@@ -15,10 +15,19 @@ public sealed record SlowCommand(TimeSpan Duration, string Command);
 /// (SIGSTOP: connections stay open and nothing answers, like a black hole), <see cref="Kill"/> (connections refused),
 /// <see cref="Restart"/> on the same port. Disposing kills the process by its PID.
 /// </summary>
+/// <remarks>
+/// SLOWLOG measures a command's wall-clock time, so on a machine whose few cores are shared with busy neighbours it
+/// logs an O(1) GET as taking 50 ms whenever the kernel preempts redis-server in the middle of it (measured here under
+/// a load average of 15 on 2 cores). So the server runs in a session of its own (setsid), which the kernel schedules
+/// as its own group, and that group gets a higher priority (nice -10, when the tests may: root or CAP_SYS_NICE). As on
+/// a dedicated Redis host, SLOWLOG then measures what a command costs, not what the neighbours cost. Redis is idle
+/// but for microseconds per command, so the priority takes nothing from anyone.
+/// </remarks>
 public sealed class RedisServerProcess : IDisposable
 {
     private const int SigStop = 19;
     private const int SigCont = 18;
+    private const string Niceness = "-10";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
 
     private readonly string[] _extraArguments;
@@ -113,7 +122,8 @@ public sealed class RedisServerProcess : IDisposable
 
     private void Launch()
     {
-        var start = new ProcessStartInfo("redis-server")
+        // setsid execs redis-server in place (same PID): a child of this process is never a process group leader.
+        var start = new ProcessStartInfo("setsid")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -121,7 +131,7 @@ public sealed class RedisServerProcess : IDisposable
         };
         foreach (var argument in new[]
                  {
-                     "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "redis-server", "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                      "--daemonize", "no", "--dir", Path.GetTempPath(),
                      // Log everything above 1 ms so that a test can see how close commands come to the 10 ms bar.
                      "--slowlog-log-slower-than", "1000", "--slowlog-max-len", "1024",
@@ -135,7 +145,7 @@ public sealed class RedisServerProcess : IDisposable
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new InvalidOperationException(
-                "redis-server is not on PATH. Install it first: apt-get install -y redis-server", e);
+                "setsid is not on PATH (util-linux); redis-server is started through it.", e);
         }
         process.OutputDataReceived += (_, line) => Remember(line.Data);
         process.ErrorDataReceived += (_, line) => Remember(line.Data);
@@ -143,6 +153,20 @@ public sealed class RedisServerProcess : IDisposable
         process.BeginErrorReadLine();
         _process = process;
         WaitForPing();
+        RaisePriority(process.Id);
+    }
+
+    /// <summary>Best effort: without the privilege the server keeps the normal priority, and SLOWLOG may include preemption.</summary>
+    private static void RaisePriority(int pid)
+    {
+        try
+        {
+            File.WriteAllText($"/proc/{pid}/autogroup", Niceness);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not allowed here (or no autogroup scheduling): nothing else to do.
+        }
     }
 
     private void WaitForPing()

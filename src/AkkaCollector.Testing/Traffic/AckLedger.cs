@@ -11,6 +11,7 @@ public sealed class AckLedger
     private readonly ConcurrentQueue<string> _acked = new();
     private readonly ConcurrentQueue<SendFailure> _failures = new();
     private readonly ConcurrentQueue<string> _abandoned = new();
+    private readonly ConcurrentQueue<TimedAttempt> _attempts = new();
     private int _ackedCount;
 
     /// <summary>Events answered 200.</summary>
@@ -24,6 +25,9 @@ public sealed class AckLedger
 
     /// <summary>messageIds never answered 200: a 4xx, or still failing when the sender gave up.</summary>
     public IReadOnlyCollection<string> Abandoned => _abandoned.ToArray();
+
+    /// <summary>Every attempt, answered or not, with when it started and how long it took, in completion order.</summary>
+    public IReadOnlyList<TimedAttempt> Attempts => _attempts.ToArray();
 
     /// <summary>Failed attempts by cause (HTTP status or exception type).</summary>
     public IReadOnlyDictionary<string, int> FailuresByCause =>
@@ -55,7 +59,12 @@ public sealed class AckLedger
     internal void Fail(SendFailure failure) => _failures.Enqueue(failure);
 
     internal void Abandon(string messageId) => _abandoned.Enqueue(messageId);
+
+    internal void Time(TimedAttempt attempt) => _attempts.Enqueue(attempt);
 }
+
+/// <summary>One attempt's timing: when it started, how long until its answer (or its failure), and the status (null: no HTTP answer).</summary>
+public sealed record TimedAttempt(string MessageId, DateTimeOffset StartedAt, TimeSpan Elapsed, int? Status);
 
 /// <summary>One attempt that was not answered 200: an HTTP answer (status, Retry-After, body) or an exception.</summary>
 public sealed record SendFailure(string MessageId, DateTimeOffset At, int? Status, string? RetryAfter, string? Body, string? Exception)

@@ -29,6 +29,9 @@ public sealed record EventSenderOptions
 
     /// <summary>Bound on one request, answer included.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>X-Forwarded-For sent with every request, as a load balancer in front of the collector would add it; null sends none.</summary>
+    public string? ForwardedFor { get; init; }
 }
 
 /// <summary>
@@ -129,6 +132,17 @@ public sealed class EventSender : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, _trackUrl) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.Authorization = _authorization;
+        if (_options.ForwardedFor is { } forwardedFor)
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+        var startedAt = DateTimeOffset.UtcNow;
+        var started = Stopwatch.GetTimestamp();
+        var failure = await SendOnceAsync(request, messageId, cancellationToken);
+        Ledger.Time(new TimedAttempt(messageId, startedAt, Stopwatch.GetElapsedTime(started), failure is null ? 200 : failure.Status));
+        return failure;
+    }
+
+    private async Task<SendFailure?> SendOnceAsync(HttpRequestMessage request, string messageId, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
         try
@@ -141,7 +155,9 @@ public sealed class EventSender : IDisposable
         }
         catch (HttpRequestException e)
         {
-            return new SendFailure(messageId, DateTimeOffset.UtcNow, null, null, null, $"{e.HttpRequestError}: {e.Message}");
+            // The inner exception says what the socket saw (refused, reset by peer, ...), which the outer message does not.
+            return new SendFailure(messageId, DateTimeOffset.UtcNow, null, null, null,
+                $"{e.HttpRequestError}: {e.Message}{(e.InnerException is { } inner ? $" ({inner.Message})" : "")}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -22,13 +22,15 @@ internal sealed class CollectorWithKafka : IAsyncDisposable
 
     public CollectorProcess Collector { get; }
 
-    public static async Task<CollectorWithKafka> StartAsync(int brokers = 3, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>Starts the mock, then the audit (<paramref name="inspect"/> sees every record), then the collector with <paramref name="settings"/>.</summary>
+    public static async Task<CollectorWithKafka> StartAsync(
+        int brokers = 3, IReadOnlyDictionary<string, string>? settings = null, Action<AuditedRecord>? inspect = null)
     {
         var kafka = await KafkaMockProcess.StartAsync(brokers, KafkaPartitions, Topic);
         TopicAudit? audit = null;
         try
         {
-            audit = TopicAudit.Start(kafka.BootstrapServers, Topic);
+            audit = TopicAudit.Start(kafka.BootstrapServers, Topic, inspect: inspect);
             return new CollectorWithKafka(kafka, audit, await CollectorProcess.StartAsync(kafka.BootstrapServers, settings));
         }
         catch

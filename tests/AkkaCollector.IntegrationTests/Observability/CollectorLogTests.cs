@@ -11,19 +11,20 @@ public sealed class CollectorLogTests
     [Fact]
     public async Task Should_write_only_json_lines_from_the_configuration_summary_to_the_shutdown_line_when_json_is_selected()
     {
-        using var collector = await ObservedCollector.StartAsync("--Logging:Format=json", "--Spool:Partitions=3", "--Spool:MaxBytes=3000000");
+        using var collector = await CollectorProcess.StartAsync(
+            new CollectorProcessOptions { Arguments = ["--Logging:Format=json", "--Spool:Partitions=3", "--Spool:MaxBytes=3000000"] });
 
-        Assert.True(collector.Process.SendSignal(Signals.SIGTERM));
-        Assert.Equal(0, await collector.Process.WaitForExitAsync(ExitTimeout));
+        Assert.True(collector.Terminate());
+        Assert.Equal(0, await collector.WaitForExitAsync(ExitTimeout));
 
-        var entries = collector.Process.Lines.Where(line => line.Stream == OutputStream.Stdout).Select(line => Parse(line.Text)).ToList();
+        var entries = collector.Current.Lines.Where(line => line.Stream == OutputStream.Stdout).Select(line => Parse(line.Text)).ToList();
         var lifecycle = entries.Where(entry => entry.GetProperty("Category").GetString() == typeof(AkkaCollector.Observability.LifecycleLog).FullName).ToList();
         var summary = lifecycle[0].GetProperty("State");
         Assert.Equal("3", summary.GetProperty("Partitions").ToString());
         Assert.Equal("3000000", summary.GetProperty("SpoolMaxBytes").ToString());
         Assert.Equal("embedded mock", summary.GetProperty("KafkaMode").GetString());
         Assert.Equal("off", summary.GetProperty("Lookups").GetString());
-        Assert.Equal(collector.BaseAddress.GetLeftPart(UriPartial.Authority), summary.GetProperty("Urls").GetString());
+        Assert.Equal(collector.BaseUrl, summary.GetProperty("Urls").GetString());
         Assert.Equal(typeof(AkkaCollector.Shutdown.CollectorShutdownService).FullName, entries[^1].GetProperty("Category").GetString());
         Assert.StartsWith("Shutdown complete in", entries[^1].GetProperty("Message").GetString());
     }
@@ -31,12 +32,12 @@ public sealed class CollectorLogTests
     [Fact]
     public async Task Should_write_one_line_per_entry_and_flush_the_shutdown_line_before_exiting_on_SIGTERM()
     {
-        using var collector = await ObservedCollector.StartAsync();
+        using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
 
-        Assert.True(collector.Process.SendSignal(Signals.SIGTERM));
-        Assert.Equal(0, await collector.Process.WaitForExitAsync(ExitTimeout));
+        Assert.True(collector.Terminate());
+        Assert.Equal(0, await collector.WaitForExitAsync(ExitTimeout));
 
-        var stdout = collector.Process.Lines.Where(line => line.Stream == OutputStream.Stdout).Select(line => line.Text).ToList();
+        var stdout = collector.Current.Lines.Where(line => line.Stream == OutputStream.Stdout).Select(line => line.Text).ToList();
         Assert.All(stdout, line => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (trce|dbug|info|warn|fail|crit): ", line));
         Assert.Matches(@"AkkaCollector\.Shutdown\.CollectorShutdownService\[\d+\] Shutdown complete in \d+\.\d+s .*; 0 events remain spooled$", stdout[^1]);
     }

@@ -1,3 +1,5 @@
+using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
@@ -22,8 +24,8 @@ public sealed class DashboardTests
     [Fact]
     public async Task Should_draw_charts_every_second_that_move_when_traffic_arrives()
     {
-        using var collector = await ObservedCollector.StartAsync();
-        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseAddress, "/dashboard?window=30"), 1280, 1000);
+        using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
+        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseUrl + "/dashboard?window=30"), 1280, 1000);
 
         var idle = await WaitForChartsAsync(browser, charts => charts["events"].Points >= 3);
         var statuses = await SendTrafficAsync(collector, TrafficRounds);
@@ -47,8 +49,9 @@ public sealed class DashboardTests
     {
         await using var kafka = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 4);
         // 24 KiB across 8 spoolers (3 KiB each, about 17 events): the outage traffic fills the spool while Kafka is away.
-        using var collector = await ObservedCollector.StartAsync($"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Spool:MaxBytes=24576");
-        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseAddress, "/dashboard?window=60"), 1280, 1000);
+        using var collector = await CollectorProcess.StartAsync(
+            new CollectorProcessOptions { KafkaBootstrapServers = kafka.BootstrapServers, Settings = new Dictionary<string, string> { ["Spool__MaxBytes"] = "24576" } });
+        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseUrl + "/dashboard?window=60"), 1280, 1000);
         await WaitForChartsAsync(browser, charts => charts["events"].Points >= 2);
         await SendTrafficAsync(collector, rounds: 2);
 
@@ -64,22 +67,36 @@ public sealed class DashboardTests
         Assert.Contains(503, duringOutage);
         Assert.True(outage["spooled"].PeakOf("undelivered bytes") > 0, "the spooled bytes chart never rose");
         Assert.True(recovered["events"].PeakOf("delivered") > 0, "nothing was delivered");
-        Assert.Contains(collector.Process.Lines, line => line.Text.Contains($"Spool at ", StringComparison.Ordinal));
-        Assert.Contains(collector.Process.Lines, line => line.Text.Contains("Spool back under", StringComparison.Ordinal));
+        Assert.Contains(collector.Current.Lines, line => line.Text.Contains($"Spool at ", StringComparison.Ordinal));
+        Assert.Contains(collector.Current.Lines, line => line.Text.Contains("Spool back under", StringComparison.Ordinal));
     }
 
-    private static async Task<int[]> SendTrafficAsync(ObservedCollector collector, int rounds)
+    private static async Task<int[]> SendTrafficAsync(CollectorProcess collector, int rounds)
     {
+        using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
         // A few rounds a little apart, so the charts draw a curve over several one-second points, not one spike.
         var statuses = new List<int>();
         for (var round = 0; round < rounds; round++)
         {
-            var tracked = Enumerable.Range(0, TrackedPerRound).Select(i => collector.TrackAsync($"user-{round}-{i}", "dashboard-test"));
-            var refused = Enumerable.Range(0, UnauthorizedPerRound).Select(i => collector.TrackAsync($"anonymous-{round}-{i}", writeKey: null));
+            var tracked = Enumerable.Range(0, TrackedPerRound).Select(i => TrackAsync(http, $"user-{round}-{i}", "dashboard-test"));
+            var refused = Enumerable.Range(0, UnauthorizedPerRound).Select(i => TrackAsync(http, $"anonymous-{round}-{i}", writeKey: null));
             statuses.AddRange(await Task.WhenAll(tracked.Concat(refused)));
             await Task.Delay(TimeSpan.FromMilliseconds(700));
         }
         return [.. statuses];
+    }
+
+    /// <summary>POSTs one Segment track event, with the write key as Basic auth when given; returns the status code.</summary>
+    private static async Task<int> TrackAsync(HttpClient http, string userId, string? writeKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/track")
+        {
+            Content = new StringContent($$"""{"userId":"{{userId}}","event":"Dashboard Test"}""", Encoding.UTF8, "application/json"),
+        };
+        if (writeKey is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{writeKey}:")));
+        using var response = await http.SendAsync(request);
+        return (int)response.StatusCode;
     }
 
     private static async Task<byte[]> SaveScreenshotAsync(HeadlessChromium browser, string name)

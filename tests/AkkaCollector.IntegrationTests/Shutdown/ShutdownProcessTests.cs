@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using AkkaCollector.Shutdown;
+using AkkaCollector.Testing.Processes;
 using AkkaCollector.Verbs;
 
 namespace AkkaCollector.IntegrationTests.Shutdown;
@@ -15,10 +16,8 @@ public sealed partial class ShutdownProcessTests
     [Fact]
     public async Task Should_refuse_to_start_and_name_every_phase_when_the_kill_window_is_too_small()
     {
-        var port = CollectorProcess.FreePort();
-
-        var (exitCode, _, stderr) = await CollectorProcess.RunToExitAsync(
-            StartPatience, "--urls", $"http://127.0.0.1:{port}", "--Shutdown:KillWindow=00:00:03");
+        // Port 0: the collector must refuse before it binds anything.
+        var (exitCode, _, stderr) = await RunToExitAsync(["--urls", "http://127.0.0.1:0", "--Shutdown:KillWindow=00:00:03"]);
 
         Assert.Equal(ShutdownPlan.DoesNotFitExitCode, exitCode);
         Assert.Contains("Refusing to start", stderr);
@@ -30,7 +29,7 @@ public sealed partial class ShutdownProcessTests
     [Fact]
     public async Task Should_print_the_plan_and_exit_0_when_the_shipped_budget_fits()
     {
-        var (exitCode, stdout, _) = await CollectorProcess.RunToExitAsync(StartPatience, ShutdownPlanVerb.Name);
+        var (exitCode, stdout, _) = await RunToExitAsync([ShutdownPlanVerb.Name]);
 
         Assert.Equal(0, exitCode);
         Assert.Contains("FITS:", stdout);
@@ -41,8 +40,7 @@ public sealed partial class ShutdownProcessTests
     [Fact]
     public async Task Should_print_the_plan_and_exit_non_zero_when_a_six_second_kill_window_is_too_small()
     {
-        var (exitCode, stdout, _) = await CollectorProcess.RunToExitAsync(
-            StartPatience, ShutdownPlanVerb.Name, "--Shutdown:KillWindow=00:00:06");
+        var (exitCode, stdout, _) = await RunToExitAsync([ShutdownPlanVerb.Name, "--Shutdown:KillWindow=00:00:06"]);
 
         Assert.Equal(ShutdownPlan.DoesNotFitExitCode, exitCode);
         Assert.Contains("DOES NOT FIT:", stdout);
@@ -50,52 +48,64 @@ public sealed partial class ShutdownProcessTests
     }
 
     [Theory]
-    [InlineData(CollectorProcess.SigTerm)]
-    [InlineData(CollectorProcess.SigInt)]
+    [InlineData(Signals.SIGTERM)]
+    [InlineData(Signals.SIGINT)]
     public async Task Should_drain_then_exit_0_inside_the_kill_window_with_the_duration_on_the_last_line(int signal)
     {
-        var port = CollectorProcess.FreePort();
-        using var collector = CollectorProcess.Start("--urls", $"http://127.0.0.1:{port}");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(2) };
+        using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
+        using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(2) };
         await WaitForReadinessAsync(http, HttpStatusCode.OK, StartPatience);
 
         var stopwatch = Stopwatch.StartNew();
-        collector.Signal(signal);
+        Assert.True(collector.Signal(signal));
         await WaitForReadinessAsync(http, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2));
         var exitCode = await collector.WaitForExitAsync(ShippedKillWindow);
         stopwatch.Stop();
 
         Assert.Equal(0, exitCode);
-        var last = collector.Stdout.Last(line => line.Trim().Length > 0);
+        var last = LastStdoutLine(collector.Current);
         var reported = FinalLine().Match(last);
         Assert.True(reported.Success, $"last line: {last}");
         Assert.InRange(double.Parse(reported.Groups["seconds"].Value, System.Globalization.CultureInfo.InvariantCulture), 1.9, stopwatch.Elapsed.TotalSeconds);
-        AssertPhasesInOrder(collector.StdoutText);
+        AssertPhasesInOrder(Stdout(collector.Current));
     }
 
     [Fact]
     public async Task Should_exit_0_when_the_shutdown_verb_asks_with_the_admin_token()
     {
         const string token = "integration-admin-token";
-        var port = CollectorProcess.FreePort();
-        using var collector = CollectorProcess.Start("--urls", $"http://127.0.0.1:{port}", $"--Shutdown:AdminToken={token}");
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(2) };
+        using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions { Arguments = [$"--Shutdown:AdminToken={token}"] });
+        using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(2) };
         await WaitForReadinessAsync(http, HttpStatusCode.OK, StartPatience);
 
-        using var verb = CollectorProcess.Start(
-            new Dictionary<string, string> { [ShutdownVerb.TokenVariable] = token },
-            ShutdownVerb.Name, "--url", $"http://127.0.0.1:{port}", "--reason", "integration test");
-        var verbExit = await verb.WaitForExitAsync(StartPatience);
+        var (verbExit, verbStdout, _) = await RunToExitAsync(
+            [ShutdownVerb.Name, "--url", collector.BaseUrl, "--reason", "integration test"],
+            new Dictionary<string, string> { [ShutdownVerb.TokenVariable] = token });
         var exitCode = await collector.WaitForExitAsync(ShippedKillWindow);
 
         Assert.Equal(0, verbExit);
-        Assert.StartsWith("202 Accepted", verb.StdoutText);
+        Assert.StartsWith("202 Accepted", verbStdout);
         Assert.Equal(0, exitCode);
-        var last = collector.Stdout.Last(line => line.Trim().Length > 0);
+        var last = LastStdoutLine(collector.Current);
         Assert.Matches(FinalLine(), last);
         Assert.Contains("admin endpoint: integration test", last);
-        AssertPhasesInOrder(collector.StdoutText);
+        AssertPhasesInOrder(Stdout(collector.Current));
     }
+
+    /// <summary>Runs the collector binary (a verb, or a start that is expected to fail) to its end.</summary>
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunToExitAsync(
+        IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        using var process = ChildProcess.StartDotnet(CollectorBinary.Path, args, environment);
+        var exitCode = await process.WaitForExitAsync(StartPatience);
+        return (exitCode, Stdout(process), string.Join('\n', process.Lines.Where(l => l.Stream == OutputStream.Stderr).Select(l => l.Text)));
+    }
+
+    private static string Stdout(ChildProcess process) =>
+        string.Join('\n', process.Lines.Where(l => l.Stream == OutputStream.Stdout).Select(l => l.Text));
+
+    private static string LastStdoutLine(ChildProcess process) =>
+        process.Lines.Last(l => l.Stream == OutputStream.Stdout && l.Text.Trim().Length > 0).Text;
 
     private static void AssertPhasesInOrder(string stdout)
     {

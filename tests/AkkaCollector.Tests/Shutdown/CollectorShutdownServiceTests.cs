@@ -74,4 +74,18 @@ public sealed class CollectorShutdownServiceTests
         await idle.WaitAsync(Patience);
         Assert.Equal(0, inFlight.Count);
     }
+
+    [Fact]
+    public async Task Should_close_each_connection_after_its_answer_once_shutdown_has_begun()
+    {
+        await using var host = await ShutdownTestHost.StartAsync(adminToken: null);
+        using var serving = await host.Client.GetAsync("/health/ready");
+
+        host.Readiness.MarkDraining();
+        using var draining = await host.Client.GetAsync("/health/ready");
+
+        Assert.NotEqual(true, serving.Headers.ConnectionClose);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, draining.StatusCode);
+        Assert.True(draining.Headers.ConnectionClose);
+    }
 }
