@@ -43,7 +43,7 @@ builder.Services.AddAkka("collector", (akka, provider) =>
     akka.AddHocon(CollectorHocon.LoadProfile(profile), HoconAddMode.Prepend);
     akka.AddHoconFile(CollectorHocon.PathOf("akka.conf"), HoconAddMode.Append);
     akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory());
-    akka.WithCollectorSpool(provider);
+    akka.WithCollectorSpool(provider, shutdown);
     akka.WithCollectorPublishing(shutdown);
     akka.WithCollectorLookups();
 });

@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence.Sql.Config;
@@ -53,6 +54,20 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
         {
             logger.LogError(e, "Could not list the spools in the journal; spools beyond Spool:Partitions (if any) are not delivered until the next start");
         }
+    }
+
+    /// <summary>Asks every spooler to truncate what Kafka has confirmed, waiting at most <paramref name="budget"/>.</summary>
+    public async Task<Done> TruncateDeliveredAsync(TimeSpan budget)
+    {
+        try
+        {
+            await Task.WhenAll(Partitions.Select(p => p.Ask<Truncated>(TruncateNow.Instance, budget)));
+        }
+        catch (AskTimeoutException)
+        {
+            logger.LogWarning("Shutdown: the journal was not truncated within {Budget}; the next start sends the last delivered events again (at least once)", budget);
+        }
+        return Done.Instance;
     }
 
     public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken) =>

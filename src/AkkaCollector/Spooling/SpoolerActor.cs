@@ -65,6 +65,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private long _deliveredThrough;
     private long _truncatedThrough;
     private bool _deleteInFlight;
+    private readonly List<IActorRef> _truncationWaiters = [];
 
     public SpoolerActor(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader)
     {
@@ -84,6 +85,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<RetryFailedDeliveries>(_ => HandleRetryFailedDeliveries());
         Command<RetryReload>(_ => PublishWhatFits());
         Command<TruncationDue>(_ => TruncateDelivered());
+        Command<TruncateNow>(_ => HandleTruncateNow());
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
         Command<DeleteMessagesFailure>(HandleDeleteFailure);
         Command<GetSpoolState>(_ => Sender.Tell(CurrentState()));
@@ -346,11 +348,39 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         DeleteMessages(_deliveredThrough);
     }
 
+    /// <summary>
+    /// Shutdown asks for one last truncation after Kafka's final flush, so that what Kafka confirmed since the last
+    /// paced truncation is not sent again after the restart. The answer comes once the journal is truncated.
+    /// </summary>
+    private void HandleTruncateNow()
+    {
+        _truncationWaiters.Add(Sender);
+        Timers.Cancel(TruncationTimer);
+        if (_deleteInFlight)
+            return;
+        if (_deliveredThrough > _truncatedThrough)
+            TruncateDelivered();
+        else
+            AnswerTruncationWaiters();
+    }
+
     private void HandleDeleteSuccess(DeleteMessagesSuccess success)
     {
         _deleteInFlight = false;
         _truncatedThrough = Math.Max(_truncatedThrough, success.ToSequenceNr);
-        ScheduleTruncation();
+        if (_truncationWaiters.Count == 0)
+            ScheduleTruncation();
+        else if (_deliveredThrough > _truncatedThrough)
+            TruncateDelivered();
+        else
+            AnswerTruncationWaiters();
+    }
+
+    private void AnswerTruncationWaiters()
+    {
+        foreach (var waiter in _truncationWaiters)
+            waiter.Tell(new Truncated(_truncatedThrough));
+        _truncationWaiters.Clear();
     }
 
     private void HandleDeleteFailure(DeleteMessagesFailure failure)
@@ -358,6 +388,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         // Not fatal: undeleted delivered batches only cost disk, and a restart would redeliver them (duplicates).
         _deleteInFlight = false;
         _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in {2}", _partition, failure.ToSequenceNr, _options.TruncationInterval);
+        AnswerTruncationWaiters();
         ScheduleTruncation();
     }
 
@@ -403,6 +434,15 @@ public sealed record SpoolReply(SpoolOutcome Outcome)
 
 /// <summary>Kafka's verdict on a whole batch: Error is null when every event in it was confirmed.</summary>
 public sealed record BatchDelivered(long SequenceNr, string? Error);
+
+/// <summary>Truncate what Kafka has confirmed now, without waiting for the pacing interval; answered with <see cref="Truncated"/>.</summary>
+public sealed record TruncateNow
+{
+    public static readonly TruncateNow Instance = new();
+}
+
+/// <summary>The journal holds nothing at or below <paramref name="TruncatedThrough"/> any more.</summary>
+public sealed record Truncated(long TruncatedThrough);
 
 /// <summary>Asks a spooler for its counters (tests and diagnostics).</summary>
 public sealed record GetSpoolState

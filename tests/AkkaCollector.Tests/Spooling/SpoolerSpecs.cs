@@ -139,6 +139,38 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_truncate_at_once_when_shutdown_asks_instead_of_waiting_for_the_pacing_interval()
+    {
+        var publisher = new RecordingPublisher(confirmAtOnce: true);
+        var spool = StartSpool(publisher, Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10)));
+        spool.Tell(Request("e1"), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitAssert(() =>
+        {
+            spool.Tell(GetSpoolState.Instance, TestActor);
+            Assert.Equal(1, ExpectMsg<SpoolState>().DeliveredThrough);
+        });
+
+        spool.Tell(TruncateNow.Instance, TestActor);
+
+        Assert.Equal(new Truncated(1), ExpectMsg<Truncated>());
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        Assert.Equal(1, ExpectMsg<SpoolState>().TruncatedThrough);
+    }
+
+    [Fact]
+    public void Should_answer_a_truncation_request_at_once_when_nothing_was_delivered()
+    {
+        var spool = StartSpool(new RecordingPublisher());
+        spool.Tell(Request("undelivered"), TestActor);
+        ExpectMsg<SpoolReply>();
+
+        spool.Tell(TruncateNow.Instance, TestActor);
+
+        Assert.Equal(new Truncated(0), ExpectMsg<Truncated>());
+    }
+
+    [Fact]
     public async Task Should_group_the_requests_that_arrive_during_a_write_into_the_next_write()
     {
         await _journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(300));
