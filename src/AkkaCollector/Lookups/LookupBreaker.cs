@@ -115,30 +115,41 @@ public sealed class LookupBreaker
     {
         var started = Stopwatch.GetTimestamp();
         LookupCall<T> result;
+        // While open, answer before asking the breaker: it would say the same by throwing OpenCircuitException, and
+        // a throw per call cost 24-34 us of CPU per event in the benchmark's Redis black hole. The breaker's own timer
+        // still moves it to half-open after the reset timeout, so the trial call is not delayed.
+        if (_breaker.IsOpen)
+            result = new LookupCall<T>(LookupOutcome.ShortCircuited, default);
+        else
+            result = await CallThroughBreakerAsync(call).ConfigureAwait(false);
+        CollectorMetrics.LookupCalls.WithLabels(Lookup, Label(result.Outcome)).Inc();
+        CollectorMetrics.LookupSeconds.WithLabels(Lookup).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return result;
+    }
+
+    private async Task<LookupCall<T>> CallThroughBreakerAsync<T>(Func<CancellationToken, Task<T>> call)
+    {
         try
         {
             // Task.Run: a client may block inside an *Async call before returning its task; started inline, that would
             // block the calling actor before the breaker's timer even starts. On the pool, the breaker stops at call-timeout.
-            result = new LookupCall<T>(LookupOutcome.Ok,
+            return new LookupCall<T>(LookupOutcome.Ok,
                 await _breaker.WithCircuitBreaker(token => Task.Run(() => call(token), token)).ConfigureAwait(false));
         }
         catch (OpenCircuitException)
         {
-            result = new LookupCall<T>(LookupOutcome.ShortCircuited, default);
+            return new LookupCall<T>(LookupOutcome.ShortCircuited, default);
         }
         // The breaker's own bound surfaces as a cancellation; the Redis client's as a RedisTimeoutException.
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
-            result = new LookupCall<T>(LookupOutcome.TimedOut, default);
+            return new LookupCall<T>(LookupOutcome.TimedOut, default);
         }
         catch (Exception e)
         {
             _log.Debug("Lookup {0} failed: {1}", Lookup, e.Message);
-            result = new LookupCall<T>(LookupOutcome.Failed, default);
+            return new LookupCall<T>(LookupOutcome.Failed, default);
         }
-        CollectorMetrics.LookupCalls.WithLabels(Lookup, Label(result.Outcome)).Inc();
-        CollectorMetrics.LookupSeconds.WithLabels(Lookup).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        return result;
     }
 
     /// <summary>The metric label of an outcome.</summary>
