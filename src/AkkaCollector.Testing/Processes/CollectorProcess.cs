@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace AkkaCollector.Testing.Processes;
 
 /// <summary>How a <see cref="CollectorProcess"/> is started.</summary>
@@ -106,7 +103,7 @@ public sealed class CollectorProcess : IDisposable
         foreach (var (name, value) in options.Settings)
             environment[name] = value;
 
-        var collector = new CollectorProcess(FreeLoopbackPort(), spoolFolder, environment, options);
+        var collector = new CollectorProcess(LoopbackPort.Free(), spoolFolder, environment, options);
         try
         {
             await collector.StartIncarnationAsync(options.StartTimeout, cancellationToken);
@@ -209,13 +206,5 @@ public sealed class CollectorProcess : IDisposable
         }
         throw new TimeoutException(
             $"The collector (pid {process.Pid}) at {BaseUrl} is not live after {timeout} ({(process.HasExited ? "it exited" : lastProblem)}). Output:\n{process.Output}");
-    }
-
-    /// <summary>A port nobody listens on right now: bind port 0 on loopback, note what the kernel chose, release it.</summary>
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
