@@ -4,6 +4,7 @@ using AkkaCollector.Testing.Faults;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
 using AkkaCollector.Testing.Redis;
+using AkkaCollector.Testing.Repository;
 using StackExchange.Redis;
 
 namespace AkkaCollector.Rig.Scenarios;
@@ -21,9 +22,6 @@ public sealed record ZoneRuntime(string Name, KafkaMockProcess Kafka, TopicAudit
 /// </summary>
 public sealed class Topology : IAsyncDisposable
 {
-    /// <summary>MaxMind's test City database, shipped beside the repository (../shared/geoip).</summary>
-    private static readonly string[] GeoDatabaseBesideRepository = ["..", "shared", "geoip", "GeoIP2-City-Test.mmdb"];
-
     private readonly List<ZoneRuntime> _zones = [];
     private readonly Dictionary<string, ProxyLink> _redisLinks = new(StringComparer.Ordinal);
     private readonly string _runDirectory;
@@ -60,7 +58,7 @@ public sealed class Topology : IAsyncDisposable
             };
             if (scenario.Topology.Geo)
             {
-                shared["Geo__DatabasePath"] = LocateGeoDatabase();
+                shared["Geo__DatabasePath"] = RepositoryPaths.GeoIpCityDatabase;
                 log($"geo: {shared["Geo__DatabasePath"]}");
             }
             if (scenario.Topology.Redis)
@@ -183,19 +181,5 @@ public sealed class Topology : IAsyncDisposable
         // The collector's default key prefix (Redis:KeyPrefix) and hash layout (RedisAppRegistryStore).
         await Task.WhenAll(Enumerable.Range(0, writeKeys).Select(i =>
             database.HashSetAsync($"collector:app:{EventFactory.WriteKey(i)}", "name", $"rig app {i}")));
-    }
-
-    private static string LocateGeoDatabase()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (!File.Exists(Path.Combine(directory.FullName, "AkkaCollector.sln")))
-                continue;
-            var database = Path.GetFullPath(Path.Combine([directory.FullName, .. GeoDatabaseBesideRepository]));
-            return File.Exists(database)
-                ? database
-                : throw new FileNotFoundException($"'geo: true' needs MaxMind's test database at {database} (beside the repository); or set 'geo: false'.");
-        }
-        throw new FileNotFoundException($"No AkkaCollector.sln above {AppContext.BaseDirectory}; cannot find the geo database.");
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using AkkaCollector.Testing.Processes;
 using Npgsql;
@@ -52,7 +50,7 @@ public sealed class PostgresServer : IAsyncDisposable
             // --no-sync: a throwaway cluster need not survive a host crash, only a crash of its clients.
             await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", ServiceUser, "--auth=trust", "-E", "UTF8", "--no-sync"], runAsServiceUser);
 
-            var port = FreeLoopbackPort();
+            var port = LoopbackPort.Free();
             await RunAsync(Path.Combine(bin, "pg_ctl"),
                 ["start", "-D", data, "-w", "-t", "30", "-l", Path.Combine(folder, "server.log"),
                  "-o", $"-p {port} -k {folder} -c listen_addresses=127.0.0.1"], runAsServiceUser);
@@ -168,13 +166,6 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             return false;
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [DllImport("libc")]

@@ -1,3 +1,5 @@
+using AkkaCollector.Testing.Repository;
+
 namespace AkkaCollector.Testing.Processes;
 
 /// <summary>Finds the built collector (AkkaCollector.dll) to run as <c>dotnet AkkaCollector.dll ...</c>.</summary>
@@ -19,7 +21,7 @@ public static class CollectorBinary
 
         // Run from elsewhere (e.g. the rig): find the repository root, prefer this build's configuration.
         var configuration = new DirectoryInfo(baseDirectory).Parent?.Name ?? "Debug";
-        var root = FindRepositoryRoot(baseDirectory);
+        var root = RepositoryPaths.Root;
         var candidates = new[] { configuration, "Debug", "Release" }.Distinct()
             .Select(config => System.IO.Path.Combine(root, "src", "AkkaCollector", "bin", config, "net10.0"));
         return candidates.Where(IsRunnable).Select(directory => System.IO.Path.Combine(directory, DllName)).FirstOrDefault()
@@ -29,15 +31,4 @@ public static class CollectorBinary
 
     private static bool IsRunnable(string directory) =>
         File.Exists(System.IO.Path.Combine(directory, DllName)) && File.Exists(System.IO.Path.Combine(directory, RuntimeConfigName));
-
-    private static string FindRepositoryRoot(string start)
-    {
-        for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(directory.FullName, "AkkaCollector.sln")))
-                return directory.FullName;
-        }
-
-        throw new FileNotFoundException($"No AkkaCollector.sln above {start}; cannot find the collector binary.");
-    }
 }

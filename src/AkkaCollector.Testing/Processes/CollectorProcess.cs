@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace AkkaCollector.Testing.Processes;
 
 /// <summary>How a <see cref="CollectorProcess"/> is started.</summary>
@@ -17,12 +14,19 @@ public sealed record CollectorProcessOptions
 
     /// <summary>How long one start may take until <c>/health/live</c> answers; generous, the machines running tests are busy.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A spool folder the caller owns (the rig keeps it in its run folder): created if missing, kept on dispose.
+    /// Null gives the collector a temporary folder that dispose deletes.
+    /// </summary>
+    public string? SpoolFolder { get; init; }
 }
 
 /// <summary>
 /// The collector binary as a child process on a free loopback port with a spool folder of its own: killed,
 /// terminated and started again on the same port and spool, as a process manager would. Settings are passed as
-/// environment variables (<c>Spool__MaxBytes</c>, ...). Disposing kills every incarnation by PID and deletes the spool.
+/// environment variables (<c>Spool__MaxBytes</c>, ...). Disposing kills every incarnation by PID and deletes the spool
+/// (unless the caller owns it, <see cref="CollectorProcessOptions.SpoolFolder"/>).
 /// </summary>
 public sealed class CollectorProcess : IDisposable
 {
@@ -36,6 +40,7 @@ public sealed class CollectorProcess : IDisposable
     private readonly Dictionary<string, string> _environment;
     private readonly IReadOnlyList<string> _arguments;
     private readonly TimeSpan _startTimeout;
+    private readonly bool _ownsSpoolFolder;
     private readonly List<ChildProcess> _incarnations = [];
 
     private CollectorProcess(int port, string spoolFolder, Dictionary<string, string> environment, CollectorProcessOptions options)
@@ -45,6 +50,7 @@ public sealed class CollectorProcess : IDisposable
         _environment = environment;
         _arguments = options.Arguments;
         _startTimeout = options.StartTimeout;
+        _ownsSpoolFolder = options.SpoolFolder is null;
     }
 
     /// <summary>The loopback port, kept across restarts.</summary>
@@ -53,7 +59,7 @@ public sealed class CollectorProcess : IDisposable
     /// <summary><c>http://127.0.0.1:PORT</c>, no trailing slash.</summary>
     public string BaseUrl => $"http://127.0.0.1:{Port}";
 
-    /// <summary>The spool folder (a temporary folder, kept across restarts, deleted on dispose).</summary>
+    /// <summary>The spool folder, kept across restarts (a temporary one is deleted on dispose).</summary>
     public string SpoolFolder { get; }
 
     /// <summary>Full path of the SQLite journal.</summary>
@@ -64,6 +70,9 @@ public sealed class CollectorProcess : IDisposable
 
     /// <summary>PID of the current incarnation.</summary>
     public int Pid => Current.Pid;
+
+    /// <summary>The current incarnation has not exited.</summary>
+    public bool IsRunning => !Current.HasExited;
 
     /// <summary>How many times the collector was started (1 + restarts).</summary>
     public int Starts => _incarnations.Count;
@@ -83,19 +92,21 @@ public sealed class CollectorProcess : IDisposable
         });
 
     /// <summary>Starts the collector as <paramref name="options"/> say and returns once it answers <c>/health/live</c>.</summary>
-    public static async Task<CollectorProcess> StartAsync(CollectorProcessOptions options)
+    public static async Task<CollectorProcess> StartAsync(CollectorProcessOptions options, CancellationToken cancellationToken = default)
     {
-        var spoolFolder = Directory.CreateTempSubdirectory("collector-spool-").FullName;
+        var spoolFolder = options.SpoolFolder is { } given
+            ? Directory.CreateDirectory(given).FullName
+            : Directory.CreateTempSubdirectory("collector-spool-").FullName;
         var environment = new Dictionary<string, string> { ["Spool__Path"] = spoolFolder };
         if (options.KafkaBootstrapServers is { } bootstrapServers)
             environment["Kafka__BootstrapServers"] = bootstrapServers;
         foreach (var (name, value) in options.Settings)
             environment[name] = value;
 
-        var collector = new CollectorProcess(FreeLoopbackPort(), spoolFolder, environment, options);
+        var collector = new CollectorProcess(LoopbackPort.Free(), spoolFolder, environment, options);
         try
         {
-            await collector.StartIncarnationAsync(options.StartTimeout);
+            await collector.StartIncarnationAsync(options.StartTimeout, cancellationToken);
             return collector;
         }
         catch
@@ -118,25 +129,45 @@ public sealed class CollectorProcess : IDisposable
     public Task<int> WaitForExitAsync(TimeSpan timeout) => Current.WaitForExitAsync(timeout);
 
     /// <summary>
+    /// A stop that always ends the process: SIGTERM, as pm2, systemd and Kubernetes send, then SIGKILL if it overstays
+    /// <paramref name="timeout"/>, as they do. Returns the exit code.
+    /// </summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        Terminate();
+        try
+        {
+            return await WaitForExitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            Kill();
+            return await WaitForExitAsync(timeout);
+        }
+    }
+
+    /// <summary>
     /// Starts the collector again on the same port and spool once the current incarnation has exited (<see cref="Kill"/>
     /// or <see cref="Terminate"/> it first), with <paramref name="changedSettings"/> replacing or adding settings from
     /// then on (as an operator edits a unit file between restarts); returns once the new one answers <c>/health/live</c>.
     /// </summary>
     /// <exception cref="TimeoutException">The old incarnation did not exit, or the new one did not answer, in time.</exception>
-    public async Task RestartAsync(IReadOnlyDictionary<string, string>? changedSettings = null, TimeSpan? timeout = null)
+    public async Task RestartAsync(IReadOnlyDictionary<string, string>? changedSettings = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var limit = timeout ?? _startTimeout;
         await Current.WaitForExitAsync(limit);
         foreach (var (name, value) in changedSettings ?? new Dictionary<string, string>())
             _environment[name] = value;
-        await StartIncarnationAsync(limit);
+        await StartIncarnationAsync(limit, cancellationToken);
     }
 
-    /// <summary>Kills every incarnation still running, by PID, and deletes the spool folder.</summary>
+    /// <summary>Kills every incarnation still running, by PID, and deletes the spool folder if it is a temporary one.</summary>
     public void Dispose()
     {
         foreach (var incarnation in _incarnations)
             incarnation.Dispose();
+        if (!_ownsSpoolFolder)
+            return;
         try
         {
             Directory.Delete(SpoolFolder, recursive: true);
@@ -147,14 +178,14 @@ public sealed class CollectorProcess : IDisposable
         }
     }
 
-    private async Task StartIncarnationAsync(TimeSpan timeout)
+    private async Task StartIncarnationAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var process = ChildProcess.StartDotnet(CollectorBinary.Path, ["--urls", BaseUrl, .. _arguments], _environment);
         _incarnations.Add(process);
-        await WaitUntilLiveAsync(process, timeout);
+        await WaitUntilLiveAsync(process, timeout, cancellationToken);
     }
 
-    private async Task WaitUntilLiveAsync(ChildProcess process, TimeSpan timeout)
+    private async Task WaitUntilLiveAsync(ChildProcess process, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
         var lastProblem = "no attempt";
@@ -162,26 +193,18 @@ public sealed class CollectorProcess : IDisposable
         {
             try
             {
-                using var response = await Probe.GetAsync(BaseUrl + LivenessPath);
+                using var response = await Probe.GetAsync(BaseUrl + LivenessPath, cancellationToken);
                 if (response.IsSuccessStatusCode)
                     return;
                 lastProblem = $"GET {LivenessPath} answered {(int)response.StatusCode}";
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 lastProblem = e.Message;
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
         }
         throw new TimeoutException(
             $"The collector (pid {process.Pid}) at {BaseUrl} is not live after {timeout} ({(process.HasExited ? "it exited" : lastProblem)}). Output:\n{process.Output}");
-    }
-
-    /// <summary>A port nobody listens on right now: bind port 0 on loopback, note what the kernel chose, release it.</summary>
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
+using AkkaCollector.Testing.Processes;
 using StackExchange.Redis;
 
 namespace AkkaCollector.Testing.Redis;
@@ -25,8 +25,6 @@ public sealed record SlowCommand(TimeSpan Duration, string Command);
 /// </remarks>
 public sealed class RedisServerProcess : IDisposable
 {
-    private const int SigStop = 19;
-    private const int SigCont = 18;
     private const string Niceness = "-10";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
 
@@ -51,16 +49,16 @@ public sealed class RedisServerProcess : IDisposable
     /// <summary>Starts redis-server on a free port and waits until it answers PING. Extra arguments are redis-server options.</summary>
     public static RedisServerProcess Start(params string[] extraArguments)
     {
-        var server = new RedisServerProcess(FreePort(), extraArguments);
+        var server = new RedisServerProcess(LoopbackPort.Free(), extraArguments);
         server.Launch();
         return server;
     }
 
     /// <summary>SIGSTOP: the server keeps its sockets but answers nothing.</summary>
-    public void Pause() => Signal(SigStop);
+    public void Pause() => Signal(Signals.SIGSTOP);
 
     /// <summary>SIGCONT: the server answers again, including what it received while paused.</summary>
-    public void Resume() => Signal(SigCont);
+    public void Resume() => Signal(Signals.SIGCONT);
 
     /// <summary>SIGKILL, and waits for the exit: new connections are refused from then on.</summary>
     public void Kill()
@@ -116,7 +114,7 @@ public sealed class RedisServerProcess : IDisposable
     public void Dispose()
     {
         if (_process is { HasExited: false })
-            Signal(SigCont);
+            Signal(Signals.SIGCONT);
         Kill();
     }
 
@@ -207,8 +205,8 @@ public sealed class RedisServerProcess : IDisposable
     {
         if (_process is not { HasExited: false } process)
             throw new InvalidOperationException("redis-server is not running.");
-        if (SendSignal(process.Id, signal) != 0)
-            throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        if (!Signals.Send(process.Id, signal))
+            throw new InvalidOperationException($"redis-server (pid {process.Id}) is gone: kill({process.Id}, {signal}) found no such process.");
     }
 
     private void Remember(string? line)
@@ -224,16 +222,4 @@ public sealed class RedisServerProcess : IDisposable
         lock (_output)
             return _output.ToString();
     }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int SendSignal(int pid, int signal);
 }

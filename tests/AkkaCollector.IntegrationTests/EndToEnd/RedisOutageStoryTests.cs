@@ -8,8 +8,8 @@ using AkkaCollector.Publishing;
 using AkkaCollector.Testing.Faults;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Redis;
+using AkkaCollector.Testing.Repository;
 using AkkaCollector.Testing.Traffic;
-using AkkaCollector.Tests.Lookups;
 using Xunit.Abstractions;
 
 namespace AkkaCollector.IntegrationTests.EndToEnd;
@@ -91,7 +91,7 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
             ["RateLimit__PerWriteKey__Burst"] = "100000",
             ["RateLimit__PerClientIp__Rate"] = "100000",
             ["RateLimit__PerClientIp__Burst"] = "100000",
-            ["Geo__DatabasePath"] = Path.Combine(RepositoryPaths.GeoIpFolder(), "GeoIP2-City-Test.mmdb"),
+            ["Geo__DatabasePath"] = RepositoryPaths.GeoIpCityDatabase,
             ["Ingress__TrustedProxies__0"] = "127.0.0.1",
         }, inspect: record => Remember(records, record));
         var collector = rig.Collector;

@@ -1,6 +1,6 @@
-using AkkaCollector.Rig.Scenarios;
 using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Rig.Verification;
+using AkkaCollector.Testing.Processes;
 
 namespace AkkaCollector.IntegrationTests.Rig;
 
@@ -8,18 +8,21 @@ namespace AkkaCollector.IntegrationTests.Rig;
 public sealed class LoadGeneratorTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"rig-loadgen-{Guid.NewGuid():N}");
-    private CollectorNode _collector = null!;
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
+    private CollectorProcess _collector = null!;
+
+    private Uri CollectorUrl => new(_collector.BaseUrl);
 
     public async Task InitializeAsync()
     {
-        _collector = new CollectorNode("a1", "a", Path.Combine(_folder, "spool"), new Dictionary<string, string>());
-        await _collector.StartAsync(CancellationToken.None);
+        Directory.CreateDirectory(_folder);
+        _collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
     }
 
     public async Task DisposeAsync()
     {
-        if (_collector.Pid is not null)
-            await _collector.StopAsync();
+        if (_collector.IsRunning)
+            await _collector.StopAsync(StopTimeout);
         _collector.Dispose();
         Directory.Delete(_folder, recursive: true);
     }
@@ -32,7 +35,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
         using var ledger = new Ledger(Path.Combine(_folder, $"ledger-{batch}.tsv"));
         using var generator = new LoadGenerator(
             new LoadOptions { Rate = 0, Concurrency = 4, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) },
-            new TargetPool([_collector.Url]), ledger, $"test{batch}");
+            new TargetPool([CollectorUrl]), ledger, $"test{batch}");
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
@@ -48,11 +51,12 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     [Fact]
     public async Task Should_ledger_connection_errors_with_their_kind_when_the_collector_is_gone()
     {
-        await _collector.KillAsync();
+        _collector.Kill();
+        await _collector.WaitForExitAsync(StopTimeout);
         using var ledger = new Ledger();
         using var generator = new LoadGenerator(
             new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 5, MaxEvents = 20, Duration = TimeSpan.FromSeconds(30) },
-            new TargetPool([_collector.Url]), ledger, "gone");
+            new TargetPool([CollectorUrl]), ledger, "gone");
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
@@ -67,7 +71,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
         using var ledger = new Ledger();
         using var generator = new LoadGenerator(
             new LoadOptions { Rate = 50, Concurrency = 2, BatchSize = 1, MaxEvents = 1_000_000, Duration = TimeSpan.FromSeconds(2) },
-            new TargetPool([_collector.Url]), ledger, "paced");
+            new TargetPool([CollectorUrl]), ledger, "paced");
 
         var summary = await generator.RunAsync(CancellationToken.None);
 

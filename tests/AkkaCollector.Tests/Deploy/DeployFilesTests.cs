@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using AkkaCollector.Observability;
 using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
+using AkkaCollector.Testing.Repository;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,7 @@ public sealed class DeployFilesTests
     private const string ReadinessPath = "/health/ready";
     private const string KillWindowKey = "collector.shutdown.kill-window";
 
-    private static readonly string Root = FindRepositoryRoot();
+    private static readonly string Root = RepositoryPaths.Root;
     private static readonly string Docker = Path.Combine(Root, "docker");
     private static readonly Dictionary<object, object> Services = Map(LoadCompose()["services"]);
     private static readonly string[] Collectors = Services.Keys.Cast<string>().Where(name => name.StartsWith("collector-", StringComparison.Ordinal)).ToArray();
@@ -167,15 +168,5 @@ public sealed class DeployFilesTests
         Assert.True(match.Success, $"unexpected compose duration '{value}'");
         var amount = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         return match.Groups[2].Value switch { "ms" => TimeSpan.FromMilliseconds(amount), "s" => TimeSpan.FromSeconds(amount), _ => TimeSpan.FromMinutes(amount) };
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "AkkaCollector.sln")))
-                return directory.FullName;
-        }
-        throw new DirectoryNotFoundException($"No AkkaCollector.sln above {AppContext.BaseDirectory}");
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using AkkaCollector.Lookups;
 using AkkaCollector.Observability;
+using AkkaCollector.Testing.Repository;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AkkaCollector.Tests.Lookups;
@@ -8,7 +9,7 @@ namespace AkkaCollector.Tests.Lookups;
 public sealed class GeoCoderTests : IDisposable
 {
     private static readonly IPAddress London = IPAddress.Parse("81.2.69.142");
-    private readonly string _geoIp = RepositoryPaths.GeoIpFolder();
+    private readonly string _geoIp = RepositoryPaths.GeoIpFolder;
     private readonly string _scratch = Path.Combine(Path.GetTempPath(), $"geo-{Guid.NewGuid():N}");
 
     public GeoCoderTests() => Directory.CreateDirectory(_scratch);
@@ -16,7 +17,7 @@ public sealed class GeoCoderTests : IDisposable
     [Fact]
     public void Should_place_81_2_69_142_in_London_GB()
     {
-        using var geo = Open(Path.Combine(_geoIp, "GeoIP2-City-Test.mmdb"));
+        using var geo = Open(RepositoryPaths.GeoIpCityDatabase);
 
         var location = geo.Locate(London);
 
@@ -31,7 +32,7 @@ public sealed class GeoCoderTests : IDisposable
     [Fact]
     public void Should_place_216_160_83_56_in_Milton_US_even_as_an_IPv4_mapped_address()
     {
-        using var geo = Open(Path.Combine(_geoIp, "GeoIP2-City-Test.mmdb"));
+        using var geo = Open(RepositoryPaths.GeoIpCityDatabase);
 
         var location = geo.Locate(IPAddress.Parse("216.160.83.56").MapToIPv6());
 
@@ -41,7 +42,7 @@ public sealed class GeoCoderTests : IDisposable
     [Fact]
     public void Should_answer_null_without_counting_a_failure_for_an_address_the_database_does_not_know()
     {
-        using var geo = Open(Path.Combine(_geoIp, "GeoIP2-City-Test.mmdb"));
+        using var geo = Open(RepositoryPaths.GeoIpCityDatabase);
         var failedBefore = Counted("failed");
 
         Assert.Null(geo.Locate(IPAddress.Parse("1.1.1.1")));
@@ -56,7 +57,7 @@ public sealed class GeoCoderTests : IDisposable
         using var geo = Open(path);
         Assert.Null(geo.Locate(London));
 
-        Replace(path, Path.Combine(_geoIp, "GeoIP2-City-Test.mmdb"));
+        Replace(path, RepositoryPaths.GeoIpCityDatabase);
 
         Assert.Equal("London", geo.Locate(London)?.City);
     }
@@ -80,7 +81,7 @@ public sealed class GeoCoderTests : IDisposable
     public void Should_keep_the_last_good_database_when_the_new_file_is_corrupt()
     {
         var path = Path.Combine(_scratch, "city.mmdb");
-        File.Copy(Path.Combine(_geoIp, "GeoIP2-City-Test.mmdb"), path);
+        File.Copy(RepositoryPaths.GeoIpCityDatabase, path);
         using var geo = Open(path);
 
         File.WriteAllBytes(path, new byte[1234]);

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using AkkaCollector.Shutdown;
+using AkkaCollector.Testing.Repository;
 using Microsoft.Extensions.Configuration;
 using YamlDotNet.RepresentationModel;
 
@@ -8,7 +9,7 @@ namespace AkkaCollector.Tests.Shutdown;
 /// <summary>The process-manager examples under deploy/ must give the collector exactly the kill window its HOCON budgets for.</summary>
 public sealed partial class DeployExamplesTests
 {
-    private static readonly string RepositoryRoot = FindRepositoryRoot();
+    private static readonly string RepositoryRoot = RepositoryPaths.Root;
 
     private static readonly TimeSpan ShippedKillWindow =
         ShutdownSettings.Load(new ConfigurationBuilder().Build(), Path.Combine(RepositoryRoot, "hocon", "shutdown.conf")).Plan.KillWindow;
@@ -78,16 +79,6 @@ public sealed partial class DeployExamplesTests
         path.Aggregate(node, (current, key) => ((YamlMappingNode)current).Children[new YamlScalarNode(key)]);
 
     private static string Scalar(YamlNode node, string key) => ((YamlScalarNode)Node(node, key)).Value!;
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "AkkaCollector.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException($"no AkkaCollector.sln above {AppContext.BaseDirectory}");
-    }
 
     [GeneratedRegex(@"kill_timeout:\s*(?<ms>\d+)")]
     private static partial Regex Pm2KillTimeout();
