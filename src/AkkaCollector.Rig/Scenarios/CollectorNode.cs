@@ -11,11 +11,16 @@ public sealed class CollectorNode(string name, string zone, string spoolPath, IR
 {
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
 
-    // Configuration travels as environment variables (Section__Key), as a process manager would set it.
+    // Configuration travels as environment variables (Section__Key), as a process manager would set it. Warnings
+    // only, but the host's lifetime lines stay: "Now listening on" is how the fixture knows this process got its port.
     private readonly CollectorProcessOptions _options = new()
     {
         SpoolFolder = spoolPath,
-        Settings = new Dictionary<string, string>(configuration) { ["Logging__LogLevel__Default"] = "Warning" },
+        Settings = new Dictionary<string, string>(configuration)
+        {
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        },
     };
 
     private CollectorProcess? _process;

@@ -103,16 +103,25 @@ public sealed class CollectorProcess : IDisposable
         foreach (var (name, value) in options.Settings)
             environment[name] = value;
 
-        var collector = new CollectorProcess(LoopbackPort.Free(), spoolFolder, environment, options);
-        try
+        // A free port is only free until somebody binds it: another test class may take it between LoopbackPort.Free()
+        // and the collector's bind. The collector then exits ("address already in use"); start again on another port.
+        for (var attempt = 1; ; attempt++)
         {
-            await collector.StartIncarnationAsync(options.StartTimeout, cancellationToken);
-            return collector;
-        }
-        catch
-        {
-            collector.Dispose();
-            throw;
+            var collector = new CollectorProcess(LoopbackPort.Free(), spoolFolder, environment, options);
+            try
+            {
+                await collector.StartIncarnationAsync(options.StartTimeout, cancellationToken);
+                return collector;
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+                collector.DisposeIncarnations();
+            }
+            catch
+            {
+                collector.Dispose();
+                throw;
+            }
         }
     }
 
@@ -164,8 +173,7 @@ public sealed class CollectorProcess : IDisposable
     /// <summary>Kills every incarnation still running, by PID, and deletes the spool folder if it is a temporary one.</summary>
     public void Dispose()
     {
-        foreach (var incarnation in _incarnations)
-            incarnation.Dispose();
+        DisposeIncarnations();
         if (!_ownsSpoolFolder)
             return;
         try
@@ -176,6 +184,12 @@ public sealed class CollectorProcess : IDisposable
         {
             // Already gone: nothing to clean.
         }
+    }
+
+    private void DisposeIncarnations()
+    {
+        foreach (var incarnation in _incarnations)
+            incarnation.Dispose();
     }
 
     private async Task StartIncarnationAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -193,8 +207,10 @@ public sealed class CollectorProcess : IDisposable
         {
             try
             {
+                // Live means this process answers: its own log says it listens on the port (another process may answer
+                // there when the bind raced), and the port answers the liveness probe.
                 using var response = await Probe.GetAsync(BaseUrl + LivenessPath, cancellationToken);
-                if (response.IsSuccessStatusCode)
+                if (response.IsSuccessStatusCode && ListensOnItsPort(process))
                     return;
                 lastProblem = $"GET {LivenessPath} answered {(int)response.StatusCode}";
             }
@@ -204,7 +220,14 @@ public sealed class CollectorProcess : IDisposable
             }
             await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
         }
+        if (process.HasExited && process.Lines.Any(line => line.Text.Contains("address already in use", StringComparison.OrdinalIgnoreCase)))
+            throw new PortTakenException($"Port {Port} was taken before the collector (pid {process.Pid}) could bind it.");
         throw new TimeoutException(
             $"The collector (pid {process.Pid}) at {BaseUrl} is not live after {timeout} ({(process.HasExited ? "it exited" : lastProblem)}). Output:\n{process.Output}");
     }
+
+    private bool ListensOnItsPort(ChildProcess process) =>
+        process.Lines.Any(line => line.Text.Contains("Now listening on", StringComparison.Ordinal) && line.Text.Contains(BaseUrl, StringComparison.Ordinal));
+
+    private sealed class PortTakenException(string message) : Exception(message);
 }
