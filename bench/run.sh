@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark (docs/benchmark.md): builds the collector and the rig in Release, then runs the rig's `bench` verb.
-#   bench/run.sh [--quick] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]
+#   bench/run.sh [--quick] [--lookups] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]
 # Loopback only; every phase is bounded in time and count; it stops every process it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."

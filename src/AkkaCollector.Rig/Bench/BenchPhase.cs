@@ -10,9 +10,15 @@ namespace AkkaCollector.Rig.Bench;
 /// <param name="OtherCpu">CPU of the load tool (wrk, or the raw producer) and of the Kafka mock, in % of one core.</param>
 /// <param name="PeakRss">The collector's VmHWM over the phase (reset at its start), bytes.</param>
 /// <param name="LoadAverage">The machine's 1-minute load average at the phase's end (2 cores).</param>
+/// <param name="Failed">Requests answered non-2xx or lost to socket errors.</param>
+/// <param name="Lookups">What the lookups did, in the lookups phases; null elsewhere.</param>
 public sealed record BenchPhase(
     string Name, string Load, double Acked, double? EndToEnd, double P50Ms, double P99Ms,
-    double CollectorCpu, double CpuPerEvent, string OtherCpu, long PeakRss, double LoadAverage, string Notes);
+    double CollectorCpu, double CpuPerEvent, string OtherCpu, long PeakRss, double LoadAverage, string Notes,
+    long Failed = 0, LookupFigures? Lookups = null);
+
+/// <summary>One phase over another of the same run: events/s, p99 and CPU per event.</summary>
+public sealed record BenchRatio(string Name, string Measured, string Rate, string P99, string CpuPerEvent);
 
 /// <summary>One target of issue 8, the figures it compares and whether it is met.</summary>
 public sealed record BenchTarget(string Target, string Measured, string Ratio, bool Met);

@@ -9,14 +9,21 @@ public static class BenchReport
     private static readonly string[] PhaseColumns =
         ["phase", "load", "events/s acked", "events/s end to end", "p50 ms", "p99 ms", "collector CPU %", "CPU µs/event", "wrk/producer, mock CPU %", "peak RSS MB", "load avg", "notes"];
 
+    private static readonly string[] RatioColumns = ["ratio", "measured", "events/s", "p99", "CPU µs/event"];
+
     private static readonly string[] TargetColumns = ["target", "measured", "ratio", "met"];
 
-    public static string Markdown(string header, IReadOnlyList<BenchPhase> phases, IReadOnlyList<BenchTarget> targets)
+    public static string Markdown(string header, IReadOnlyList<BenchPhase> phases, IReadOnlyList<BenchRatio> ratios, IReadOnlyList<BenchTarget> targets)
     {
         var text = new StringBuilder();
         text.AppendLine(header).AppendLine();
         AppendTable(text, PhaseColumns, phases.Select(Cells));
         text.AppendLine();
+        if (ratios.Count > 0)
+        {
+            AppendTable(text, RatioColumns, ratios.Select(r => new[] { r.Name, r.Measured, r.Rate, r.P99, r.CpuPerEvent }));
+            text.AppendLine();
+        }
         AppendTable(text, TargetColumns, targets.Select(t => new[] { t.Target, t.Measured, t.Ratio, t.Met ? "met" : "**not met**" }));
         return text.ToString();
     }

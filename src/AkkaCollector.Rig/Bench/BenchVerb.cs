@@ -13,7 +13,9 @@ namespace AkkaCollector.Rig.Bench;
 /// the HTTP ceiling (POST /bench/noop in the collector's own process), the Kafka ceiling (a raw producer into the same
 /// mock), then the collector's full pipeline (single events at 64 and 256 connections, 20-event batches), latency at
 /// half its best rate, and a Kafka outage that spools N events and drains them while traffic continues.
-/// <code>bench [--quick] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]</code>
+/// With <c>--lookups</c> it measures instead the request-path lookups: off, on (Redis, app registry, rate limit, geo),
+/// and on with Redis black-holed.
+/// <code>bench [--quick] [--lookups] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]</code>
 /// Load comes from wrk (C, epoll): on two shared cores the load tool's own cost per request must be as small as possible.
 /// </summary>
 public static class BenchVerb
@@ -22,12 +24,13 @@ public static class BenchVerb
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken stop)
     {
-        var line = new CommandLine(args, Valued, ["quick"]);
+        var line = new CommandLine(args, Valued, ["quick", "lookups"]);
         var quick = line.Has("quick");
         var settings = new BenchSettings(
             line.Duration("duration") ?? TimeSpan.FromSeconds(quick ? 8 : 20),
             line.Long("spooled", quick ? 100_000 : 1_000_000),
             ParseOverrides(line.Text("set")),
+            line.Has("lookups"),
             line.Text("out") ?? Path.Combine("bench-results", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
         if (settings.Duration <= TimeSpan.Zero || settings.Duration > TimeSpan.FromMinutes(5))
             throw new ArgumentException("--duration must be between 0 and 5 minutes.");
@@ -51,8 +54,11 @@ public static class BenchVerb
         return overrides;
     }
 
-    /// <summary>Writes <paramref name="count"/> requests of the bench script's file format; returns the mean body size.</summary>
-    internal static double WriteBodies(string file, int batchSize, int count)
+    /// <summary>
+    /// Writes <paramref name="count"/> requests of the bench script's file format; returns the mean body size. With
+    /// <paramref name="forwardedFor"/> each request carries its device's address in X-Forwarded-For, as a load balancer adds it.
+    /// </summary>
+    internal static double WriteBodies(string file, int batchSize, int count, bool forwardedFor = false)
     {
         var factory = new EventFactory("bench", users: 10_000, writeKeys: 50, batchSize);
         using var writer = new StreamWriter(file, append: false, new UTF8Encoding(false));
@@ -64,7 +70,7 @@ public static class BenchVerb
             if (batchSize == 1 && request.Path != "/v1/track")
                 continue;
             var authorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(request.WriteKey + ":"));
-            writer.Write($"{request.Path}\t{authorization}\t");
+            writer.Write($"{request.Path}\t{authorization}\t{(forwardedFor ? request.ClientAddress : "")}\t");
             writer.Write(Encoding.UTF8.GetString(request.Body.Span));
             writer.Write('\n');
             bytes += request.Body.Length;
@@ -78,10 +84,11 @@ public static class BenchVerb
 /// <param name="Duration">Load time of each phase.</param>
 /// <param name="Spooled">Events spooled while Kafka is down.</param>
 /// <param name="Overrides">Collector configuration (environment variable names) for tuning experiments.</param>
-public sealed record BenchSettings(TimeSpan Duration, long Spooled, IReadOnlyDictionary<string, string> Overrides, string RunDirectory);
+/// <param name="Lookups">Run the lookups comparison (off, on, Redis black-holed) instead of the ceilings, pipeline and outage phases.</param>
+public sealed record BenchSettings(TimeSpan Duration, long Spooled, IReadOnlyDictionary<string, string> Overrides, bool Lookups, string RunDirectory);
 
 /// <summary>The benchmark's phases in order, with every process it starts stopped at the end whatever happens.</summary>
-internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
+internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole console)
 {
     private const string Topic = "events";
     private const int BatchEvents = 20;
@@ -92,14 +99,14 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
     private static readonly TimeSpan SpoolBound = TimeSpan.FromMinutes(10);
     private readonly List<BenchPhase> _phases = [];
     private readonly List<BenchTarget> _targets = [];
+    private readonly List<BenchRatio> _ratios = [];
     private KafkaMockProcess? _kafka;
-    private CollectorNode? _collector;
-    private CollectorGauges? _gauges;
-    private ProcessProbe? _collectorProbe;
+    private BenchCollector? _collector;
     private ProcessProbe? _kafkaProbe;
     private string _trackBodies = "";
     private string _noopBodies = "";
     private string _batchBodies = "";
+    private string _lookupBodies = "";
 
     public async Task<int> RunAsync(CancellationToken stop)
     {
@@ -119,7 +126,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         {
             await StopAsync();
         }
-        var markdown = BenchReport.Markdown(header, _phases, _targets);
+        var markdown = BenchReport.Markdown(header, _phases, _ratios, _targets);
         console.WriteLine(markdown);
         await File.WriteAllTextAsync(Path.Combine(settings.RunDirectory, "results.md"), markdown, CancellationToken.None);
         console.MarkupLine($"results: {Markup.Escape(Path.Combine(settings.RunDirectory, "results.md"))}");
@@ -131,7 +138,8 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         var memory = File.ReadLines("/proc/meminfo").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
         var overrides = settings.Overrides.Count == 0 ? "defaults" : string.Join("; ", settings.Overrides.Select(o => $"{o.Key}={o.Value}"));
         return $"bench {DateTime.UtcNow:yyyy-MM-dd HH:mm}Z: {Environment.ProcessorCount} cores, {long.Parse(memory, CultureInfo.InvariantCulture) / 1024} MiB, " +
-               $"load average {ProcessProbe.LoadAverage():0.0} at start; phase {settings.Duration.TotalSeconds:0} s; {settings.Spooled} events spooled in the outage; collector settings: {overrides}";
+               $"load average {ProcessProbe.LoadAverage():0.0} at start; phase {settings.Duration.TotalSeconds:0} s; " +
+               (settings.Lookups ? "lookups off / on / Redis black-holed" : $"{settings.Spooled} events spooled in the outage") + $"; collector settings: {overrides}";
     }
 
     private async Task StartAsync(CancellationToken stop)
@@ -143,37 +151,57 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         // The very same bodies, sent to the no-op endpoint.
         await File.WriteAllLinesAsync(_noopBodies, File.ReadLines(_trackBodies).Select(l => "/bench/noop" + l[l.IndexOf('\t')..]), stop);
         var batch = BenchVerb.WriteBodies(_batchBodies, BatchEvents, BodiesPerFile / 10);
+        // The lookups phases' own single events: the same generator, each with its device's address in X-Forwarded-For.
+        _lookupBodies = Path.Combine(settings.RunDirectory, "lookups.bodies");
+        BenchVerb.WriteBodies(_lookupBodies, 1, BodiesPerFile, forwardedFor: true);
         console.MarkupLine($"bodies: /v1/track {single:0} B mean, /v1/batch of 20 {batch:0} B mean");
 
         _kafka = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 32, topic: Topic);
         _kafkaProbe = new ProcessProbe(_kafka.Process.Pid);
-        var spool = Path.Combine(Path.GetFullPath(settings.RunDirectory), "spool");
-        var configuration = new Dictionary<string, string>(settings.Overrides)
-        {
-            ["Kafka__BootstrapServers"] = _kafka.BootstrapServers,
-            ["Kafka__Topic"] = Topic,
-            ["Bench__NoopEndpoint"] = "true",
-        };
-        _collector = new CollectorNode("bench", "local", spool, configuration);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillEverything();
-        await _collector.StartAsync(stop);
-        _collectorProbe = new ProcessProbe(_collector.Pid ?? throw new InvalidOperationException("The collector is not running."));
-        _gauges = new CollectorGauges(_collector.Url, _kafka.BootstrapServers, Topic, Path.Combine(spool, "spool.db"));
-        console.MarkupLine($"collector pid {_collector.Pid} at {_collector.Url}; Kafka mock pid {_kafka.Process.Pid} at {_kafka.BootstrapServers}");
+        _collector = await StartCollectorAsync("collector", CollectorConfiguration(), stop);
+        console.MarkupLine($"Kafka mock pid {_kafka.Process.Pid} at {_kafka.BootstrapServers}");
+    }
+
+    /// <summary>Every collector of the run gets these settings; the lookups phases add theirs on top.</summary>
+    private Dictionary<string, string> CollectorConfiguration() => new(settings.Overrides)
+    {
+        ["Kafka__BootstrapServers"] = _kafka!.BootstrapServers,
+        ["Kafka__Topic"] = Topic,
+        ["Bench__NoopEndpoint"] = "true",
+        // wrk runs on this host, standing in for the load balancer that writes X-Forwarded-For (the lookups' bodies carry one).
+        ["Ingress__TrustedProxies__0"] = "127.0.0.1",
+    };
+
+    private async Task<BenchCollector> StartCollectorAsync(string name, IReadOnlyDictionary<string, string> configuration, CancellationToken stop)
+    {
+        var collector = await BenchCollector.StartAsync(name, settings.RunDirectory, configuration, _kafka!.BootstrapServers, Topic, stop);
+        console.MarkupLine($"{name} pid {collector.Pid} at {collector.BaseUrl}");
+        return collector;
+    }
+
+    /// <summary>Warm-up: JIT, connection pools, the journal's first pages; not measured.</summary>
+    private async Task WarmUpAsync(BenchCollector collector, string bodies, CancellationToken stop)
+    {
+        await new WrkLoad(collector.Url("/v1/track"), bodies, 64, TimeSpan.FromSeconds(Math.Min(5, settings.Duration.TotalSeconds))).RunAsync(stop);
+        await collector.Gauges.WaitForEmptySpoolAsync(DrainBound, stop);
     }
 
     private async Task MeasureAsync(CancellationToken stop)
     {
+        if (settings.Lookups)
+        {
+            await MeasureLookupsAsync(stop);
+            return;
+        }
         var d = settings.Duration;
-        // Warm-up: JIT, connection pools, the journal's first pages; not measured.
-        await new WrkLoad(Url("/v1/track"), _trackBodies, 64, TimeSpan.FromSeconds(Math.Min(5, d.TotalSeconds))).RunAsync(stop);
-        await _gauges!.WaitForEmptySpoolAsync(DrainBound, stop);
+        await WarmUpAsync(_collector!, _trackBodies, stop);
 
         var http = await MeasureHttpCeilingAsync(stop);
         var kafka = MeasureKafkaCeiling();
-        var track64 = await MeasureCollectorAsync("track-64", new WrkLoad(Url("/v1/track"), _trackBodies, 64, d), 1, stop);
-        var track256 = await MeasureCollectorAsync("track-256", new WrkLoad(Url("/v1/track"), _trackBodies, 256, d), 1, stop);
-        var batch = await MeasureCollectorAsync("batch20-64", new WrkLoad(Url("/v1/batch"), _batchBodies, 64, d), BatchEvents, stop);
+        var track64 = await MeasureCollectorAsync(_collector!, "track-64", new WrkLoad(Url("/v1/track"), _trackBodies, 64, d), 1, stop);
+        var track256 = await MeasureCollectorAsync(_collector!, "track-256", new WrkLoad(Url("/v1/track"), _trackBodies, 256, d), 1, stop);
+        var batch = await MeasureCollectorAsync(_collector!, "batch20-64", new WrkLoad(Url("/v1/batch"), _batchBodies, 64, d), BatchEvents, stop);
 
         var best = new[] { track64, track256 }.MaxBy(p => p.EndToEnd ?? 0)!;
         _targets.Add(Ratio("durable single events >= 60 % of the HTTP ceiling (req/s)",
@@ -182,7 +210,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
             $"{BenchReport.Number(batch.EndToEnd ?? 0)} / {BenchReport.Number(kafka.Acked)} ev/s", (batch.EndToEnd ?? 0) / kafka.Acked, 0.5));
 
         var half = (best.EndToEnd ?? best.Acked) / 2;
-        var atHalf = await MeasureCollectorAsync("track-half", Paced("/v1/track", _trackBodies, half, d), 1, stop);
+        var atHalf = await MeasureCollectorAsync(_collector!, "track-half", Paced("/v1/track", _trackBodies, half, d), 1, stop);
         // The same pace against the no-op endpoint: the latency this machine gives any request at that rate.
         var noopAtHalf = await MeasureHttpAsync("http-half", Paced("/bench/noop", _noopBodies, half, d), stop);
         _targets.Add(new BenchTarget("p99 <= 25 ms at half the best single-event rate",
@@ -200,14 +228,14 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
 
     private async Task<BenchPhase> MeasureHttpAsync(string name, WrkLoad load, CancellationToken stop)
     {
-        _collectorProbe!.ResetPeak();
-        var cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
+        _collector!.Probe.ResetPeak();
+        var cpuBefore = _collector.Probe.CpuTime() ?? TimeSpan.Zero;
         var (result, wrkCpu) = await load.RunAsync(stop);
-        var cpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var cpu = (_collector.Probe.CpuTime() ?? cpuBefore) - cpuBefore;
         var wall = result.Duration;
         var phase = new BenchPhase(name, "POST /bench/noop, 64 conn, same bodies" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""), result.Succeeded / wall.TotalSeconds, null,
             result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, result.Succeeded), $"wrk {Share(wrkCpu, wall):0}",
-            _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), Errors(result));
+            _collector.Probe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), Errors(result));
         Report(phase);
         return phase;
     }
@@ -225,36 +253,46 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         return phase;
     }
 
-    /// <summary>Runs a load against the full pipeline, then waits until the spool is empty: end to end counts load and drain time.</summary>
-    private async Task<BenchPhase> MeasureCollectorAsync(string name, WrkLoad load, int eventsPerRequest, CancellationToken stop)
+    /// <summary>
+    /// Runs a load against the full pipeline, then waits until the spool is empty: end to end counts load and drain time.
+    /// A <paramref name="lookups"/> watch adds what the lookups did and what Redis and the proxy cost.
+    /// </summary>
+    private async Task<BenchPhase> MeasureCollectorAsync(BenchCollector collector, string name, WrkLoad load, int eventsPerRequest, CancellationToken stop,
+        LookupWatch? lookups = null)
     {
-        var before = await _gauges!.ScrapeAsync(stop);
-        var kafkaBefore = _gauges.KafkaRecords();
-        _collectorProbe!.ResetPeak();
-        var cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
+        var gauges = collector.Gauges;
+        var probe = collector.Probe;
+        var before = await gauges.ScrapeAsync(stop);
+        var kafkaBefore = gauges.KafkaRecords();
+        probe.ResetPeak();
+        var cpuBefore = probe.CpuTime() ?? TimeSpan.Zero;
         var mockBefore = _kafkaProbe!.CpuTime() ?? TimeSpan.Zero;
+        if (lookups is not null)
+            await lookups.StartAsync(gauges, stop);
         var clock = Stopwatch.StartNew();
         var (result, wrkCpu) = await load.RunAsync(stop);
         var loadTime = result.Duration;
-        var drained = await _gauges.WaitForEmptySpoolAsync(DrainBoundFor(loadTime), stop);
+        var drained = await gauges.WaitForEmptySpoolAsync(DrainBoundFor(loadTime), stop);
         var wall = clock.Elapsed;
-        var cpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var cpu = (probe.CpuTime() ?? cpuBefore) - cpuBefore;
         var mockCpu = (_kafkaProbe.CpuTime() ?? mockBefore) - mockBefore;
-        var after = await _gauges.ScrapeAsync(stop);
+        var lookupFigures = lookups is null ? null : await lookups.EndAsync(gauges, wall, stop);
+        var after = await gauges.ScrapeAsync(stop);
         var acked = result.Succeeded * eventsPerRequest;
-        var inKafka = _gauges.KafkaRecords() - kafkaBefore;
+        var inKafka = gauges.KafkaRecords() - kafkaBefore;
         var delivered = after.Delivered - before.Delivered;
         var writes = after.JournalWrites - before.JournalWrites;
         var drainTime = wall - loadTime;
         var endToEnd = drained && inKafka >= acked ? acked / (loadTime + (drainTime > TimeSpan.Zero ? drainTime : TimeSpan.Zero)).TotalSeconds : (double?)null;
-        var rows = JournalRowsAfterTruncation();
+        var rows = JournalRowsAfterTruncation(gauges);
         var notes = $"drain {drainTime.TotalSeconds:0.0} s; Kafka +{inKafka} records, delivered {delivered:0}; " +
                     $"{writes:0} journal writes of {(writes > 0 ? (after.Persisted - before.Persisted) / writes : 0):0.0} events, " +
                     $"{(writes > 0 ? (after.JournalWriteSeconds - before.JournalWriteSeconds) / writes * 1000 : 0):0.0} ms each; journal rows after: {rows}" +
-                    (drained ? "" : "; BACKLOG NOT DRAINED") + Errors(result, prefix: "; ");
+                    (drained ? "" : "; BACKLOG NOT DRAINED") + Errors(result, prefix: "; ") + (lookupFigures is null ? "" : "; " + lookupFigures.Notes);
         var phase = new BenchPhase(name, $"{load.Target.AbsolutePath}, {load.Connections} conn, {eventsPerRequest} ev/req" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
             acked / loadTime.TotalSeconds, endToEnd, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, acked),
-            $"wrk {Share(wrkCpu, loadTime):0}, mock {Share(mockCpu, wall):0}", _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), notes);
+            $"wrk {Share(wrkCpu, loadTime):0}, mock {Share(mockCpu, wall):0}" + (lookupFigures is null ? "" : ", " + lookupFigures.OtherCpu),
+            probe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), notes, result.Non2xx + result.SocketErrors, lookupFigures);
         Report(phase);
         return phase;
     }
@@ -266,27 +304,27 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
     private async Task MeasureOutageAsync(double ingestRate, CancellationToken stop)
     {
         await _kafka!.Control.SetBrokerDownAsync(cancellationToken: stop);
-        var before = await _gauges!.ScrapeAsync(stop);
-        _collectorProbe!.ResetPeak();
-        var cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
+        var before = await _collector!.Gauges.ScrapeAsync(stop);
+        _collector!.Probe.ResetPeak();
+        var cpuBefore = _collector.Probe.CpuTime() ?? TimeSpan.Zero;
         var (spooling, wrkCpu) = await RunUntilAcceptedAsync(new WrkLoad(Url("/v1/batch"), _batchBodies, 64, SpoolBound), before.Accepted + settings.Spooled, stop);
-        var afterSpooling = await _gauges.ScrapeAsync(stop);
+        var afterSpooling = await _collector.Gauges.ScrapeAsync(stop);
         var spooledEvents = afterSpooling.Backlog;
-        var spoolCpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
-        var spoolPeak = _collectorProbe.PeakRssBytes() ?? 0;
+        var spoolCpu = (_collector.Probe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var spoolPeak = _collector.Probe.PeakRssBytes() ?? 0;
         var spoolPhase = new BenchPhase("outage-spool", $"Kafka down; /v1/batch, 64 conn, 20 ev/req, until {settings.Spooled} events",
             spooling.Succeeded * BatchEvents / spooling.Duration.TotalSeconds, null, spooling.P50Micros / 1000.0, spooling.P99Micros / 1000.0,
             Share(spoolCpu, spooling.Duration), PerEvent(spoolCpu, spooling.Succeeded * BatchEvents), $"wrk {Share(wrkCpu, spooling.Duration):0}", spoolPeak, ProcessProbe.LoadAverage(),
-            $"backlog {spooledEvents:0} events, RSS at end {(_collectorProbe.RssBytes() ?? 0) / 1048576} MB" + Errors(spooling, "; "));
+            $"backlog {spooledEvents:0} events, RSS at end {(_collector.Probe.RssBytes() ?? 0) / 1048576} MB" + Errors(spooling, "; "));
         Report(spoolPhase);
         _targets.Add(new BenchTarget($"{settings.Spooled} events spooled with Kafka down: peak RSS <= 300 MB",
             $"{spoolPeak / 1048576} MB peak, {spooledEvents:0} events in the spool", $"{spoolPeak / (300.0 * 1048576):0.00} of the bound",
             spoolPeak <= 300L * 1048576 && spooledEvents >= settings.Spooled * 0.99));
 
         // Kafka returns; traffic continues at the half-best rate until the backlog is gone (or the bound passes).
-        _collectorProbe.ResetPeak();
-        cpuBefore = _collectorProbe.CpuTime() ?? TimeSpan.Zero;
-        var drainBefore = await _gauges.ScrapeAsync(stop);
+        _collector.Probe.ResetPeak();
+        cpuBefore = _collector.Probe.CpuTime() ?? TimeSpan.Zero;
+        var drainBefore = await _collector.Gauges.ScrapeAsync(stop);
         using var drained = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var traffic = Paced("/v1/track", _trackBodies, ingestRate, DrainBound).RunAsync(drained.Token);
         await _kafka.Control.SetBrokerUpAsync(cancellationToken: stop);
@@ -295,7 +333,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         while (clock.Elapsed < DrainBound && !traffic.IsCompleted)
         {
             await Task.Delay(250, stop);
-            var now = await _gauges.ScrapeAsync(stop);
+            var now = await _collector.Gauges.ScrapeAsync(stop);
             // Ingest continues: "empty" is the old backlog delivered, i.e. what remains is at most the few seconds in flight.
             if (now.Delivered - drainBefore.Delivered >= drainBefore.Backlog)
             {
@@ -304,15 +342,15 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
             }
         }
         var drainTime = clock.Elapsed;
-        var drainEnd = await _gauges.ScrapeAsync(stop);
+        var drainEnd = await _collector.Gauges.ScrapeAsync(stop);
         await drained.CancelAsync();
         var (ingest, ingestCpu) = await traffic;
-        var cpu = (_collectorProbe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var cpu = (_collector.Probe.CpuTime() ?? cpuBefore) - cpuBefore;
         var deliveredRate = (drainEnd.Delivered - drainBefore.Delivered) / drainTime.TotalSeconds;
         var ingestRateSeen = (drainEnd.Accepted - drainBefore.Accepted) / drainTime.TotalSeconds;
         var drainPhase = new BenchPhase("outage-drain", $"Kafka back; /v1/track paced at {ingestRate:0} ev/s, 64 conn", ingestRateSeen, null,
             ingest.P50Micros / 1000.0, ingest.P99Micros / 1000.0, Share(cpu, drainTime), PerEvent(cpu, (long)(drainEnd.Delivered - drainBefore.Delivered)), $"wrk {Share(ingestCpu, drainTime):0}",
-            _collectorProbe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(),
+            _collector.Probe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(),
             $"delivered {deliveredRate:0} ev/s for {drainTime.TotalSeconds:0.0} s; backlog {drainBefore.Backlog:0} -> {drainEnd.Backlog:0}" + (empty ? "" : "; NOT DRAINED within the bound") + Errors(ingest, "; "));
         Report(drainPhase);
         // Traffic "continues" only if the collector still takes (nearly) what it is offered while it drains.
@@ -327,7 +365,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
     {
         using var enough = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var run = load.RunAsync(enough.Token);
-        while (!run.IsCompleted && (await _gauges!.ScrapeAsync(stop)).Accepted < accepted)
+        while (!run.IsCompleted && (await _collector!.Gauges.ScrapeAsync(stop)).Accepted < accepted)
             await Task.WhenAny(run, Task.Delay(100, stop));
         await enough.CancelAsync();
         return await run;
@@ -335,11 +373,11 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
 
     private TimeSpan DrainBoundFor(TimeSpan loadTime) => loadTime * 4 > DrainBound ? loadTime * 4 : DrainBound;
 
-    private long JournalRowsAfterTruncation()
+    private static long JournalRowsAfterTruncation(CollectorGauges gauges)
     {
         // Truncation runs at most once per Spool:TruncateInterval (1 s): give it two.
         Thread.Sleep(TimeSpan.FromSeconds(2.5));
-        return _gauges!.JournalRows();
+        return gauges.JournalRows();
     }
 
     private static BenchTarget Ratio(string target, string measured, double ratio, double goal) =>
@@ -356,7 +394,7 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
         return $"{prefix}{result.Non2xx} non-2xx, {result.SocketErrors} socket errors";
     }
 
-    private Uri Url(string path) => new(_collector!.Url, path);
+    private Uri Url(string path) => _collector!.Url(path);
 
     private void Report(BenchPhase phase)
     {
@@ -368,21 +406,20 @@ internal sealed class BenchRun(BenchSettings settings, IAnsiConsole console)
 
     private async Task StopAsync()
     {
-        _gauges?.Dispose();
+        _redis?.Dispose();
+        if (_lookupsCollector is not null)
+            await _lookupsCollector.DisposeAsync();
         if (_collector is not null)
-        {
-            if (_collector.Pid is not null)
-                await _collector.StopAsync();
-            await File.WriteAllTextAsync(Path.Combine(settings.RunDirectory, "collector.log"), _collector.Output, CancellationToken.None);
-            _collector.Dispose();
-        }
+            await _collector.DisposeAsync();
         if (_kafka is not null)
             await _kafka.DisposeAsync();
     }
 
     private void KillEverything()
     {
-        _collector?.Dispose();
+        _collector?.Kill();
+        _lookupsCollector?.Kill();
+        _redis?.Dispose();
         _kafka?.Process.Dispose();
     }
 }

@@ -21,11 +21,58 @@ public sealed class CollectorGauges(Uri collector, string bootstrapServers, stri
     public async Task<CollectorCounters> ScrapeAsync(CancellationToken cancellationToken) =>
         CollectorCounters.Parse(await _http.GetStringAsync(new Uri(collector, "/metrics"), cancellationToken));
 
+    /// <summary>The lookup and breaker samples of one scrape (calls, defaults used, breaker states).</summary>
+    public async Task<IReadOnlyList<PrometheusSample>> LookupSamplesAsync(CancellationToken cancellationToken) =>
+        PrometheusText.Parse(await _http.GetStringAsync(new Uri(collector, "/metrics"), cancellationToken), "collector_")
+            .Where(s => s.Name.StartsWith("collector_lookup_", StringComparison.Ordinal) || s.Name.StartsWith("collector_breaker_", StringComparison.Ordinal))
+            .ToList();
+
     /// <summary>Records in the topic: the sum of the high watermarks of its partitions.</summary>
     public long KafkaRecords()
     {
         _partitions ??= LoadPartitions();
         return _partitions.Sum(p => _consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    /// <summary>
+    /// Of the last <paramref name="perPartition"/> records of every partition, how many there were and how many carry a
+    /// <c>context.location</c> (the collector writes one only when geo-coding found the address).
+    /// </summary>
+    public (int Sampled, int Located) SampleLocated(int perPartition)
+    {
+        _partitions ??= LoadPartitions();
+        using var reader = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = "bench-geo-sample",
+            EnableAutoCommit = false,
+        }).SetLogHandler((_, _) => { }).Build();
+        var wanted = new Dictionary<int, long>();
+        var starts = new List<TopicPartitionOffset>();
+        foreach (var partition in _partitions)
+        {
+            var high = _consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High.Value;
+            var start = Math.Max(0, high - perPartition);
+            if (high <= start)
+                continue;
+            wanted[partition.Partition.Value] = high;
+            starts.Add(new TopicPartitionOffset(partition, start));
+        }
+        reader.Assign(starts);
+        int sampled = 0, located = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (wanted.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            var record = reader.Consume(TimeSpan.FromMilliseconds(500));
+            if (record?.Message is null)
+                continue;
+            sampled++;
+            if (record.Message.Value.AsSpan().IndexOf("\"location\":{"u8) >= 0)
+                located++;
+            if (record.Offset.Value + 1 >= wanted.GetValueOrDefault(record.Partition.Value))
+                wanted.Remove(record.Partition.Value);
+        }
+        return (sampled, located);
     }
 
     /// <summary>Rows in the journal table (each one journal write not yet truncated).</summary>

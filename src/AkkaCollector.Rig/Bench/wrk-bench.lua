@@ -1,6 +1,7 @@
 -- wrk script of the benchmark (rig verb `bench`, docs/benchmark.md). Settings come from the environment because
 -- wrk decides whether a script has delay() and response() when it loads it, before init() sees any argument:
---   BENCH_BODIES        file with one request per line: PATH <tab> AUTHORIZATION <tab> JSON BODY
+--   BENCH_BODIES        file with one request per line: PATH <tab> AUTHORIZATION <tab> X-FORWARDED-FOR <tab> JSON BODY
+--                       (an empty X-Forwarded-For sends no such header)
 --   BENCH_RATE          requests per second of each thread (0: as fast as answers come). Requests are scheduled on
 --                       a clock, one slot every 1/rate s, whichever connection is free takes the next slot; latency is
 --                       measured from the send, so it is the collector's, not the pause's.
@@ -13,9 +14,12 @@ local next_index = 0
 
 function init(args)
   for line in io.lines(bodies) do
-    local path, authorization, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
-    requests[#requests + 1] = wrk.format("POST", path,
-      { ["Authorization"] = authorization, ["Content-Type"] = "application/json" }, body)
+    local path, authorization, forwarded, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = { ["Authorization"] = authorization, ["Content-Type"] = "application/json" }
+    if forwarded ~= "" then
+      headers["X-Forwarded-For"] = forwarded
+    end
+    requests[#requests + 1] = wrk.format("POST", path, headers, body)
   end
   next_index = math.random(#requests)
 end
