@@ -42,7 +42,7 @@ static int Usage()
                   [--users N] [--write-keys N] [--timeout 10s] [--ledger FILE]
           scenario run FILE|NAME [--duration D] [--confirm] [--dry-run] [--out DIR]
           scenario list
-          bench [--quick] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]
+          bench [--quick] [--lookups] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]
         """);
     return 2;
 }

@@ -1,4 +1,5 @@
 using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Testing.Repository;
 using Spectre.Console;
 
 namespace AkkaCollector.Rig.Bench;
@@ -18,14 +19,13 @@ internal sealed partial class BenchRun
     private const string UnreachableRate = "1000000";
     /// <summary>Load before the black-hole phase, unmeasured: long enough for the breakers to pay their call-timeouts and open.</summary>
     private static readonly TimeSpan BreakerWarmUp = TimeSpan.FromSeconds(3);
-    private static readonly string[] GeoDatabaseBesideRepository = ["..", "shared", "geoip", "GeoIP2-City-Test.mmdb"];
     private BenchCollector? _lookupsCollector;
     private RedisBehindProxy? _redis;
 
     private async Task MeasureLookupsAsync(CancellationToken stop)
     {
         var d = settings.Duration;
-        var geo = LocateGeoDatabase();
+        var geo = RepositoryPaths.GeoIpCityDatabase;
         _redis = RedisBehindProxy.Start();
         _redis.RegisterApps(Enumerable.Range(0, WriteKeys).Select(EventFactory.WriteKey), KeyPrefix);
         console.MarkupLine(Markup.Escape($"redis-server pid {_redis.ServerPid} behind the fault proxy at {_redis.Configuration}; {WriteKeys} apps registered; geo: {geo}"));
@@ -80,16 +80,4 @@ internal sealed partial class BenchRun
 
     private static string Answered(BenchPhase phase) =>
         Clean(phase) ? "every request 2xx, all delivered" : "errors or undelivered events (see the phase's notes)";
-
-    private static string LocateGeoDatabase()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (!File.Exists(Path.Combine(directory.FullName, "AkkaCollector.sln")))
-                continue;
-            var database = Path.GetFullPath(Path.Combine([directory.FullName, .. GeoDatabaseBesideRepository]));
-            return File.Exists(database) ? database : throw new FileNotFoundException($"bench --lookups needs MaxMind's test database at {database} (beside the repository).");
-        }
-        throw new FileNotFoundException($"No AkkaCollector.sln above {AppContext.BaseDirectory}; cannot find the geo database.");
-    }
 }
