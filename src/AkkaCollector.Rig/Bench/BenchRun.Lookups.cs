@@ -43,8 +43,8 @@ internal sealed partial class BenchRun
         _lookupsCollector = await StartCollectorAsync("collector-lookups", configuration, stop);
         var redisProbe = new ProcessProbe(_redis.ServerPid);
 
-        await WarmUpAsync(_collector!, _lookupBodies, stop);
-        await WarmUpAsync(_lookupsCollector, _lookupBodies, stop);
+        await WarmUpAsync(_collector!, [("/v1/track", _lookupBodies, 64)], stop);
+        await WarmUpAsync(_lookupsCollector, [("/v1/track", _lookupBodies, 64)], stop);
         var off = await MeasureCollectorAsync(_collector!, "lookups-off", Track(_collector!, d), 1, stop);
         var on = await MeasureCollectorAsync(_lookupsCollector, "lookups-on", Track(_lookupsCollector, d), 1, stop, new LookupWatch(redisProbe));
 

@@ -135,4 +135,16 @@ public static class CollectorMetrics
     /// <summary>Bytes allocated on the managed heap since start: its rate is the allocation pressure.</summary>
     public static readonly Counter GcAllocatedBytes = Metrics.CreateCounter(
         "collector_gc_allocated_bytes_total", "Bytes allocated on the managed heap.");
+
+    /// <summary>
+    /// Time the JIT has spent compiling since start. Tiered compilation recompiles hot code for minutes after a start
+    /// under load (it took a sixth of the CPU 15 s in, docs/benchmark.md): a rising rate explains CPU a fresh process
+    /// spends that a warm one does not.
+    /// </summary>
+    public static readonly Counter JitCompilationSeconds = Metrics.CreateCounter(
+        "collector_jit_compilation_seconds_total", "Time spent compiling methods (JIT, all tiers).");
+
+    /// <summary>Methods compiled by the JIT since start (all tiers, recompilations included).</summary>
+    public static readonly Counter JitCompiledMethods = Metrics.CreateCounter(
+        "collector_jit_compiled_methods_total", "Methods compiled by the JIT (all tiers).");
 }

@@ -40,6 +40,8 @@ public static class ProcessMetrics
         CollectorMetrics.ThreadPoolCompletedItems.IncTo(ThreadPool.CompletedWorkItemCount);
         CollectorMetrics.GcPauseSeconds.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
         CollectorMetrics.GcAllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
+        CollectorMetrics.JitCompilationSeconds.IncTo(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
+        CollectorMetrics.JitCompiledMethods.IncTo(System.Runtime.JitInfo.GetCompiledMethodCount());
     }
 
     private static void CollectSockets(ProcFiles files)

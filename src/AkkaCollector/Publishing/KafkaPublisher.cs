@@ -41,6 +41,9 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             QueueBufferingMaxMessages = 2_000_000,
             QueueBufferingMaxKbytes = 1_048_576,
             BatchNumMessages = 10_000,
+            // A delivery report needs only its error: by default librdkafka hands key, value, headers and timestamp back too,
+            // and Confluent.Kafka copies each into managed memory once per record.
+            DeliveryReportFields = "status",
         };
         _producer = new ProducerBuilder<string, byte[]>(config)
             .SetErrorHandler(HandleClientError)

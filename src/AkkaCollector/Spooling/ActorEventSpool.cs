@@ -9,27 +9,38 @@ namespace AkkaCollector.Spooling;
 /// </summary>
 public sealed class ActorEventSpool(IReadOnlyList<IActorRef> partitions, TimeSpan writeTimeout) : IEventSpool
 {
-    public async Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
+    public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
+    {
+        // Most requests (every single event, and most batches of one user) touch one partition: no grouping then.
+        var first = PartitionOf(events[0].WriteKey, events[0].PartitionKey, partitions.Count);
+        for (var i = 1; i < events.Count; i++)
+        {
+            if (PartitionOf(events[i].WriteKey, events[i].PartitionKey, partitions.Count) != first)
+                return SpoolAcrossPartitionsAsync(events, cancellationToken);
+        }
+        return StoreAsync(partitions[first], events, cancellationToken);
+    }
+
+    private async Task<SpoolOutcome> SpoolAcrossPartitionsAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
     {
         var groups = events.GroupBy(e => PartitionOf(e.WriteKey, e.PartitionKey, partitions.Count)).ToList();
-        var replies = await Task.WhenAll(groups.Select(g => AskPartition(partitions[g.Key], g.ToList(), cancellationToken)));
+        var replies = await Task.WhenAll(groups.Select(g => StoreAsync(partitions[g.Key], g.ToList(), cancellationToken)));
         // One partition's trouble fails the request: the producer retries it whole (at least once; messageIds de-duplicate).
         if (replies.Contains(SpoolOutcome.Failed))
             return SpoolOutcome.Failed;
         return replies.Contains(SpoolOutcome.Full) ? SpoolOutcome.Full : SpoolOutcome.Stored;
     }
 
-    private async Task<SpoolOutcome> AskPartition(IActorRef partition, IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hands the events to a partition with a completion the spooler answers directly. Unlike Ask, no temporary actor
+    /// is registered and named per request; continuations run asynchronously so the spooler's thread never runs the
+    /// rest of a request. A spooler that does not answer in time is a <see cref="TimeoutException"/> (503 "timeout").
+    /// </summary>
+    private async Task<SpoolOutcome> StoreAsync(IActorRef partition, IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
     {
-        try
-        {
-            var reply = await partition.Ask<SpoolReply>(new Enqueue(events), writeTimeout, cancellationToken);
-            return reply.Outcome;
-        }
-        catch (AskTimeoutException)
-        {
-            return SpoolOutcome.Failed;
-        }
+        var answer = new TaskCompletionSource<SpoolOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        partition.Tell(new Enqueue(events, answer), ActorRefs.NoSender);
+        return await answer.Task.WaitAsync(writeTimeout, cancellationToken);
     }
 
     /// <summary>FNV-1a over write key and user: stable across processes and restarts, unlike string.GetHashCode.</summary>

@@ -43,7 +43,7 @@ public sealed class SpoolPartition : ReceiveActor, IWithTimers
     private void HandleEnqueue(Enqueue request)
     {
         if (_spooler is null)
-            Sender.Tell(SpoolReply.Failed);
+            request.RequesterFrom(Sender).Answer(SpoolReply.Failed);
         else
             _spooler.Forward(request);
     }

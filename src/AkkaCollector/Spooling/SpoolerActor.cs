@@ -15,7 +15,8 @@
 //    answered Failed (503) for every request in it. A persist failure stops this actor (Akka.Persistence's
 //    rule); before it stops it answers Failed to every request it holds, and its SpoolPartition restarts it.
 // 4. Delivery in journal order. Batches are handed to Kafka in sequence-number order, at most
-//    MaxUnconfirmedEvents at a time; a failed delivery is retried after a pause. Kafka records are keyed by
+//    MaxUnconfirmedEvents at a time, through a child (HandOffActor) so that handing thousands of events to the
+//    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause. Kafka records are keyed by
 //    user and carry the messageId, so delivery is at least once and consumers can de-duplicate.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
 //    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
@@ -41,7 +42,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly int _partition;
     private readonly SpoolOptions _options;
     private readonly SpoolStatus _status;
-    private readonly IEventPublisher _publisher;
+    private readonly IActorRef _handOff;
     private readonly ISpoolReader _reader;
     private const string TruncationTimer = "truncate";
 
@@ -49,7 +50,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private readonly List<PendingRequest> _waiting = [];
     private long _waitingBytes;
-    private readonly Queue<List<IActorRef>> _writesInFlight = new();
+    private readonly Queue<List<SpoolRequester>> _writesInFlight = new();
     private long _inFlightBytes;
 
     private readonly LinkedList<Segment> _segments = new();
@@ -72,7 +73,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _partition = partition;
         _options = options;
         _status = status;
-        _publisher = publisher;
+        _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self), "hand-off");
         _reader = reader;
 
         Recover<SpoolBatch>(HandleRecoveredBatch);
@@ -124,11 +125,11 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         var bytes = request.Events.Sum(e => (long)e.Payload.Length);
         if (UsedBytes + bytes > _options.MaxBytesPerPartition)
         {
-            Sender.Tell(SpoolReply.Full);
+            request.RequesterFrom(Sender).Answer(SpoolReply.Full);
             return;
         }
 
-        _waiting.Add(new PendingRequest(request.Events, bytes, Sender));
+        _waiting.Add(new PendingRequest(request.Events, bytes, request.RequesterFrom(Sender)));
         _waitingBytes += bytes;
         ReportBacklog();
         WriteWhatWaits();
@@ -144,7 +145,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private void WriteNextBatch()
     {
         var events = new List<SpooledEvent>();
-        var requesters = new List<IActorRef>();
+        var requesters = new List<SpoolRequester>();
         var taken = 0;
         long bytes = 0;
         while (taken < _waiting.Count && (events.Count == 0 || events.Count + _waiting[taken].Events.Count <= _options.MaxBatchEvents))
@@ -168,7 +169,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         var requesters = _writesInFlight.Dequeue();
         _inFlightBytes -= batch.PayloadBytes;
         foreach (var requester in requesters)
-            requester.Tell(SpoolReply.Stored);
+            requester.Answer(SpoolReply.Stored);
 
         CollectorMetrics.JournalWriteSeconds.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         CollectorMetrics.JournalBatchEvents.Observe(batch.Events.Count);
@@ -188,7 +189,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         var requesters = _writesInFlight.Dequeue();
         _inFlightBytes -= ((SpoolBatch)@event).PayloadBytes;
         foreach (var requester in requesters)
-            requester.Tell(SpoolReply.Failed);
+            requester.Answer(SpoolReply.Failed);
         ReportBacklog();
         WriteWhatWaits();
     }
@@ -202,7 +203,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
             _partition, sequenceNr, _writesInFlight.Sum(w => w.Count) + _waiting.Count);
         CollectorMetrics.JournalWriteFailures.Inc();
         foreach (var requester in _writesInFlight.SelectMany(w => w).Concat(_waiting.Select(w => w.ReplyTo)))
-            requester.Tell(SpoolReply.Failed);
+            requester.Answer(SpoolReply.Failed);
         _writesInFlight.Clear();
         _waiting.Clear();
         base.OnPersistFailure(cause, @event, sequenceNr);
@@ -244,7 +245,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private void Publish(Segment segment)
     {
         _unconfirmedEvents += segment.Count;
-        _publisher.Publish(segment.SequenceNr, segment.Events!, Self);
+        _handOff.Tell(new HandOff(segment.SequenceNr, segment.Events!));
     }
 
     private void ReloadSpilledFrom(LinkedListNode<Segment> node)
@@ -418,11 +419,29 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         public bool Delivered { get; set; }
     }
 
-    private sealed record PendingRequest(IReadOnlyList<SpooledEvent> Events, long Bytes, IActorRef ReplyTo);
+    private sealed record PendingRequest(IReadOnlyList<SpooledEvent> Events, long Bytes, SpoolRequester ReplyTo);
 }
 
-/// <summary>Store these events; the answer (<see cref="SpoolReply"/>) comes once they are on disk, or why not.</summary>
-public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events);
+/// <summary>
+/// Store these events; the answer comes once they are on disk, or why not: to <paramref name="Completion"/> when given
+/// (the HTTP side: no temporary actor, no timer, no extra hop per request), else as a <see cref="SpoolReply"/> to the sender.
+/// </summary>
+public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events, TaskCompletionSource<SpoolOutcome>? Completion = null)
+{
+    public SpoolRequester RequesterFrom(IActorRef sender) => new(sender, Completion);
+}
+
+/// <summary>Where one <see cref="Enqueue"/>'s answer goes.</summary>
+public readonly record struct SpoolRequester(IActorRef Sender, TaskCompletionSource<SpoolOutcome>? Completion)
+{
+    public void Answer(SpoolReply reply)
+    {
+        if (Completion is null)
+            Sender.Tell(reply);
+        else
+            Completion.TrySetResult(reply.Outcome);
+    }
+}
 
 /// <summary>The spool's answer to an <see cref="Enqueue"/>.</summary>
 public sealed record SpoolReply(SpoolOutcome Outcome)

@@ -47,6 +47,8 @@ public sealed class ProcessMetricsTests : IDisposable
         Assert.True(CollectorMetrics.ThreadPoolThreads.Value >= 1);
         Assert.True(CollectorMetrics.ThreadPoolCompletedItems.Value >= 1);
         Assert.True(CollectorMetrics.GcAllocatedBytes.Value > 0);
+        Assert.True(CollectorMetrics.JitCompiledMethods.Value > 0);
+        Assert.True(CollectorMetrics.JitCompilationSeconds.Value > 0);
     }
 
     [Fact]
@@ -60,6 +62,7 @@ public sealed class ProcessMetricsTests : IDisposable
         var text = System.Text.Encoding.UTF8.GetString(scraped.ToArray());
         Assert.Contains("collector_threadpool_queue_length ", text);
         Assert.Contains("collector_gc_pause_seconds_total ", text);
+        Assert.Contains("collector_jit_compilation_seconds_total ", text);
         Assert.Contains("""collector_tcp_sockets{scope="process",state="listen"}""", text);
         Assert.Contains("""collector_ephemeral_port_range{bound="first"}""", text);
     }

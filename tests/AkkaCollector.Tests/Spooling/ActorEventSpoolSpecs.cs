@@ -1,0 +1,95 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.TestKit;
+using Akka.TestKit;
+using AkkaCollector.Spooling;
+using static AkkaCollector.Tests.Spooling.SpoolEvents;
+
+namespace AkkaCollector.Tests.Spooling;
+
+/// <summary>The HTTP side's door to the spool: routing by user, one answer per request, and a bound on the wait.</summary>
+public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly Config TestJournalConfig = ConfigurationFactory.ParseString("""
+        akka.persistence.journal.plugin = "akka.persistence.journal.test"
+        akka.persistence.journal.test {
+          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+        }
+        akka.persistence.snapshot-store.plugin = ""
+        akka.test.single-expect-default = 10s
+        """);
+
+    public ActorEventSpoolSpecs() : base(TestJournalConfig)
+    {
+    }
+
+    [Fact]
+    public async Task Should_complete_a_request_as_stored_only_after_its_journal_write()
+    {
+        var journal = TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
+        await journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(600));
+        var spooler = Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, new SpoolOptions { Partitions = 1 }, new SpoolStatus(1, 1L << 30),
+            new RecordingPublisher(), new ScriptedSpoolReader())));
+        var spool = new ActorEventSpool([spooler], TimeSpan.FromSeconds(10));
+
+        var stored = spool.SpoolAsync([Event("a")], CancellationToken.None);
+
+        await Task.Delay(300);
+        Assert.False(stored.IsCompleted);
+        Assert.Equal(SpoolOutcome.Stored, await stored.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task Should_fail_a_batch_spanning_two_partitions_when_one_of_them_fails()
+    {
+        var (first, second) = (CreateTestProbe(), CreateTestProbe());
+        var spool = new ActorEventSpool([first.Ref, second.Ref], TimeSpan.FromSeconds(10));
+        var onFirst = UserOnPartition(0);
+        var onSecond = UserOnPartition(1);
+
+        var answer = spool.SpoolAsync([EventOf(onFirst), EventOf(onSecond), EventOf(onFirst)], CancellationToken.None);
+
+        var toFirst = first.ExpectMsg<Enqueue>();
+        var toSecond = second.ExpectMsg<Enqueue>();
+        Assert.Equal(2, toFirst.Events.Count);
+        Assert.Single(toSecond.Events);
+        toFirst.Completion!.SetResult(SpoolOutcome.Stored);
+        toSecond.Completion!.SetResult(SpoolOutcome.Failed);
+        Assert.Equal(SpoolOutcome.Failed, await answer.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task Should_send_one_users_events_to_one_partition_in_one_message()
+    {
+        var (first, second) = (CreateTestProbe(), CreateTestProbe());
+        var spool = new ActorEventSpool([first.Ref, second.Ref], TimeSpan.FromSeconds(10));
+        var user = UserOnPartition(1);
+
+        var answer = spool.SpoolAsync([EventOf(user), EventOf(user)], CancellationToken.None);
+
+        var request = second.ExpectMsg<Enqueue>();
+        first.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(2, request.Events.Count);
+        request.Completion!.SetResult(SpoolOutcome.Stored);
+        Assert.Equal(SpoolOutcome.Stored, await answer.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task Should_give_up_with_a_timeout_when_the_spooler_does_not_answer_in_time()
+    {
+        var silent = CreateTestProbe();
+        var spool = new ActorEventSpool([silent.Ref], TimeSpan.FromMilliseconds(300));
+
+        var answer = spool.SpoolAsync([Event("a")], CancellationToken.None);
+
+        silent.ExpectMsg<Enqueue>();
+        await Assert.ThrowsAsync<TimeoutException>(() => answer.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    private static SpooledEvent EventOf(string user) => Event(user) with { PartitionKey = user };
+
+    private static string UserOnPartition(int partition) =>
+        Enumerable.Range(0, 100).Select(i => $"user-{i}").First(user => ActorEventSpool.PartitionOf("write-key", user, 2) == partition);
+}
