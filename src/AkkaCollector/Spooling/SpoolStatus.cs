@@ -22,7 +22,10 @@ public sealed partial class SpoolStatus : ISpoolBacklog
     private readonly long[] _events;
     private readonly long[] _bytes;
     private readonly int[] _full;
+    private readonly Prometheus.Gauge.Child?[] _eventGauges;
+    private readonly Prometheus.Gauge.Child?[] _byteGauges;
     private readonly ILogger _logger;
+    private int _fullCount;
     private int _high;
 
     /// <param name="partitions">How many spoolers may report: every partition number a journal can hold.</param>
@@ -33,6 +36,8 @@ public sealed partial class SpoolStatus : ISpoolBacklog
         _events = new long[partitions];
         _bytes = new long[partitions];
         _full = new int[partitions];
+        _eventGauges = new Prometheus.Gauge.Child?[partitions];
+        _byteGauges = new Prometheus.Gauge.Child?[partitions];
         MaxBytesPerPartition = maxBytesPerPartition;
         _logger = logger ?? NullLogger<SpoolStatus>.Instance;
     }
@@ -46,25 +51,17 @@ public sealed partial class SpoolStatus : ISpoolBacklog
     public long BacklogBytes => Sum(_bytes);
 
     /// <summary>True while any spooler turns requests away for lack of room.</summary>
-    public bool IsFull
-    {
-        get
-        {
-            for (var i = 0; i < _full.Length; i++)
-                if (Volatile.Read(ref _full[i]) != 0)
-                    return true;
-            return false;
-        }
-    }
+    public bool IsFull => Volatile.Read(ref _fullCount) > 0;
 
+    // Spoolers report on every request and every write: each report costs two stores, two gauge sets and, only while
+    // the spool is high, a scan of the spoolers (the gauges' children are looked up once, not per report).
     internal void Report(int partition, long events, long bytes)
     {
         Volatile.Write(ref _events[partition], events);
         Volatile.Write(ref _bytes[partition], bytes);
-        var label = partition.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        CollectorMetrics.SpoolBacklogEvents.WithLabels(label).Set(events);
-        CollectorMetrics.SpoolBacklogBytes.WithLabels(label).Set(bytes);
-        LogFillChange();
+        (_eventGauges[partition] ??= CollectorMetrics.SpoolBacklogEvents.WithLabels(Label(partition))).Set(events);
+        (_byteGauges[partition] ??= CollectorMetrics.SpoolBacklogBytes.WithLabels(Label(partition))).Set(bytes);
+        LogFillChange(partition, bytes);
     }
 
     /// <summary>Raised when the spool as a whole becomes full (true) or takes events again (false): readiness follows it.</summary>
@@ -75,20 +72,26 @@ public sealed partial class SpoolStatus : ISpoolBacklog
 
     internal void ReportFull(int partition, bool full)
     {
-        var wasFull = IsFull;
-        Volatile.Write(ref _full[partition], full ? 1 : 0);
-        if (IsFull != wasFull)
-            FullChanged?.Invoke(!wasFull);
+        var now = full ? 1 : 0;
+        if (Interlocked.Exchange(ref _full[partition], now) == now)
+            return;
+        // The spool as a whole changes only when the first spooler fills up or the last one has room again.
+        var fullSpoolers = Interlocked.Add(ref _fullCount, full ? 1 : -1);
+        if (fullSpoolers == (full ? 1 : 0))
+            FullChanged?.Invoke(full);
     }
 
-    private void LogFillChange()
+    private void LogFillChange(int partition, long bytes)
     {
-        var (fullest, fullestBytes) = (0, Volatile.Read(ref _bytes[0]));
-        for (var i = 1; i < _bytes.Length; i++)
+        // Nothing to log unless this spooler crossed the high mark or the spool is high and may be back to normal.
+        if (bytes * 100.0 / MaxBytesPerPartition < HighPercent && Volatile.Read(ref _high) == 0)
+            return;
+        var (fullest, fullestBytes) = (partition, bytes);
+        for (var i = 0; i < _bytes.Length; i++)
         {
-            var bytes = Volatile.Read(ref _bytes[i]);
-            if (bytes > fullestBytes)
-                (fullest, fullestBytes) = (i, bytes);
+            var spoolerBytes = Volatile.Read(ref _bytes[i]);
+            if (spoolerBytes > fullestBytes)
+                (fullest, fullestBytes) = (i, spoolerBytes);
         }
 
         var percent = fullestBytes * 100.0 / MaxBytesPerPartition;
@@ -107,6 +110,8 @@ public sealed partial class SpoolStatus : ISpoolBacklog
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message =
         "Spool back under {NormalPercent} % of its bound: fullest spooler at {Percent:F0} % ({BacklogEvents} events, {BacklogBytes} bytes undelivered across spoolers).")]
     private static partial void LogSpoolNormal(ILogger logger, int normalPercent, double percent, long backlogEvents, long backlogBytes);
+
+    private static string Label(int partition) => partition.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static long Sum(long[] values)
     {
