@@ -37,8 +37,7 @@ public static class EventWriter
     {
         var receivedAt = enrichment.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
         var ip = enrichment.ClientAddress?.ToString();
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
+        var (buffer, writer) = ThreadWriter();
         var spooled = new SpooledEvent[request.Events.Count];
         for (var i = 0; i < spooled.Length; i++)
         {
@@ -50,7 +49,26 @@ public static class EventWriter
             writer.Flush();
             spooled[i] = new SpooledEvent(messageId, request.WriteKey, parsed.PartitionKey, parsed.Type, buffer.WrittenSpan.ToArray(), enrichment.Unverified);
         }
+        // One huge event must not leave every pool thread holding a buffer its size.
+        if (buffer.Capacity > MaxKeptBufferBytes)
+            _threadWriter = null;
         return spooled;
+    }
+
+    // Write is synchronous, so each thread can keep one buffer and writer: a request then allocates only its
+    // payloads, not a 4 KB buffer and a writer of its own (that was more than the payload of a single event).
+    private const int MaxKeptBufferBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? _threadWriter;
+
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer) ThreadWriter()
+    {
+        if (_threadWriter is { } cached)
+            return cached;
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        _threadWriter = (buffer, new Utf8JsonWriter(buffer, WriterOptions));
+        return _threadWriter.Value;
     }
 
     private static void WriteEvent(Utf8JsonWriter writer, ParsedRequest request, ParsedEvent parsed, string messageId, string receivedAt, string? ip, GeoLocation? geo)

@@ -45,31 +45,46 @@ public static class TrackingApi
     {
         foreach (var (pattern, route) in Routes)
         {
+            var metrics = new RouteMetrics(pattern);
             app.MapPost(pattern, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
                         [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
-                    AnswerCountedAsync(pattern, context, () => AnswerAsync(route, context, spool, lookups, options.Value, addresses)))
+                    AnswerCountedAsync(metrics, route, context, spool, lookups, options.Value, addresses))
                 .WithName($"ingress:{pattern}");
         }
         return app;
     }
 
     private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(
-        string pattern, HttpContext context, Func<Task<Results<Ok<IngressSuccess>, IngressError>>> answer)
+        RouteMetrics metrics, IngressRoute route, HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses)
     {
         var started = Stopwatch.GetTimestamp();
         Results<Ok<IngressSuccess>, IngressError> result;
         try
         {
-            result = await answer();
+            result = await AnswerAsync(route, context, spool, lookups, options, addresses);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             result = IngressError.ClientClosed;
         }
-        var (status, cause) = result.Result is IngressError error ? (error.StatusCode, error.Cause) : (StatusCodes.Status200OK, "ok");
-        CollectorMetrics.HttpRequests.WithLabels(pattern, status.ToString(CultureInfo.InvariantCulture), cause).Inc();
-        CollectorMetrics.HttpRequestSeconds.WithLabels(pattern).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.Count(result.Result as IngressError, Stopwatch.GetElapsedTime(started));
         return result;
+    }
+
+    /// <summary>One route's counters, its 200s and its latency looked up once rather than by label on every request.</summary>
+    private sealed class RouteMetrics(string pattern)
+    {
+        private readonly Prometheus.Counter.Child _stored = CollectorMetrics.HttpRequests.WithLabels(pattern, "200", "ok");
+        private readonly Prometheus.Histogram.Child _latency = CollectorMetrics.HttpRequestSeconds.WithLabels(pattern);
+
+        public void Count(IngressError? error, TimeSpan elapsed)
+        {
+            if (error is null)
+                _stored.Inc();
+            else
+                CollectorMetrics.HttpRequests.WithLabels(pattern, error.StatusCode.ToString(CultureInfo.InvariantCulture), error.Cause).Inc();
+            _latency.Observe(elapsed.TotalSeconds);
+        }
     }
 
     private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerAsync(
