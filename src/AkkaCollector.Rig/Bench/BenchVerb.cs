@@ -221,8 +221,10 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var d = settings.Duration;
         await WarmUpAsync(_collector!, [("/v1/track", _trackBodies, 64), ("/v1/track", _trackBodies, 256), ("/v1/batch", _batchBodies, 64), ("/bench/noop", _noopBodies, 64)], stop);
 
-        var http = await MeasureHttpCeilingAsync(stop);
-        var kafka = MeasureKafkaCeiling();
+        // A ceiling is the best of two attempts: the raw producer's figure moved from 191 k to 300 k records/s between
+        // runs minutes apart, and a ceiling measured low flatters every ratio against it.
+        var http = new[] { await MeasureHttpCeilingAsync("http-ceiling", stop), await MeasureHttpCeilingAsync("http-ceiling-2", stop) }.MaxBy(p => p.Acked)!;
+        var kafka = new[] { MeasureKafkaCeiling("kafka-ceiling"), MeasureKafkaCeiling("kafka-ceiling-2") }.MaxBy(p => p.Acked)!;
         var track64 = await MeasureCollectorAsync(_collector!, "track-64", new WrkLoad(Url("/v1/track"), _trackBodies, 64, d), 1, stop);
         var track256 = await MeasureCollectorAsync(_collector!, "track-256", new WrkLoad(Url("/v1/track"), _trackBodies, 256, d), 1, stop);
         var batch = await MeasureCollectorAsync(_collector!, "batch20-64", new WrkLoad(Url("/v1/batch"), _batchBodies, 64, d), BatchEvents, stop);
@@ -255,8 +257,8 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
 
     private const int PacedConnections = 256;
 
-    private Task<BenchPhase> MeasureHttpCeilingAsync(CancellationToken stop) =>
-        MeasureHttpAsync("http-ceiling", new WrkLoad(Url("/bench/noop"), _noopBodies, 64, settings.Duration), stop);
+    private Task<BenchPhase> MeasureHttpCeilingAsync(string name, CancellationToken stop) =>
+        MeasureHttpAsync(name, new WrkLoad(Url("/bench/noop"), _noopBodies, 64, settings.Duration), stop);
 
     private async Task<BenchPhase> MeasureHttpAsync(string name, WrkLoad load, CancellationToken stop)
     {
@@ -272,13 +274,13 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         return phase;
     }
 
-    private BenchPhase MeasureKafkaCeiling()
+    private BenchPhase MeasureKafkaCeiling(string name)
     {
         var payloads = File.ReadLines(_trackBodies).Select(l => Encoding.UTF8.GetBytes(l[(l.LastIndexOf('\t') + 1)..])).ToList();
         var mockBefore = _kafkaProbe!.CpuTime() ?? TimeSpan.Zero;
         var result = ProducerCeiling.Run(_kafka!.BootstrapServers, Topic, payloads, count: (long)(settings.Duration.TotalSeconds * 50_000), bound: settings.Duration);
         var mockCpu = (_kafkaProbe.CpuTime() ?? mockBefore) - mockBefore;
-        var phase = new BenchPhase("kafka-ceiling", "raw Confluent.Kafka producer, acks=all, idempotent, lz4, linger 5 ms", result.PerSecond, result.PerSecond,
+        var phase = new BenchPhase(name, "raw Confluent.Kafka producer, acks=all, idempotent, lz4, linger 5 ms", result.PerSecond, result.PerSecond,
             result.P50Ms, result.P99Ms, 0, 0, $"producer {Share(result.Cpu, result.Elapsed):0}, mock {Share(mockCpu, result.Elapsed):0}", 0,
             ProcessProbe.LoadAverage(), $"{result.Delivered} delivered, {result.Failed} failed; latency = produce to delivery report");
         Report(phase);
@@ -353,12 +355,15 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
             $"{spoolPeak / 1048576} MB peak, {spooledEvents:0} events in the spool", $"{spoolPeak / (300.0 * 1048576):0.00} of the bound",
             spoolPeak <= 300L * 1048576 && spooledEvents >= settings.Spooled * 0.99));
 
-        // Kafka returns; traffic continues at the half-best rate until the backlog is gone (or the bound passes).
+        // Kafka returns while traffic continues at the half-best rate, until the backlog is gone (or the bound passes).
+        // The traffic starts a second before Kafka returns, so the rate measured is that of traffic in full flow, not
+        // of wrk opening its connections (a tenth of a short drain otherwise).
+        using var drained = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var traffic = Paced("/v1/track", _trackBodies, ingestRate, DrainBound).RunAsync(drained.Token);
+        await Task.Delay(TimeSpan.FromSeconds(1), stop);
         _collector.Probe.ResetPeak();
         cpuBefore = _collector.Probe.CpuTime() ?? TimeSpan.Zero;
         var drainBefore = await _collector.Gauges.ScrapeAsync(stop);
-        using var drained = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var traffic = Paced("/v1/track", _trackBodies, ingestRate, DrainBound).RunAsync(drained.Token);
         await _kafka.Control.SetBrokerUpAsync(cancellationToken: stop);
         var clock = Stopwatch.StartNew();
         var empty = false;
