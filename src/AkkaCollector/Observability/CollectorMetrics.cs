@@ -136,6 +136,12 @@ public static class CollectorMetrics
     public static readonly Counter GcAllocatedBytes = Metrics.CreateCounter(
         "collector_gc_allocated_bytes_total", "Bytes allocated on the managed heap.");
 
+    /// <summary>Managed heap after the last collection, and the memory the GC holds committed for it: with the process RSS they
+    /// tell the heap's share from native memory (SQLite's page cache, librdkafka's queue).</summary>
+    public static readonly Gauge GcHeapBytes = Metrics.CreateGauge(
+        "collector_gc_heap_bytes", "Managed heap after the last GC (size) and memory committed by the GC (committed).",
+        new GaugeConfiguration { LabelNames = ["kind"] });
+
     /// <summary>
     /// Time the JIT has spent compiling since start. Tiered compilation recompiles hot code for minutes after a start
     /// under load (it took a sixth of the CPU 15 s in, docs/benchmark.md): a rising rate explains CPU a fresh process

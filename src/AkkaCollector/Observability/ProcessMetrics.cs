@@ -40,6 +40,9 @@ public static class ProcessMetrics
         CollectorMetrics.ThreadPoolCompletedItems.IncTo(ThreadPool.CompletedWorkItemCount);
         CollectorMetrics.GcPauseSeconds.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
         CollectorMetrics.GcAllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
+        var memory = GC.GetGCMemoryInfo();
+        CollectorMetrics.GcHeapBytes.WithLabels("size").Set(memory.HeapSizeBytes);
+        CollectorMetrics.GcHeapBytes.WithLabels("committed").Set(memory.TotalCommittedBytes);
         CollectorMetrics.JitCompilationSeconds.IncTo(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
         CollectorMetrics.JitCompiledMethods.IncTo(System.Runtime.JitInfo.GetCompiledMethodCount());
     }

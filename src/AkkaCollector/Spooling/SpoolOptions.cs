@@ -66,9 +66,9 @@ public sealed class SpoolOptions
     public int MaxWritesInFlight { get; set; } = 1;
 
     /// <summary>
-    /// Events a spooler hands to the Kafka producer before it waits for delivery reports. The spooler hands them over in
-    /// one go while requests wait in its mailbox: 5000 keeps that pause short while a backlog drains (ingest p99 101 ms
-    /// instead of 720 ms) and still keeps librdkafka's batches full.
+    /// Events a spooler hands to the Kafka producer before it waits for delivery reports: what a drain holds in memory
+    /// beyond the spool's own window, and what librdkafka may batch. 5000 keeps librdkafka's batches full; the hand-over
+    /// itself runs in the spooler's child (HandOffActor), not in the spooler, so requests never wait behind it.
     /// </summary>
     [Range(1, 1_000_000)]
     public int MaxUnconfirmedEvents { get; set; } = 5_000;

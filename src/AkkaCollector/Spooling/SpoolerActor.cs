@@ -15,9 +15,10 @@
 //    answered Failed (503) for every request in it. A persist failure stops this actor (Akka.Persistence's
 //    rule); before it stops it answers Failed to every request it holds, and its SpoolPartition restarts it.
 // 4. Delivery in journal order. Batches are handed to Kafka in sequence-number order, at most
-//    MaxUnconfirmedEvents at a time, through a child (HandOffActor) so that handing thousands of events to the
-//    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause. Kafka records are keyed by
-//    user and carry the messageId, so delivery is at least once and consumers can de-duplicate.
+//    MaxUnconfirmedEvents at a time, through a child (HandOffActor), so that handing thousands of events to the
+//    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause.
+//    Kafka records are keyed by user and carry the messageId, so delivery is at least once and consumers can
+//    de-duplicate.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
 //    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
 //    one per TruncationInterval), so disk use follows the backlog and a restart replays exactly the undelivered

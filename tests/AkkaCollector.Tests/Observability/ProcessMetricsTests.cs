@@ -63,6 +63,7 @@ public sealed class ProcessMetricsTests : IDisposable
         Assert.Contains("collector_threadpool_queue_length ", text);
         Assert.Contains("collector_gc_pause_seconds_total ", text);
         Assert.Contains("collector_jit_compilation_seconds_total ", text);
+        Assert.Contains("""collector_gc_heap_bytes{kind="committed"}""", text);
         Assert.Contains("""collector_tcp_sockets{scope="process",state="listen"}""", text);
         Assert.Contains("""collector_ephemeral_port_range{bound="first"}""", text);
     }
