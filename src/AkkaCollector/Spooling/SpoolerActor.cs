@@ -17,6 +17,8 @@
 // 4. Delivery in journal order. Batches are handed to Kafka in sequence-number order, at most
 //    MaxUnconfirmedEvents at a time, through a child (HandOffActor), so that handing thousands of events to the
 //    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause.
+//    A catch-up (batches that were spilled) gets the smaller MaxUnconfirmedBacklogEvents window while producers
+//    are sending: live requests come before the backlog.
 //    Kafka records are keyed by user and carry the messageId, so delivery is at least once and consumers can
 //    de-duplicate.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
@@ -29,6 +31,7 @@
 //    that they are "spilled": only their sequence number and size stay, and their events are read back from
 //    the journal when Kafka is ready for them. A long Kafka outage fills the disk bound, not the heap.
 
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -46,6 +49,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _handOff;
     private readonly ISpoolReader _reader;
     private const string TruncationTimer = "truncate";
+    /// <summary>A request within this long ago means producers are sending (a catch-up gets the smaller window).</summary>
+    private static readonly TimeSpan ProducersActiveWithin = TimeSpan.FromSeconds(1);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -63,6 +68,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private long _backlogBytes;
     private long _backlogEvents;
     private bool _reloadInFlight;
+    private long _lastRequestAt;
 
     private long _deliveredThrough;
     private long _truncatedThrough;
@@ -123,6 +129,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleEnqueue(Enqueue request)
     {
+        _lastRequestAt = Stopwatch.GetTimestamp();
         var bytes = request.Events.Sum(e => (long)e.Payload.Length);
         if (UsedBytes + bytes > _options.MaxBytesPerPartition)
         {
@@ -161,7 +168,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _inFlightBytes += bytes;
         _writesInFlight.Enqueue(requesters);
 
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         PersistAsync(new SpoolBatch(events), batch => HandleBatchPersisted(batch, started));
     }
 
@@ -172,7 +179,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         foreach (var requester in requesters)
             requester.Answer(SpoolReply.Stored);
 
-        CollectorMetrics.JournalWriteSeconds.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        CollectorMetrics.JournalWriteSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         CollectorMetrics.JournalBatchEvents.Observe(batch.Events.Count);
         CollectorMetrics.EventsPersisted.Inc(batch.Events.Count);
 
@@ -213,7 +220,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private void Append(long sequenceNr, SpoolBatch batch)
     {
         var keepInMemory = _memoryBytes + batch.PayloadBytes <= _options.MemoryBytesPerPartition;
-        var segment = new Segment(sequenceNr, batch.Events.Count, batch.PayloadBytes) { Events = keepInMemory ? batch.Events : null };
+        var segment = new Segment(sequenceNr, batch.Events.Count, batch.PayloadBytes) { Events = keepInMemory ? batch.Events : null, Spilled = !keepInMemory };
         if (keepInMemory)
             _memoryBytes += batch.PayloadBytes;
 
@@ -230,7 +237,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         if (IsRecovering)
             return;
 
-        while (_nextToPublish is { } node && _unconfirmedEvents < _options.MaxUnconfirmedEvents)
+        while (_nextToPublish is { } node && _unconfirmedEvents < WindowFor(node.Value))
         {
             var segment = node.Value;
             if (segment.Events is null)
@@ -242,6 +249,12 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
             _nextToPublish = node.Next;
         }
     }
+
+    /// <summary>How many events may be unconfirmed before <paramref name="segment"/> is handed over (invariant 4).</summary>
+    private long WindowFor(Segment segment) =>
+        segment.Spilled && Stopwatch.GetElapsedTime(_lastRequestAt) < ProducersActiveWithin
+            ? _options.MaxUnconfirmedBacklogEvents
+            : _options.MaxUnconfirmedEvents;
 
     private void Publish(Segment segment)
     {
@@ -417,6 +430,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         public long Bytes { get; } = bytes;
         /// <summary>The events, or null while spilled (only in the journal) or once delivered.</summary>
         public IReadOnlyList<SpooledEvent>? Events { get; set; }
+        /// <summary>It was spilled when journaled: it belongs to a catch-up, even once read back.</summary>
+        public bool Spilled { get; init; }
         public bool Delivered { get; set; }
     }
 

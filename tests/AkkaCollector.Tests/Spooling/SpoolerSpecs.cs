@@ -279,4 +279,55 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(5));
         Assert.NotEmpty(reader.Reads);
     }
+
+    [Fact]
+    public void Should_pace_a_catch_up_to_its_smaller_window_while_producers_are_sending()
+    {
+        var publisher = new RecordingPublisher();
+        var reader = new ScriptedSpoolReader();
+        // Memory for about 650 of the 700 events: the rest is spilled, i.e. a catch-up once Kafka takes them.
+        var spool = StartSpool(publisher, Options(o =>
+        {
+            o.MemoryBytesPerPartition = 64 * 1024;
+            o.MaxUnconfirmedEvents = 1000;
+            o.MaxUnconfirmedBacklogEvents = 5;
+        }), reader);
+        var ids = Enumerable.Range(0, 700).Select(i => $"e{i}").ToList();
+        for (var seq = 1; seq <= ids.Count; seq++)
+            reader.Journal[seq] = new SpoolBatch([Event(ids[seq - 1])]);
+        foreach (var id in ids)
+        {
+            spool.Tell(Request(id), TestActor);
+            ExpectMsg<SpoolReply>();
+        }
+
+        // What stayed in memory is live traffic: handed over at once, in the large window.
+        AwaitCondition(() => publisher.Published.Count > 600, TimeSpan.FromSeconds(10));
+        var live = TakePublished(publisher);
+        Assert.InRange(live.Count, 601, 699);
+
+        // Kafka confirms it while a producer keeps sending: the spilled rest comes five at a time.
+        spool.Tell(Request("still-sending"), TestActor);
+        ExpectMsg<SpoolReply>();
+        foreach (var batch in live)
+            batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+        AwaitCondition(() => publisher.Published.Count >= 5, TimeSpan.FromSeconds(10));
+        Thread.Sleep(300);
+        var paced = TakePublished(publisher);
+        Assert.Equal(5, paced.Count);
+
+        // Producers quiet for over a second: the catch-up gets the large window again.
+        Thread.Sleep(1200);
+        foreach (var batch in paced)
+            batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+        AwaitCondition(() => publisher.Published.Count > 5, TimeSpan.FromSeconds(10));
+    }
+
+    private static List<(long SequenceNr, IReadOnlyList<SpooledEvent> Events, IActorRef Spooler)> TakePublished(RecordingPublisher publisher)
+    {
+        var taken = new List<(long, IReadOnlyList<SpooledEvent>, IActorRef)>();
+        while (publisher.Published.TryDequeue(out var batch))
+            taken.Add(batch);
+        return taken;
+    }
 }
