@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using Akka.TestKit;
@@ -11,17 +10,7 @@ namespace AkkaCollector.Tests.Spooling;
 /// <summary>The HTTP side's door to the spool: routing by user, one answer per request, and a bound on the wait.</summary>
 public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly Config TestJournalConfig = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.test"
-        akka.persistence.journal.test {
-          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
-          plugin-dispatcher = "akka.actor.default-dispatcher"
-        }
-        akka.persistence.snapshot-store.plugin = ""
-        akka.test.single-expect-default = 10s
-        """);
-
-    public ActorEventSpoolSpecs() : base(TestJournalConfig)
+    public ActorEventSpoolSpecs() : base(SpoolTestJournal.Config)
     {
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Akka.Actor;
+using Akka.Configuration;
 using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
 
@@ -42,4 +43,19 @@ internal static class SpoolEvents
         new(id, "write-key", "user-" + id, "track", Encoding.UTF8.GetBytes(new string('x', payloadBytes)));
 
     public static Enqueue Request(params string[] ids) => new(ids.Select(id => Event(id)).ToList());
+}
+
+/// <summary>An actor system whose journal is Akka.Persistence.TestKit's TestJournal (which can delay, fail and reject writes).</summary>
+internal static class SpoolTestJournal
+{
+    public static readonly Config Config = ConfigurationFactory.ParseString("""
+        akka.persistence.journal.plugin = "akka.persistence.journal.test"
+        akka.persistence.journal.test {
+          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+        }
+        akka.persistence.snapshot-store.plugin = ""
+        # The machine running the suite may be busy; a slow answer is not a wrong one.
+        akka.test.single-expect-default = 10s
+        """);
 }

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using AkkaCollector.Spooling;
@@ -10,21 +9,10 @@ namespace AkkaCollector.Tests.Spooling;
 /// <summary>The spooler's promises, against Akka.Persistence.TestKit's TestJournal (which can delay, fail and reject writes).</summary>
 public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly Config TestJournalConfig = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.test"
-        akka.persistence.journal.test {
-          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
-          plugin-dispatcher = "akka.actor.default-dispatcher"
-        }
-        akka.persistence.snapshot-store.plugin = ""
-        # The machine running the suite may be busy; a slow answer is not a wrong one.
-        akka.test.single-expect-default = 10s
-        """);
-
     private readonly ITestJournal _journal;
     private readonly SpoolStatus _status = new(1, 1L << 30);
 
-    public SpoolerSpecs() : base(TestJournalConfig)
+    public SpoolerSpecs() : base(SpoolTestJournal.Config)
     {
         _journal = TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
     }
