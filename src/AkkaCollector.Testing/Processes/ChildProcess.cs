@@ -34,9 +34,14 @@ public sealed class ChildProcess : IDisposable
     /// <summary>True once the process has exited and both output streams are drained.</summary>
     public bool HasExited => _exited.IsCompleted;
 
-    /// <summary>Starts <c>dotnet DLL ARGS</c>, e.g. the collector binary (<see cref="CollectorBinary.Path"/>).</summary>
+    /// <summary>
+    /// Starts <c>dotnet DLL ARGS</c>, e.g. the collector binary (<see cref="CollectorBinary.Path"/>), with SIGINT handled
+    /// as by default. A shell starts background jobs with SIGINT ignored, children inherit that, and .NET then leaves
+    /// Ctrl+C alone: the SIGINT shutdown test failed whenever the suite itself ran as such a job. coreutils' <c>env</c>
+    /// resets the disposition and execs dotnet in its own process, so the PID is still the collector's.
+    /// </summary>
     public static ChildProcess StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
-        Start("dotnet", [dll, .. args], environment, Path.GetDirectoryName(dll));
+        Start("env", ["--default-signal=INT", "dotnet", dll, .. args], environment, Path.GetDirectoryName(dll));
 
     /// <summary>Starts <paramref name="fileName"/> with stdin kept open (close it with <see cref="CloseStandardInput"/>).</summary>
     public static ChildProcess Start(string fileName, IEnumerable<string> args,
