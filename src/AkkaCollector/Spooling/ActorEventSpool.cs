@@ -33,12 +33,14 @@ public sealed class ActorEventSpool(IReadOnlyList<IActorRef> partitions, TimeSpa
 
     /// <summary>
     /// Hands the events to a partition with a completion the spooler answers directly. Unlike Ask, no temporary actor
-    /// is registered and named per request; continuations run asynchronously so the spooler's thread never runs the
-    /// rest of a request. A spooler that does not answer in time is a <see cref="TimeoutException"/> (503 "timeout").
+    /// is registered and named per request. The completion runs the rest of the request where it is completed: the
+    /// spooler completes a whole write's requests from one pool work item, never from its own thread
+    /// (<see cref="SpoolRequester.AnswerAll"/>). A spooler that does not answer in time is a
+    /// <see cref="TimeoutException"/> (503 "timeout").
     /// </summary>
     private async Task<SpoolOutcome> StoreAsync(IActorRef partition, IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
     {
-        var answer = new TaskCompletionSource<SpoolOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource<SpoolOutcome>();
         partition.Tell(new Enqueue(events, answer), ActorRefs.NoSender);
         return await answer.Task.WaitAsync(writeTimeout, cancellationToken);
     }

@@ -8,8 +8,8 @@
 //    journal write that holds its events. Nothing is answered Stored from memory.
 // 2. Group commit. Requests that arrive while MaxWritesInFlight writes are running gather into the next write,
 //    so one journal row (one SpoolBatch) carries many requests' events and durability costs one write per
-//    batch, not per event. Writes may be pipelined (PersistAsync, MaxWritesInFlight > 1): callbacks, and so
-//    answers, come in order.
+//    batch, not per event. Writes may be pipelined (PersistAsync, MaxWritesInFlight > 1): callbacks come in
+//    order, and each write's answers are released together (SpoolRequester.AnswerAll).
 // 3. Never accept what cannot be stored. When backlog + writes in flight + waiting events would pass the byte
 //    bound, the request is answered Full (503) before anything is written; a failed or rejected write is
 //    answered Failed (503) for every request in it. A persist failure stops this actor (Akka.Persistence's
@@ -176,8 +176,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     {
         var requesters = _writesInFlight.Dequeue();
         _inFlightBytes -= batch.PayloadBytes;
-        foreach (var requester in requesters)
-            requester.Answer(SpoolReply.Stored);
+        SpoolRequester.AnswerAll(requesters, SpoolReply.Stored);
 
         CollectorMetrics.JournalWriteSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         CollectorMetrics.JournalBatchEvents.Observe(batch.Events.Count);
@@ -196,8 +195,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         CollectorMetrics.JournalWriteFailures.Inc();
         var requesters = _writesInFlight.Dequeue();
         _inFlightBytes -= ((SpoolBatch)@event).PayloadBytes;
-        foreach (var requester in requesters)
-            requester.Answer(SpoolReply.Failed);
+        SpoolRequester.AnswerAll(requesters, SpoolReply.Failed);
         ReportBacklog();
         WriteWhatWaits();
     }
@@ -210,8 +208,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _log.Error(cause, "Spooler {0}: journal write {1} failed; answering 503 to {2} waiting requests and restarting",
             _partition, sequenceNr, _writesInFlight.Sum(w => w.Count) + _waiting.Count);
         CollectorMetrics.JournalWriteFailures.Inc();
-        foreach (var requester in _writesInFlight.SelectMany(w => w).Concat(_waiting.Select(w => w.ReplyTo)))
-            requester.Answer(SpoolReply.Failed);
+        SpoolRequester.AnswerAll(_writesInFlight.SelectMany(w => w).Concat(_waiting.Select(w => w.ReplyTo)).ToList(), SpoolReply.Failed);
         _writesInFlight.Clear();
         _waiting.Clear();
         base.OnPersistFailure(cause, @event, sequenceNr);
@@ -450,12 +447,30 @@ public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events, TaskCompletionS
 /// <summary>Where one <see cref="Enqueue"/>'s answer goes.</summary>
 public readonly record struct SpoolRequester(IActorRef Sender, TaskCompletionSource<SpoolOutcome>? Completion)
 {
-    public void Answer(SpoolReply reply)
+    public void Answer(SpoolReply reply) => AnswerAll([this], reply);
+
+    /// <summary>
+    /// Answers every requester: actors are told at once, in order; the HTTP side's completions are released by one pool
+    /// work item. A completion runs its request's continuation (writing the response) on the thread that completes
+    /// it, so one thread writes a whole group commit's responses in turn instead of one thread being woken per
+    /// request, and the spooler's own thread writes none (docs/benchmark.md, second round).
+    /// </summary>
+    public static void AnswerAll(List<SpoolRequester> requesters, SpoolReply reply)
     {
-        if (Completion is null)
-            Sender.Tell(reply);
-        else
-            Completion.TrySetResult(reply.Outcome);
+        var completions = false;
+        foreach (var requester in requesters)
+        {
+            if (requester.Completion is null)
+                requester.Sender.Tell(reply);
+            else
+                completions = true;
+        }
+        if (completions)
+            ThreadPool.UnsafeQueueUserWorkItem(static answer =>
+            {
+                foreach (var requester in answer.Requesters)
+                    requester.Completion?.TrySetResult(answer.Reply.Outcome);
+            }, (Requesters: requesters, Reply: reply), preferLocal: false);
     }
 }
 
