@@ -1,3 +1,4 @@
+using AkkaCollector.KafkaMock;
 using AkkaCollector.Rig.Faults;
 using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Testing.Faults;

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AkkaCollector.KafkaMock;
 using Confluent.Kafka;
-using static AkkaCollector.Testing.Kafka.MockControlProtocol;
+using static AkkaCollector.KafkaMock.MockControlProtocol;
 
 namespace AkkaCollector.Testing.Kafka;
 

@@ -1,4 +1,4 @@
-using AkkaCollector.Testing.Kafka;
+using AkkaCollector.KafkaMock;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using AkkaCollector.Testing.Kafka;
+using AkkaCollector.KafkaMock;
 
 namespace AkkaCollector.Verbs;
 

@@ -1,3 +1,4 @@
+using AkkaCollector.KafkaMock;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
 using Confluent.Kafka;

@@ -1,3 +1,4 @@
+using AkkaCollector.KafkaMock;
 using AkkaCollector.Testing.Kafka;
 using Confluent.Kafka;
 

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using AkkaCollector.Testing.Kafka;
+using AkkaCollector.KafkaMock;
 using AkkaCollector.Testing.Processes;
 
 namespace AkkaCollector.IntegrationTests.Observability;

@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Reflection;
 
-namespace AkkaCollector.Testing.Kafka;
+namespace AkkaCollector.KafkaMock;
 
 /// <summary>Kafka protocol API keys the mock's request-error injection is most often aimed at.</summary>
 public static class KafkaApiKey

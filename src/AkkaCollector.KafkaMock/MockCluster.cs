@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
-using static AkkaCollector.Testing.Kafka.LibrdkafkaNative;
+using static AkkaCollector.KafkaMock.LibrdkafkaNative;
 
-namespace AkkaCollector.Testing.Kafka;
+namespace AkkaCollector.KafkaMock;
 
 /// <summary>An in-process librdkafka mock cluster: real Kafka protocol on 127.0.0.1, with broker fault injection.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace AkkaCollector.Testing.Kafka;
+namespace AkkaCollector.KafkaMock;
 
 /// <summary>P/Invoke declarations for librdkafka's mock cluster (rdkafka_mock.h), bound to the librdkafka Confluent.Kafka loaded.</summary>
 /// <remarks>

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace AkkaCollector.Testing.Kafka;
+namespace AkkaCollector.KafkaMock;
 
 /// <summary>Serves <see cref="MockControlProtocol"/> for one <see cref="MockCluster"/> on a loopback TCP port.</summary>
 public sealed class MockControlServer : IAsyncDisposable

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using Confluent.Kafka;
 
-namespace AkkaCollector.Testing.Kafka;
+namespace AkkaCollector.KafkaMock;
 
 /// <summary>The line protocol of the mock cluster's loopback control port: one command per line, one answer per line.</summary>
 /// <remarks>
@@ -14,17 +14,17 @@ namespace AkkaCollector.Testing.Kafka;
 /// </remarks>
 public static class MockControlProtocol
 {
-    internal const string Ping = "ping";
-    internal const string Bootstrap = "bootstrap";
-    internal const string Down = "down";
-    internal const string Up = "up";
-    internal const string Rtt = "rtt";
-    internal const string Errors = "errors";
-    internal const string Clear = "clear";
-    internal const string HostPort = "hostport";
-    internal const string Leader = "leader";
-    internal const string Ok = "ok";
-    internal const string ErrorPrefix = "error: ";
+    public const string Ping = "ping";
+    public const string Bootstrap = "bootstrap";
+    public const string Down = "down";
+    public const string Up = "up";
+    public const string Rtt = "rtt";
+    public const string Errors = "errors";
+    public const string Clear = "clear";
+    public const string HostPort = "hostport";
+    public const string Leader = "leader";
+    public const string Ok = "ok";
+    public const string ErrorPrefix = "error: ";
     private const string All = "all";
 
     private const string Usage =
@@ -52,7 +52,7 @@ public static class MockControlProtocol
             ? endPoint
             : throw new FormatException($"'{address}' is not an IP:PORT address.");
 
-    internal static string FormatBroker(int brokerId) =>
+    public static string FormatBroker(int brokerId) =>
         brokerId == MockCluster.AllBrokers ? All : brokerId.ToString(CultureInfo.InvariantCulture);
 
     private static string Run(MockCluster cluster, string[] w)
