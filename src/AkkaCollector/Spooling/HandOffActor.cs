@@ -26,6 +26,3 @@ public sealed class HandOffActor : ReceiveActor
 
     private void HandleHandOff(HandOff batch) => _publisher.Publish(batch.SequenceNr, batch.Events, _spooler);
 }
-
-/// <summary>Give this journaled batch to Kafka; the spooler hears back through <see cref="BatchDelivered"/>.</summary>
-public sealed record HandOff(long SequenceNr, IReadOnlyList<SpooledEvent> Events);

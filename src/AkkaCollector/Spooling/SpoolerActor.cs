@@ -59,18 +59,9 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly Queue<List<SpoolRequester>> _writesInFlight = new();
     private long _inFlightBytes;
 
-    private readonly LinkedList<Segment> _segments = new();
-    private readonly Dictionary<long, LinkedListNode<Segment>> _bySequenceNr = new();
-    private readonly List<Segment> _failedDeliveries = [];
-    private LinkedListNode<Segment>? _nextToPublish;
-    private long _unconfirmedEvents;
-    private long _memoryBytes;
-    private long _backlogBytes;
-    private long _backlogEvents;
-    private bool _reloadInFlight;
+    private readonly DeliveryWindow _window;
     private long _lastRequestAt;
 
-    private long _deliveredThrough;
     private long _truncatedThrough;
     private bool _deleteInFlight;
     private readonly List<IActorRef> _truncationWaiters = [];
@@ -82,6 +73,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _status = status;
         _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self), "hand-off");
         _reader = reader;
+        _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents);
 
         Recover<SpoolBatch>(HandleRecoveredBatch);
         Recover<RecoveryCompleted>(_ => HandleRecoveryCompleted());
@@ -114,15 +106,15 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private void HandleRecoveredBatch(SpoolBatch batch) => Append(LastSequenceNr, batch);
+    private void HandleRecoveredBatch(SpoolBatch batch) => _window.Append(LastSequenceNr, batch);
 
     private void HandleRecoveryCompleted()
     {
-        // Everything up to the first replayed batch was truncated, i.e. delivered.
-        _deliveredThrough = _truncatedThrough = _segments.First is { } first ? first.Value.SequenceNr - 1 : LastSequenceNr;
-        if (_backlogEvents > 0)
+        _window.Recovered(LastSequenceNr);
+        _truncatedThrough = _window.DeliveredThrough;
+        if (_window.BacklogEvents > 0)
             _log.Info("Spooler {0} recovered {1} undelivered events ({2} bytes) in {3} batches; delivering them first",
-                _partition, _backlogEvents, _backlogBytes, _segments.Count);
+                _partition, _window.BacklogEvents, _window.BacklogBytes, _window.Batches);
         ReportBacklog();
         PublishWhatFits();
     }
@@ -182,7 +174,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         CollectorMetrics.JournalBatchEvents.Observe(batch.Events.Count);
         CollectorMetrics.EventsPersisted.Inc(batch.Events.Count);
 
-        Append(LastSequenceNr, batch);
+        _window.Append(LastSequenceNr, batch);
         ReportBacklog();
         PublishWhatFits();
         WriteWhatWaits();
@@ -214,122 +206,56 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
-    private void Append(long sequenceNr, SpoolBatch batch)
-    {
-        var keepInMemory = _memoryBytes + batch.PayloadBytes <= _options.MemoryBytesPerPartition;
-        var segment = new Segment(sequenceNr, batch.Events.Count, batch.PayloadBytes) { Events = keepInMemory ? batch.Events : null, Spilled = !keepInMemory };
-        if (keepInMemory)
-            _memoryBytes += batch.PayloadBytes;
-
-        var node = _segments.AddLast(segment);
-        _bySequenceNr[sequenceNr] = node;
-        _nextToPublish ??= node;
-        _backlogBytes += batch.PayloadBytes;
-        _backlogEvents += batch.Events.Count;
-    }
-
-    /// <summary>Hands batches to Kafka in order while the unconfirmed window has room; reloads spilled batches on the way.</summary>
+    /// <summary>Does what the delivery window asks: hands batches to Kafka while it has room, reads spilled ones back.</summary>
     private void PublishWhatFits()
     {
         if (IsRecovering)
             return;
 
-        while (_nextToPublish is { } node && _unconfirmedEvents < WindowFor(node.Value))
+        var producersActive = Stopwatch.GetElapsedTime(_lastRequestAt) < ProducersActiveWithin;
+        while (_window.Next(producersActive) is { } step)
         {
-            var segment = node.Value;
-            if (segment.Events is null)
+            if (step is DeliveryStep.HandOver handOver)
             {
-                ReloadSpilledFrom(node);
-                return;
+                _handOff.Tell(handOver.Batch);
+                continue;
             }
-            Publish(segment);
-            _nextToPublish = node.Next;
-        }
-    }
-
-    /// <summary>How many events may be unconfirmed before <paramref name="segment"/> is handed over (invariant 4).</summary>
-    private long WindowFor(Segment segment) =>
-        segment.Spilled && Stopwatch.GetElapsedTime(_lastRequestAt) < ProducersActiveWithin
-            ? _options.MaxUnconfirmedBacklogEvents
-            : _options.MaxUnconfirmedEvents;
-
-    private void Publish(Segment segment)
-    {
-        _unconfirmedEvents += segment.Count;
-        _handOff.Tell(new HandOff(segment.SequenceNr, segment.Events!));
-    }
-
-    private void ReloadSpilledFrom(LinkedListNode<Segment> node)
-    {
-        if (_reloadInFlight)
+            var readBack = (DeliveryStep.ReadBack)step;
+            _reader.ReadAsync(PersistenceId, readBack.From, readBack.To).PipeTo(Self,
+                success: batches => new SpilledBatchesLoaded(batches),
+                failure: cause => new SpilledBatchesFailed(cause));
             return;
-
-        // Read back a run of spilled batches worth at most half the memory budget (at least one batch).
-        var from = node.Value.SequenceNr;
-        var to = from;
-        long bytes = 0;
-        for (var n = node; n is not null && n.Value.Events is null && (bytes == 0 || bytes + n.Value.Bytes <= _options.MemoryBytesPerPartition / 2); n = n.Next)
-        {
-            bytes += n.Value.Bytes;
-            to = n.Value.SequenceNr;
         }
-
-        _reloadInFlight = true;
-        _reader.ReadAsync(PersistenceId, from, to).PipeTo(Self,
-            success: batches => new SpilledBatchesLoaded(batches),
-            failure: cause => new SpilledBatchesFailed(cause));
     }
 
     private void HandleSpilledBatchesLoaded(SpilledBatchesLoaded loaded)
     {
-        _reloadInFlight = false;
-        foreach (var (sequenceNr, batch) in loaded.Batches)
-        {
-            if (_bySequenceNr.TryGetValue(sequenceNr, out var node) && node.Value.Events is null)
-            {
-                node.Value.Events = batch.Events;
-                _memoryBytes += node.Value.Bytes;
-            }
-        }
+        _window.ReadBackCompleted(loaded.Batches);
         PublishWhatFits();
     }
 
     private void HandleSpilledBatchesFailed(SpilledBatchesFailed failed)
     {
-        _reloadInFlight = false;
+        _window.ReadBackFailed();
         _log.Warning(failed.Cause, "Spooler {0}: reading spilled batches back from the journal failed; retrying in 1 s", _partition);
         Timers.StartSingleTimer("reload", new RetryReload(), TimeSpan.FromSeconds(1));
     }
 
     private void HandleBatchDelivered(BatchDelivered delivered)
     {
-        if (!_bySequenceNr.TryGetValue(delivered.SequenceNr, out var node))
-            return;
-
-        var segment = node.Value;
-        _unconfirmedEvents -= segment.Count;
         if (delivered.Error is not null)
         {
-            _log.Warning("Spooler {0}: Kafka did not confirm batch {1} ({2} events): {3}; retrying", _partition, segment.SequenceNr, segment.Count, delivered.Error);
-            _failedDeliveries.Add(segment);
+            if (_window.Unconfirmed(delivered.SequenceNr) is not { } failed)
+                return;
+            _log.Warning("Spooler {0}: Kafka did not confirm batch {1} ({2} events): {3}; retrying", _partition, delivered.SequenceNr, failed, delivered.Error);
             Timers.StartSingleTimer("retry-deliveries", new RetryFailedDeliveries(), TimeSpan.FromSeconds(1));
             PublishWhatFits();
             return;
         }
 
-        segment.Delivered = true;
-        _memoryBytes -= segment.Bytes;
-        segment.Events = null;
-        CollectorMetrics.EventsDelivered.Inc(segment.Count);
-
-        while (_segments.First is { Value.Delivered: true } first)
-        {
-            _segments.RemoveFirst();
-            _bySequenceNr.Remove(first.Value.SequenceNr);
-            _backlogBytes -= first.Value.Bytes;
-            _backlogEvents -= first.Value.Count;
-            _deliveredThrough = first.Value.SequenceNr;
-        }
+        if (_window.Confirmed(delivered.SequenceNr) is not { } confirmed)
+            return;
+        CollectorMetrics.EventsDelivered.Inc(confirmed);
         ReportBacklog();
         ScheduleTruncation();
         PublishWhatFits();
@@ -337,27 +263,25 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleRetryFailedDeliveries()
     {
-        // A published batch keeps its events until Kafka confirms it, so a failed one can be sent again as it is.
-        foreach (var segment in _failedDeliveries)
-            Publish(segment);
-        _failedDeliveries.Clear();
+        foreach (var retry in _window.TakeRetries())
+            _handOff.Tell(retry);
         PublishWhatFits();
     }
 
     /// <summary>Truncation waits for the interval's timer, so deliveries in between are truncated by one delete.</summary>
     private void ScheduleTruncation()
     {
-        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough || Timers.IsTimerActive(TruncationTimer))
+        if (_deleteInFlight || _window.DeliveredThrough <= _truncatedThrough || Timers.IsTimerActive(TruncationTimer))
             return;
         Timers.StartSingleTimer(TruncationTimer, TruncationDue.Instance, _options.TruncationInterval);
     }
 
     private void TruncateDelivered()
     {
-        if (_deleteInFlight || _deliveredThrough <= _truncatedThrough)
+        if (_deleteInFlight || _window.DeliveredThrough <= _truncatedThrough)
             return;
         _deleteInFlight = true;
-        DeleteMessages(_deliveredThrough);
+        DeleteMessages(_window.DeliveredThrough);
     }
 
     /// <summary>
@@ -370,7 +294,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Timers.Cancel(TruncationTimer);
         if (_deleteInFlight)
             return;
-        if (_deliveredThrough > _truncatedThrough)
+        if (_window.DeliveredThrough > _truncatedThrough)
             TruncateDelivered();
         else
             AnswerTruncationWaiters();
@@ -382,7 +306,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _truncatedThrough = Math.Max(_truncatedThrough, success.ToSequenceNr);
         if (_truncationWaiters.Count == 0)
             ScheduleTruncation();
-        else if (_deliveredThrough > _truncatedThrough)
+        else if (_window.DeliveredThrough > _truncatedThrough)
             TruncateDelivered();
         else
             AnswerTruncationWaiters();
@@ -405,7 +329,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Bytes this spooler answers for: undelivered, being written, and waiting for a write.</summary>
-    private long UsedBytes => _backlogBytes + _inFlightBytes + _waitingBytes;
+    private long UsedBytes => _window.BacklogBytes + _inFlightBytes + _waitingBytes;
 
     /// <summary>
     /// Publishes the backlog, and "full" from 90 % of the bound: readiness turns 503 a little before requests
@@ -413,105 +337,12 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void ReportBacklog()
     {
-        _status.Report(_partition, _backlogEvents, _backlogBytes);
+        _status.Report(_partition, _window.BacklogEvents, _window.BacklogBytes);
         _status.ReportFull(_partition, UsedBytes >= _options.MaxBytesPerPartition * 9 / 10);
     }
 
-    private SpoolState CurrentState() => new(_backlogEvents, _backlogBytes, _memoryBytes, _deliveredThrough, _truncatedThrough, LastSequenceNr);
-
-    /// <summary>A journaled batch as the spooler tracks it until Kafka confirms it.</summary>
-    private sealed class Segment(long sequenceNr, int count, long bytes)
-    {
-        public long SequenceNr { get; } = sequenceNr;
-        public int Count { get; } = count;
-        public long Bytes { get; } = bytes;
-        /// <summary>The events, or null while spilled (only in the journal) or once delivered.</summary>
-        public IReadOnlyList<SpooledEvent>? Events { get; set; }
-        /// <summary>It was spilled when journaled: it belongs to a catch-up, even once read back.</summary>
-        public bool Spilled { get; init; }
-        public bool Delivered { get; set; }
-    }
+    private SpoolState CurrentState() =>
+        new(_window.BacklogEvents, _window.BacklogBytes, _window.MemoryBytes, _window.DeliveredThrough, _truncatedThrough, LastSequenceNr);
 
     private sealed record PendingRequest(IReadOnlyList<SpooledEvent> Events, long Bytes, SpoolRequester ReplyTo);
 }
-
-/// <summary>
-/// Store these events; the answer comes once they are on disk, or why not: to <paramref name="Completion"/> when given
-/// (the HTTP side: no temporary actor, no timer, no extra hop per request), else as a <see cref="SpoolReply"/> to the sender.
-/// </summary>
-public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events, TaskCompletionSource<SpoolOutcome>? Completion = null)
-{
-    public SpoolRequester RequesterFrom(IActorRef sender) => new(sender, Completion);
-}
-
-/// <summary>Where one <see cref="Enqueue"/>'s answer goes.</summary>
-public readonly record struct SpoolRequester(IActorRef Sender, TaskCompletionSource<SpoolOutcome>? Completion)
-{
-    public void Answer(SpoolReply reply) => AnswerAll([this], reply);
-
-    /// <summary>
-    /// Answers every requester: actors are told at once, in order; the HTTP side's completions are released by one pool
-    /// work item. A completion runs its request's continuation (writing the response) on the thread that completes
-    /// it, so one thread writes a whole group commit's responses in turn instead of one thread being woken per
-    /// request, and the spooler's own thread writes none (docs/benchmark.md, second round).
-    /// </summary>
-    public static void AnswerAll(List<SpoolRequester> requesters, SpoolReply reply)
-    {
-        var completions = false;
-        foreach (var requester in requesters)
-        {
-            if (requester.Completion is null)
-                requester.Sender.Tell(reply);
-            else
-                completions = true;
-        }
-        if (completions)
-            ThreadPool.UnsafeQueueUserWorkItem(static answer =>
-            {
-                foreach (var requester in answer.Requesters)
-                    requester.Completion?.TrySetResult(answer.Reply.Outcome);
-            }, (Requesters: requesters, Reply: reply), preferLocal: false);
-    }
-}
-
-/// <summary>The spool's answer to an <see cref="Enqueue"/>.</summary>
-public sealed record SpoolReply(SpoolOutcome Outcome)
-{
-    public static readonly SpoolReply Stored = new(SpoolOutcome.Stored);
-    public static readonly SpoolReply Full = new(SpoolOutcome.Full);
-    public static readonly SpoolReply Failed = new(SpoolOutcome.Failed);
-}
-
-/// <summary>Kafka's verdict on a whole batch: Error is null when every event in it was confirmed.</summary>
-public sealed record BatchDelivered(long SequenceNr, string? Error);
-
-/// <summary>Truncate what Kafka has confirmed now, without waiting for the pacing interval; answered with <see cref="Truncated"/>.</summary>
-public sealed record TruncateNow
-{
-    public static readonly TruncateNow Instance = new();
-}
-
-/// <summary>The journal holds nothing at or below <paramref name="TruncatedThrough"/> any more.</summary>
-public sealed record Truncated(long TruncatedThrough);
-
-/// <summary>Asks a spooler for its counters (tests and diagnostics).</summary>
-public sealed record GetSpoolState
-{
-    public static readonly GetSpoolState Instance = new();
-}
-
-/// <summary>A spooler's counters.</summary>
-public sealed record SpoolState(long BacklogEvents, long BacklogBytes, long MemoryBytes, long DeliveredThrough, long TruncatedThrough, long LastSequenceNr);
-
-internal sealed record SpilledBatchesLoaded(IReadOnlyList<(long SequenceNr, SpoolBatch Batch)> Batches);
-
-internal sealed record SpilledBatchesFailed(Exception Cause);
-
-internal sealed record RetryFailedDeliveries;
-
-internal sealed record TruncationDue
-{
-    public static readonly TruncationDue Instance = new();
-}
-
-internal sealed record RetryReload;

@@ -1,0 +1,180 @@
+namespace AkkaCollector.Spooling;
+
+/// <summary>
+/// A spooler's bookkeeping of its journaled, undelivered batches (invariants 4 to 6 of <see cref="SpoolerActor"/>):
+/// which batch goes to Kafka next, how many events are out unconfirmed, which batches are spilled (only in the
+/// journal) and must be read back, and the delivered cursor below which every batch is confirmed. A plain class:
+/// the actor does the I/O it asks for (hand-overs, reads), this decides what and when.
+/// </summary>
+/// <param name="memoryBytes">Payload bytes of undelivered batches kept in memory; past it, batches are spilled.</param>
+/// <param name="liveWindow">Events that may be unconfirmed before the next batch is handed over.</param>
+/// <param name="backlogWindow">The same for a spilled batch (a catch-up) while producers are sending: live requests come first.</param>
+public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backlogWindow)
+{
+    private readonly LinkedList<Segment> _segments = new();
+    private readonly Dictionary<long, LinkedListNode<Segment>> _bySequenceNr = new();
+    private readonly List<Segment> _failed = [];
+    private LinkedListNode<Segment>? _next;
+    private bool _readingBack;
+
+    /// <summary>Events journaled and not yet confirmed by Kafka.</summary>
+    public long BacklogEvents { get; private set; }
+
+    /// <summary>Payload bytes journaled and not yet confirmed by Kafka.</summary>
+    public long BacklogBytes { get; private set; }
+
+    /// <summary>Payload bytes of undelivered batches held in memory.</summary>
+    public long MemoryBytes { get; private set; }
+
+    /// <summary>Events handed to Kafka and not yet answered for.</summary>
+    public long UnconfirmedEvents { get; private set; }
+
+    /// <summary>The highest sequence number at and below which every batch is confirmed: what the journal may drop.</summary>
+    public long DeliveredThrough { get; private set; }
+
+    /// <summary>Undelivered batches.</summary>
+    public int Batches => _segments.Count;
+
+    /// <summary>Tracks a journaled batch: in memory while the budget allows, else spilled.</summary>
+    public void Append(long sequenceNr, SpoolBatch batch)
+    {
+        var keepInMemory = MemoryBytes + batch.PayloadBytes <= memoryBytes;
+        var segment = new Segment(sequenceNr, batch.Events.Count, batch.PayloadBytes) { Events = keepInMemory ? batch.Events : null, Spilled = !keepInMemory };
+        if (keepInMemory)
+            MemoryBytes += batch.PayloadBytes;
+
+        var node = _segments.AddLast(segment);
+        _bySequenceNr[sequenceNr] = node;
+        _next ??= node;
+        BacklogBytes += batch.PayloadBytes;
+        BacklogEvents += batch.Events.Count;
+    }
+
+    /// <summary>After recovery: everything below the first replayed batch was truncated, so it was delivered.</summary>
+    public void Recovered(long lastSequenceNr) =>
+        DeliveredThrough = _segments.First is { } first ? first.Value.SequenceNr - 1 : lastSequenceNr;
+
+    /// <summary>
+    /// The next thing to do for delivery, in journal order: hand a batch over while the window has room, or read a
+    /// run of spilled batches back (asked once until <see cref="ReadBackCompleted"/> or <see cref="ReadBackFailed"/>);
+    /// null when there is nothing to do now.
+    /// </summary>
+    public DeliveryStep? Next(bool producersActive)
+    {
+        if (_next is not { } node || UnconfirmedEvents >= WindowFor(node.Value, producersActive))
+            return null;
+        var segment = node.Value;
+        if (segment.Events is null)
+            return _readingBack ? null : ReadBackFrom(node);
+
+        UnconfirmedEvents += segment.Count;
+        _next = node.Next;
+        return new DeliveryStep.HandOver(new HandOff(segment.SequenceNr, segment.Events));
+    }
+
+    private long WindowFor(Segment segment, bool producersActive) =>
+        segment.Spilled && producersActive ? backlogWindow : liveWindow;
+
+    /// <summary>A run of spilled batches worth at most half the memory budget (at least one batch).</summary>
+    private DeliveryStep.ReadBack ReadBackFrom(LinkedListNode<Segment> node)
+    {
+        var from = node.Value.SequenceNr;
+        var to = from;
+        long bytes = 0;
+        for (var n = node; n is not null && n.Value.Events is null && (bytes == 0 || bytes + n.Value.Bytes <= memoryBytes / 2); n = n.Next)
+        {
+            bytes += n.Value.Bytes;
+            to = n.Value.SequenceNr;
+        }
+        _readingBack = true;
+        return new DeliveryStep.ReadBack(from, to);
+    }
+
+    /// <summary>Spilled batches read back from the journal: their events are in memory again, ready to hand over.</summary>
+    public void ReadBackCompleted(IEnumerable<(long SequenceNr, SpoolBatch Batch)> batches)
+    {
+        _readingBack = false;
+        foreach (var (sequenceNr, batch) in batches)
+        {
+            if (_bySequenceNr.TryGetValue(sequenceNr, out var node) && node.Value.Events is null)
+            {
+                node.Value.Events = batch.Events;
+                MemoryBytes += node.Value.Bytes;
+            }
+        }
+    }
+
+    /// <summary>The read failed: the next <see cref="Next"/> asks for it again.</summary>
+    public void ReadBackFailed() => _readingBack = false;
+
+    /// <summary>Kafka confirmed every event of a batch; returns how many, or null for a batch not tracked (already confirmed).</summary>
+    public int? Confirmed(long sequenceNr)
+    {
+        if (!_bySequenceNr.TryGetValue(sequenceNr, out var node))
+            return null;
+        var segment = node.Value;
+        UnconfirmedEvents -= segment.Count;
+        segment.Delivered = true;
+        MemoryBytes -= segment.Bytes;
+        segment.Events = null;
+
+        while (_segments.First is { Value.Delivered: true } first)
+        {
+            _segments.RemoveFirst();
+            _bySequenceNr.Remove(first.Value.SequenceNr);
+            BacklogBytes -= first.Value.Bytes;
+            BacklogEvents -= first.Value.Count;
+            DeliveredThrough = first.Value.SequenceNr;
+        }
+        return segment.Count;
+    }
+
+    /// <summary>Kafka did not confirm a batch: it waits for <see cref="TakeRetries"/>. Returns its size, or null when not tracked.</summary>
+    public int? Unconfirmed(long sequenceNr)
+    {
+        if (!_bySequenceNr.TryGetValue(sequenceNr, out var node))
+            return null;
+        UnconfirmedEvents -= node.Value.Count;
+        _failed.Add(node.Value);
+        return node.Value.Count;
+    }
+
+    /// <summary>
+    /// The batches Kafka did not confirm, handed over again as they are: a handed-over batch keeps its events until
+    /// Kafka confirms it. A retried batch may overtake later ones (README: delivery is at least once).
+    /// </summary>
+    public IReadOnlyList<HandOff> TakeRetries()
+    {
+        var retries = new List<HandOff>(_failed.Count);
+        foreach (var segment in _failed)
+        {
+            UnconfirmedEvents += segment.Count;
+            retries.Add(new HandOff(segment.SequenceNr, segment.Events!));
+        }
+        _failed.Clear();
+        return retries;
+    }
+
+    /// <summary>A journaled batch as tracked until Kafka confirms it.</summary>
+    private sealed class Segment(long sequenceNr, int count, long bytes)
+    {
+        public long SequenceNr { get; } = sequenceNr;
+        public int Count { get; } = count;
+        public long Bytes { get; } = bytes;
+        /// <summary>The events, or null while spilled (only in the journal) or once delivered.</summary>
+        public IReadOnlyList<SpooledEvent>? Events { get; set; }
+        /// <summary>It was spilled when journaled: it belongs to a catch-up, even once read back.</summary>
+        public bool Spilled { get; init; }
+        public bool Delivered { get; set; }
+    }
+}
+
+/// <summary>What <see cref="DeliveryWindow.Next"/> asks the spooler to do.</summary>
+public abstract record DeliveryStep
+{
+    /// <summary>Hand this batch to Kafka.</summary>
+    public sealed record HandOver(HandOff Batch) : DeliveryStep;
+
+    /// <summary>Read the spilled batches <paramref name="From"/> to <paramref name="To"/> back from the journal.</summary>
+    public sealed record ReadBack(long From, long To) : DeliveryStep;
+}

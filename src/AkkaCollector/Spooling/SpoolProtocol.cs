@@ -1,0 +1,59 @@
+// The spooler's protocol: every message a SpoolerActor takes or sends, in one place.
+
+using Akka.Actor;
+
+namespace AkkaCollector.Spooling;
+
+/// <summary>
+/// Store these events; the answer comes once they are on disk, or why not: to <paramref name="Completion"/> when given
+/// (the HTTP side: no temporary actor, no timer, no extra hop per request), else as a <see cref="SpoolReply"/> to the sender.
+/// </summary>
+public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events, TaskCompletionSource<SpoolOutcome>? Completion = null)
+{
+    public SpoolRequester RequesterFrom(IActorRef sender) => new(sender, Completion);
+}
+
+/// <summary>The spool's answer to an <see cref="Enqueue"/>.</summary>
+public sealed record SpoolReply(SpoolOutcome Outcome)
+{
+    public static readonly SpoolReply Stored = new(SpoolOutcome.Stored);
+    public static readonly SpoolReply Full = new(SpoolOutcome.Full);
+    public static readonly SpoolReply Failed = new(SpoolOutcome.Failed);
+}
+
+/// <summary>Give this journaled batch to Kafka; the spooler hears back through <see cref="BatchDelivered"/>.</summary>
+public sealed record HandOff(long SequenceNr, IReadOnlyList<SpooledEvent> Events);
+
+/// <summary>Kafka's verdict on a whole batch: Error is null when every event in it was confirmed.</summary>
+public sealed record BatchDelivered(long SequenceNr, string? Error);
+
+/// <summary>Truncate what Kafka has confirmed now, without waiting for the pacing interval; answered with <see cref="Truncated"/>.</summary>
+public sealed record TruncateNow
+{
+    public static readonly TruncateNow Instance = new();
+}
+
+/// <summary>The journal holds nothing at or below <paramref name="TruncatedThrough"/> any more.</summary>
+public sealed record Truncated(long TruncatedThrough);
+
+/// <summary>Asks a spooler for its counters (tests and diagnostics).</summary>
+public sealed record GetSpoolState
+{
+    public static readonly GetSpoolState Instance = new();
+}
+
+/// <summary>A spooler's counters.</summary>
+public sealed record SpoolState(long BacklogEvents, long BacklogBytes, long MemoryBytes, long DeliveredThrough, long TruncatedThrough, long LastSequenceNr);
+
+internal sealed record SpilledBatchesLoaded(IReadOnlyList<(long SequenceNr, SpoolBatch Batch)> Batches);
+
+internal sealed record SpilledBatchesFailed(Exception Cause);
+
+internal sealed record RetryFailedDeliveries;
+
+internal sealed record TruncationDue
+{
+    public static readonly TruncationDue Instance = new();
+}
+
+internal sealed record RetryReload;
