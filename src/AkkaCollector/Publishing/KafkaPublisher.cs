@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Akka.Actor;
 using AkkaCollector.Observability;
-using AkkaCollector.Spooling;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 
@@ -51,12 +49,12 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             .Build();
     }
 
-    public void Publish(long sequenceNr, IReadOnlyList<SpooledEvent> events, IActorRef spooler)
+    public void Publish(IReadOnlyList<IPublishableEvent> events, BatchAnswered answered)
     {
         // Closed during shutdown: the batch stays unconfirmed in the journal and is delivered after the next start.
         if (Volatile.Read(ref _closed) == 1)
             return;
-        var tracker = new BatchTracker(sequenceNr, events.Count, spooler, this);
+        var tracker = new BatchTracker(events.Count, answered, this);
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
@@ -74,7 +72,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             }
             catch (ProduceException<string, byte[]> failure)
             {
-                // Refused locally (queue full, too large): the rest of the batch is not sent; the spooler retries it whole.
+                // Refused locally (queue full, too large): the rest of the batch is not sent; the batch is answered with the error and retried whole.
                 tracker.FailRemaining(events.Count - i, failure.Error.Code.ToString());
                 return;
             }
@@ -108,8 +106,8 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             _logger.LogInformation("Kafka reachable again; delivering the spool");
     }
 
-    /// <summary>Counts one batch's delivery reports (they arrive on librdkafka's thread) and tells the spooler once, at the end.</summary>
-    private sealed class BatchTracker(long sequenceNr, int count, IActorRef spooler, KafkaPublisher publisher)
+    /// <summary>Counts one batch's delivery reports (they arrive on librdkafka's thread) and answers once, at the end.</summary>
+    private sealed class BatchTracker(int count, BatchAnswered answered, KafkaPublisher publisher)
     {
         private readonly long _started = Stopwatch.GetTimestamp();
         private int _remaining = count;
@@ -142,7 +140,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
                 return;
             if (_error is null)
                 publisher.NoteDelivered();
-            spooler.Tell(new BatchDelivered(sequenceNr, _error));
+            answered(_error);
         }
     }
 }

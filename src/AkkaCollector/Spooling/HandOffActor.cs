@@ -7,7 +7,8 @@ namespace AkkaCollector.Spooling;
 /// A spooler's child that hands its batches to the Kafka producer, in the order it is told. Handing over costs a few
 /// microseconds per event (headers, the producer's queue): 5 000 events after an outage are tens of milliseconds, and
 /// done in the spooler they held up every request waiting in its mailbox (ingest fell to a fifth of the offered rate
-/// while a backlog drained, docs/benchmark.md). Here they run beside the spooler; delivery reports still go to it.
+/// while a backlog drained, docs/benchmark.md). Here they run beside the spooler, and
+/// Kafka's answer for each batch comes back to the spooler as its own <see cref="BatchDelivered"/>.
 /// </summary>
 public sealed class HandOffActor : ReceiveActor
 {
@@ -24,5 +25,9 @@ public sealed class HandOffActor : ReceiveActor
     public static Props Props(IEventPublisher publisher, IActorRef spooler) =>
         Akka.Actor.Props.Create(() => new HandOffActor(publisher, spooler));
 
-    private void HandleHandOff(HandOff batch) => _publisher.Publish(batch.SequenceNr, batch.Events, _spooler);
+    private void HandleHandOff(HandOff batch)
+    {
+        var spooler = _spooler;
+        _publisher.Publish(batch.Events, error => spooler.Tell(new BatchDelivered(batch.SequenceNr, error)));
+    }
 }

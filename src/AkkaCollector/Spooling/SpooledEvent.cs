@@ -1,3 +1,5 @@
+using AkkaCollector.Publishing;
+
 namespace AkkaCollector.Spooling;
 
 /// <summary>One accepted event, ready to be journaled and published: the unit that flows from ingress to Kafka.</summary>
@@ -13,7 +15,7 @@ public sealed record SpooledEvent(
     string PartitionKey,
     string Type,
     byte[] Payload,
-    bool Unverified = false);
+    bool Unverified = false) : IPublishableEvent;
 
 /// <summary>What the spool says about a set of events handed to it.</summary>
 public enum SpoolOutcome

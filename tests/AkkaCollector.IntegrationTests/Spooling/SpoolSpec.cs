@@ -91,8 +91,8 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
         AwaitCondition(() => publisher.Published.Count == 5);
         Assert.Equal(5, await _journal.CountRowsAsync(PersistenceId));
 
-        foreach (var (sequenceNr, _, spooler) in publisher.Published.Take(4))
-            spooler.Tell(new BatchDelivered(sequenceNr, null));
+        foreach (var batch in publisher.Published.Take(4))
+            batch.Confirm();
 
         // Akka.Persistence.Sql keeps the highest deleted row (marked deleted) as the sequence-number high-water mark.
         await AwaitAssertAsync(async () => Assert.Equal(2, await _journal.CountRowsAsync(PersistenceId)), TimeSpan.FromSeconds(10));
@@ -119,7 +119,7 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
             while (publisher.Published.TryDequeue(out var batch))
             {
                 delivered.AddRange(batch.Events.Select(e => e.MessageId));
-                batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+                batch.Confirm();
             }
             return delivered.Count >= ids.Length;
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));

@@ -10,16 +10,25 @@ namespace AkkaCollector.Tests.Spooling;
 /// <summary>A Kafka stand-in: records what the spooler hands over and confirms only when told to (or at once).</summary>
 internal sealed class RecordingPublisher(bool confirmAtOnce = false) : IEventPublisher
 {
-    public ConcurrentQueue<(long SequenceNr, IReadOnlyList<SpooledEvent> Events, IActorRef Spooler)> Published { get; } = new();
+    public ConcurrentQueue<PublishedBatch> Published { get; } = new();
 
-    public void Publish(long sequenceNr, IReadOnlyList<SpooledEvent> events, IActorRef spooler)
+    public void Publish(IReadOnlyList<IPublishableEvent> events, BatchAnswered answered)
     {
-        Published.Enqueue((sequenceNr, events, spooler));
+        var batch = new PublishedBatch(events, answered);
+        Published.Enqueue(batch);
         if (confirmAtOnce)
-            spooler.Tell(new BatchDelivered(sequenceNr, null));
+            batch.Confirm();
     }
 
     public IReadOnlyList<string> PublishedIds => Published.SelectMany(p => p.Events).Select(e => e.MessageId).ToList();
+}
+
+/// <summary>One batch handed to <see cref="RecordingPublisher"/>, waiting for the test to say how Kafka answered.</summary>
+internal sealed record PublishedBatch(IReadOnlyList<IPublishableEvent> Events, BatchAnswered Answer)
+{
+    public void Confirm() => Answer(null);
+
+    public void Fail(string error) => Answer(error);
 }
 
 /// <summary>Stands in for the journal's query side: answers with the batches the test says are in the journal.</summary>

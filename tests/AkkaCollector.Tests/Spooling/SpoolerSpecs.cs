@@ -110,12 +110,11 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         ExpectMsg<SpoolReply>();
         AwaitCondition(() => publisher.Published.Count == 2);
 
-        var (sequenceNr, _, spooler) = publisher.Published.First();
-        spooler.Tell(new BatchDelivered(sequenceNr, null));
+        publisher.Published.First().Confirm();
         AwaitAssert(() =>
         {
             spool.Tell(GetSpoolState.Instance, TestActor);
-            Assert.Equal(sequenceNr, ExpectMsg<SpoolState>().TruncatedThrough);
+            Assert.Equal(1, ExpectMsg<SpoolState>().TruncatedThrough);
         });
         Watch(spool);
         Sys.Stop(spool);
@@ -207,8 +206,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(SpoolReply.Full, ExpectMsg<SpoolReply>());
 
         AwaitCondition(() => publisher.Published.Count == 1);
-        var (sequenceNr, _, spooler) = publisher.Published.Single();
-        spooler.Tell(new BatchDelivered(sequenceNr, null));
+        publisher.Published.Single().Confirm();
 
         AwaitAssert(() =>
         {
@@ -227,8 +225,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         ExpectMsg<SpoolReply>();
         AwaitCondition(() => publisher.Published.Count == 1);
 
-        var (sequenceNr, _, spooler) = publisher.Published.Single();
-        spooler.Tell(new BatchDelivered(sequenceNr, "Local_MsgTimedOut"));
+        publisher.Published.Single().Fail("Local_MsgTimedOut");
 
         AwaitCondition(() => publisher.Published.Count == 2, TimeSpan.FromSeconds(5));
         Assert.Equal(["e1", "e1"], publisher.PublishedIds);
@@ -261,7 +258,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
             {
                 Assert.Equal(ids[delivered], batch.Events.Single().MessageId);
                 delivered++;
-                batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+                batch.Confirm();
             }
             return delivered == ids.Count;
         }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(5));
@@ -298,7 +295,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         spool.Tell(Request("still-sending"), TestActor);
         ExpectMsg<SpoolReply>();
         foreach (var batch in live)
-            batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+            batch.Confirm();
         AwaitCondition(() => publisher.Published.Count >= 5, TimeSpan.FromSeconds(10));
         Thread.Sleep(300);
         var paced = TakePublished(publisher);
@@ -307,13 +304,13 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         // Producers quiet for over a second: the catch-up gets the large window again.
         Thread.Sleep(1200);
         foreach (var batch in paced)
-            batch.Spooler.Tell(new BatchDelivered(batch.SequenceNr, null));
+            batch.Confirm();
         AwaitCondition(() => publisher.Published.Count > 5, TimeSpan.FromSeconds(10));
     }
 
-    private static List<(long SequenceNr, IReadOnlyList<SpooledEvent> Events, IActorRef Spooler)> TakePublished(RecordingPublisher publisher)
+    private static List<PublishedBatch> TakePublished(RecordingPublisher publisher)
     {
-        var taken = new List<(long, IReadOnlyList<SpooledEvent>, IActorRef)>();
+        var taken = new List<PublishedBatch>();
         while (publisher.Published.TryDequeue(out var batch))
             taken.Add(batch);
         return taken;
