@@ -43,8 +43,8 @@ builder.Services.AddAkka("collector", (akka, provider) =>
     akka.AddHocon(CollectorHocon.LoadProfile(profile), HoconAddMode.Prepend);
     akka.AddHoconFile(CollectorHocon.PathOf("akka.conf"), HoconAddMode.Append);
     akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory());
-    akka.WithCollectorSpool(provider, shutdown);
-    akka.WithCollectorPublishing(shutdown);
+    akka.WithCollectorSpool(provider);
+    akka.WithDeliveryShutdownTasks(shutdown);
     akka.WithCollectorLookups();
 });
 
@@ -58,7 +58,7 @@ app.MapReadiness();
 app.MapAdminShutdown();
 app.MapMetrics();
 app.MapDashboard();
-app.LogLifecycle();
+app.LogLifecycle(CollectorSummary.Describe);
 ProcessMetrics.Register(Metrics.DefaultRegistry);
 
 try

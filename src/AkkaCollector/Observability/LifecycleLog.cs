@@ -1,8 +1,3 @@
-using AkkaCollector.Lookups;
-using AkkaCollector.Publishing;
-using AkkaCollector.Spooling;
-using Microsoft.Extensions.Options;
-
 namespace AkkaCollector.Observability;
 
 /// <summary>
@@ -12,24 +7,17 @@ namespace AkkaCollector.Observability;
 /// </summary>
 public static partial class LifecycleLog
 {
-    /// <summary>Logs the start-up summary when the host has started.</summary>
-    public static WebApplication LogLifecycle(this WebApplication app)
+    /// <summary>Logs the start-up summary when the host has started; the composition root says what is in force.</summary>
+    public static WebApplication LogLifecycle(this WebApplication app, Func<IServiceProvider, StartupSummary> describe)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LifecycleLog).FullName!);
-        app.Lifetime.ApplicationStarted.Register(() => LogStartedSummary(app, logger));
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var summary = describe(app.Services);
+            LogStarted(logger, string.Join(' ', app.Urls), summary.Partitions, summary.SpoolMaxBytes, summary.Journal,
+                summary.KafkaMode, summary.KafkaBootstrap, summary.Topic, summary.Lookups);
+        });
         return app;
-    }
-
-    private static void LogStartedSummary(WebApplication app, ILogger logger)
-    {
-        var spool = app.Services.GetRequiredService<IOptions<SpoolOptions>>().Value;
-        var kafka = app.Services.GetRequiredService<KafkaConnection>();
-        var topic = app.Services.GetRequiredService<IOptions<KafkaOptions>>().Value.Topic;
-        var lookups = app.Services.GetRequiredService<IRequestLookups>() is NoLookups ? "off" : "on";
-        // The PostgreSQL connection string may carry a password: only the SQLite folder is named.
-        var journal = spool.Provider == "sqlite" && spool.ConnectionString is null ? $"sqlite at {Path.GetFullPath(spool.Path)}" : spool.Provider;
-        LogStarted(logger, string.Join(' ', app.Urls), spool.Partitions, spool.MaxBytes, journal,
-            kafka.IsEmbedded ? "embedded mock" : "bootstrap", kafka.BootstrapServers, topic, lookups);
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message =
@@ -38,3 +26,7 @@ public static partial class LifecycleLog
     private static partial void LogStarted(ILogger logger, string urls, int partitions, long spoolMaxBytes, string journal,
         string kafkaMode, string kafkaBootstrap, string topic, string lookups);
 }
+
+/// <summary>What the start-up line says is in force.</summary>
+public sealed record StartupSummary(
+    int Partitions, long SpoolMaxBytes, string Journal, string KafkaMode, string KafkaBootstrap, string Topic, string Lookups);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka;
 using Akka.Actor;
+using AkkaCollector.Spooling;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -27,7 +28,7 @@ public sealed class CollectorShutdownService(
     IServer server,
     ReadinessGate readiness,
     InFlightRequests inFlight,
-    ISpoolBacklog backlog,
+    SpoolStatus spool,
     ShutdownSettings settings,
     ILogger<CollectorShutdownService> logger) : IHostedLifecycleService
 {
@@ -97,7 +98,7 @@ public sealed class CollectorShutdownService(
         var elapsed = startedAt == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(startedAt);
         logger.LogInformation(
             "Shutdown complete in {ElapsedSeconds:0.000}s of a {KillWindowSeconds:0.###}s kill window ({Reason}); {EventsRemaining} events remain spooled",
-            elapsed.TotalSeconds, settings.Plan.KillWindow.TotalSeconds, _coordinated.ShutdownReason, backlog.EventsRemaining());
+            elapsed.TotalSeconds, settings.Plan.KillWindow.TotalSeconds, _coordinated.ShutdownReason, spool.BacklogEvents);
         _connectionsDeadline.Dispose();
         return Task.CompletedTask;
     }

@@ -1,8 +1,5 @@
 using AkkaCollector.Observability;
 using AkkaCollector.Spooling;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AkkaCollector.Shutdown;
@@ -46,13 +43,4 @@ public sealed class ReadinessGate
     }
 
     private void Publish() => CollectorMetrics.Ready.Set(IsReady ? 1 : 0);
-}
-
-/// <summary>Maps <c>GET /health/ready</c> onto the <see cref="ReadinessGate"/>.</summary>
-public static class ReadinessEndpoint
-{
-    /// <summary>200 <c>ready</c>, or 503 <c>draining</c> / <c>spool_full</c>; never waits on Redis or Kafka.</summary>
-    public static IEndpointConventionBuilder MapReadiness(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/health/ready", (ReadinessGate gate) =>
-            Results.Text(gate.State, statusCode: gate.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable));
 }

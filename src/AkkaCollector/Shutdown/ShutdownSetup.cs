@@ -8,9 +8,9 @@ namespace AkkaCollector.Shutdown;
 public static class ShutdownSetup
 {
     /// <summary>
-    /// Registers the readiness gate, the in-flight counter and <see cref="CollectorShutdownService"/> (the spool
-    /// registers the <see cref="ISpoolBacklog"/> it reports); returns the settings so
-    /// Program.cs can refuse to start (<see cref="RefusesToStart"/>) before building anything else.
+    /// Registers the readiness gate, the in-flight counter and <see cref="CollectorShutdownService"/> (which reads
+    /// the spool's status for its last log line); returns the settings so Program.cs can refuse to start
+    /// (<see cref="RefusesToStart"/>) before building anything else.
     /// </summary>
     public static ShutdownSettings AddCollectorShutdown(this WebApplicationBuilder builder)
     {

@@ -1,8 +1,5 @@
-using Akka;
-using Akka.Actor;
 using Akka.Hosting;
 using Akka.Persistence.Sql;
-using AkkaCollector.Shutdown;
 using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.Spooling;
@@ -19,7 +16,6 @@ public static class SpoolHosting
             SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition, sp.GetRequiredService<ILogger<SpoolStatus>>()));
         services.AddSingleton<Spool>();
         services.AddSingleton<IEventSpool>(sp => sp.GetRequiredService<Spool>());
-        services.AddSingleton<ISpoolBacklog>(sp => sp.GetRequiredService<SpoolStatus>());
         return services;
     }
 
@@ -27,11 +23,7 @@ public static class SpoolHosting
     /// Loads hocon/spool.conf, points the journal at Spool:Provider / Spool:ConnectionString / Spool:Path, and starts
     /// the spoolers when the actor system starts (each recovers and delivers what its journal holds).
     /// </summary>
-    /// <remarks>
-    /// In before-actor-system-terminate (after service-stop's last Kafka flush) every spooler truncates what Kafka
-    /// confirmed, so a graceful restart does not send the last second of traffic again.
-    /// </remarks>
-    public static AkkaConfigurationBuilder WithCollectorSpool(this AkkaConfigurationBuilder builder, IServiceProvider provider, ShutdownSettings shutdown)
+    public static AkkaConfigurationBuilder WithCollectorSpool(this AkkaConfigurationBuilder builder, IServiceProvider provider)
     {
         var options = provider.GetRequiredService<IOptions<SpoolOptions>>().Value;
         return builder
@@ -39,14 +31,6 @@ public static class SpoolHosting
             .AddHoconFile(CollectorHocon.PathOf("spool.conf"), HoconAddMode.Append)
             .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
             .AddSetup(Spool.JournalDataOptions(options))
-            .WithActors((system, _, resolver) =>
-            {
-                var spool = resolver.GetService<Spool>();
-                spool.Start(system);
-                var coordinated = CoordinatedShutdown.Get(system);
-                var budget = shutdown.Plan.TimeoutOf(CoordinatedShutdown.PhaseBeforeActorSystemTerminate) * 0.8;
-                coordinated.AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "spool-truncate",
-                    () => spool.TruncateDeliveredAsync(budget));
-            });
+            .WithActors((system, _, resolver) => resolver.GetService<Spool>().Start(system));
     }
 }

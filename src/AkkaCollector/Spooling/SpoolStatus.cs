@@ -1,5 +1,4 @@
 using AkkaCollector.Observability;
-using AkkaCollector.Shutdown;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AkkaCollector.Spooling;
@@ -11,7 +10,7 @@ namespace AkkaCollector.Spooling;
 /// under <see cref="NormalPercent"/> %: the warning comes before the first 503, and the gap between the two marks
 /// keeps a spool hovering at the mark from writing a line per batch.
 /// </summary>
-public sealed partial class SpoolStatus : ISpoolBacklog
+public sealed partial class SpoolStatus
 {
     /// <summary>Fill, in percent of a spooler's bound, at which the spool is reported nearly full.</summary>
     public const int HighPercent = 80;
@@ -66,9 +65,6 @@ public sealed partial class SpoolStatus : ISpoolBacklog
 
     /// <summary>Raised when the spool as a whole becomes full (true) or takes events again (false): readiness follows it.</summary>
     public event Action<bool>? FullChanged;
-
-    /// <inheritdoc />
-    public long EventsRemaining() => BacklogEvents;
 
     internal void ReportFull(int partition, bool full)
     {

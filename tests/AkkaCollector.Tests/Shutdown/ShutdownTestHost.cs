@@ -49,7 +49,6 @@ internal sealed class ShutdownTestHost : IAsyncDisposable
         var settings = builder.AddCollectorShutdown();
         var spool = new SpoolStatus(1, 1024);
         builder.Services.AddSingleton(spool);
-        builder.Services.AddSingleton<ISpoolBacklog>(spool);
         builder.Services.AddAkka("shutdown-test", akka => akka.AddCollectorShutdownHocon(settings));
 
         var app = builder.Build();

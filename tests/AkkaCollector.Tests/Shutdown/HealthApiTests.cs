@@ -1,8 +1,9 @@
 using System.Net;
-using AkkaCollector.Observability;
+using AkkaCollector.Shutdown;
+using AkkaCollector.Tests.Observability;
 using Microsoft.AspNetCore.TestHost;
 
-namespace AkkaCollector.Tests.Observability;
+namespace AkkaCollector.Tests.Shutdown;
 
 public sealed class HealthApiTests
 {
