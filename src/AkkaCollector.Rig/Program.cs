@@ -25,6 +25,7 @@ try
         ["scenario", "run", .. var rest] => await ScenarioVerb.RunAsync(rest, stop.Token),
         ["scenario", "list", ..] => ScenarioVerb.List(),
         ["bench", .. var rest] => await BenchVerb.RunAsync(rest, stop.Token),
+        [NoopHostVerb.Name, .. var rest] => await NoopHostVerb.RunAsync(rest, stop.Token),
         _ => Usage(),
     };
 }
@@ -43,6 +44,7 @@ static int Usage()
           scenario run FILE|NAME [--duration D] [--confirm] [--dry-run] [--out DIR]
           scenario list
           bench [--quick] [--lookups] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]
+          noop-host --urls http://127.0.0.1:PORT   (the bench's HTTP ceiling; the bench starts it itself)
         """);
     return 2;
 }

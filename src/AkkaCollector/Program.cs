@@ -53,7 +53,6 @@ var app = builder.Build();
 app.UseInFlightRequests();
 app.MapTrackingApi();
 app.MapLiveness();
-app.MapBenchNoop(builder.Configuration);
 app.MapReadiness();
 app.MapAdminShutdown();
 app.MapMetrics();

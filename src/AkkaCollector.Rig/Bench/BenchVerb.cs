@@ -10,7 +10,7 @@ namespace AkkaCollector.Rig.Bench;
 
 /// <summary>
 /// <c>bench</c>: the benchmark of issue 8 (docs/benchmark.md). In one run, on this machine, with the same bodies:
-/// the HTTP ceiling (POST /bench/noop in the collector's own process), the Kafka ceiling (a raw producer into the same
+/// the HTTP ceiling (the rig's no-op host: the ingress's body reader and nothing else), the Kafka ceiling (a raw producer into the same
 /// mock), then the collector's full pipeline (single events at 64 and 256 connections, 20-event batches), latency at
 /// half its best rate, and a Kafka outage that spools N events and drains them while traffic continues.
 /// With <c>--lookups</c> it measures instead the request-path lookups: off, on (Redis, app registry, rate limit, geo),
@@ -105,6 +105,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     private readonly List<BenchRatio> _ratios = [];
     private KafkaMockProcess? _kafka;
     private BenchCollector? _collector;
+    private NoopHostProcess? _noop;
     private ProcessProbe? _kafkaProbe;
     private string _trackBodies = "";
     private string _noopBodies = "";
@@ -154,7 +155,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         _batchBodies = Path.Combine(settings.RunDirectory, "batch.bodies");
         var single = BenchVerb.WriteBodies(_trackBodies, 1, BodiesPerFile);
         // The very same bodies, sent to the no-op endpoint.
-        await File.WriteAllLinesAsync(_noopBodies, File.ReadLines(_trackBodies).Select(l => "/bench/noop" + l[l.IndexOf('\t')..]), stop);
+        await File.WriteAllLinesAsync(_noopBodies, File.ReadLines(_trackBodies).Select(l => NoopHostVerb.NoopPath + l[l.IndexOf('\t')..]), stop);
         var batch = BenchVerb.WriteBodies(_batchBodies, BatchEvents, BodiesPerFile / 10);
         // The lookups phases' own single events: the same generator, each with its device's address in X-Forwarded-For.
         _lookupBodies = Path.Combine(settings.RunDirectory, "lookups.bodies");
@@ -165,6 +166,8 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         _kafkaProbe = new ProcessProbe(_kafka.Process.Pid);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillEverything();
         _collector = await StartCollectorAsync("collector", CollectorConfiguration(), stop);
+        _noop = await NoopHostProcess.StartAsync(stop);
+        console.MarkupLine($"no-op host pid {_noop.Pid} at {_noop.BaseUrl}");
         console.MarkupLine($"Kafka mock pid {_kafka.Process.Pid} at {_kafka.BootstrapServers}");
     }
 
@@ -173,7 +176,6 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     {
         ["Kafka__BootstrapServers"] = _kafka!.BootstrapServers,
         ["Kafka__Topic"] = Topic,
-        ["Bench__NoopEndpoint"] = "true",
         // wrk runs on this host, standing in for the load balancer that writes X-Forwarded-For (the lookups' bodies carry one).
         ["Ingress__TrustedProxies__0"] = "127.0.0.1",
     };
@@ -194,20 +196,31 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     /// </summary>
     private async Task WarmUpAsync(BenchCollector collector, IReadOnlyList<(string Path, string Bodies, int Connections)> loads, CancellationToken stop)
     {
+        await WarmUpAsync($"{collector.Pid}", async token => (await collector.Gauges.ScrapeAsync(token)).JitSeconds,
+            loads.Select(load => (collector.Url(load.Path), load.Bodies, load.Connections)).ToList(), stop);
+        await collector.Gauges.WaitForEmptySpoolAsync(DrainBound, stop);
+    }
+
+    /// <summary>The no-op host's own warm-up, by the same rule.</summary>
+    private Task WarmUpNoopHostAsync(CancellationToken stop) =>
+        WarmUpAsync($"no-op host {_noop!.Pid}", _noop.JitSecondsAsync, [(_noop.NoopUrl, _noopBodies, 64)], stop);
+
+    private async Task WarmUpAsync(string who, Func<CancellationToken, Task<double>> jitSeconds, IReadOnlyList<(Uri Url, string Bodies, int Connections)> loads,
+        CancellationToken stop)
+    {
         var round = TimeSpan.FromSeconds(Math.Min(4, settings.Duration.TotalSeconds));
         var clock = Stopwatch.StartNew();
-        var before = await collector.Gauges.ScrapeAsync(stop);
+        var before = await jitSeconds(stop);
         var jitInRound = double.MaxValue;
         while (jitInRound > JitQuietSeconds && clock.Elapsed < WarmUpBound)
         {
-            foreach (var (path, bodies, connections) in loads)
-                await new WrkLoad(collector.Url(path), bodies, connections, round).RunAsync(stop);
-            var after = await collector.Gauges.ScrapeAsync(stop);
-            jitInRound = after.JitSeconds - before.JitSeconds;
+            foreach (var (url, bodies, connections) in loads)
+                await new WrkLoad(url, bodies, connections, round).RunAsync(stop);
+            var after = await jitSeconds(stop);
+            jitInRound = after - before;
             before = after;
         }
-        await collector.Gauges.WaitForEmptySpoolAsync(DrainBound, stop);
-        _warmUp.Add($"{collector.Pid}: {clock.Elapsed.TotalSeconds:0} s, JIT {before.JitSeconds:0.0} s in all, {jitInRound * 1000:0} ms in the last round");
+        _warmUp.Add($"{who}: {clock.Elapsed.TotalSeconds:0} s, JIT {before:0.0} s in all, {jitInRound * 1000:0} ms in the last round");
         console.MarkupLine(Markup.Escape($"warm-up {_warmUp[^1]}"));
     }
 
@@ -219,7 +232,8 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
             return;
         }
         var d = settings.Duration;
-        await WarmUpAsync(_collector!, [("/v1/track", _trackBodies, 64), ("/v1/track", _trackBodies, 256), ("/v1/batch", _batchBodies, 64), ("/bench/noop", _noopBodies, 64)], stop);
+        await WarmUpAsync(_collector!, [("/v1/track", _trackBodies, 64), ("/v1/track", _trackBodies, 256), ("/v1/batch", _batchBodies, 64)], stop);
+        await WarmUpNoopHostAsync(stop);
 
         // A ceiling is the best of two attempts: the raw producer's figure moved from 191 k to 300 k records/s between
         // runs minutes apart, and a ceiling measured low flatters every ratio against it.
@@ -236,9 +250,9 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
             $"{BenchReport.Number(batch.EndToEnd ?? 0)} / {BenchReport.Number(kafka.Acked)} ev/s", (batch.EndToEnd ?? 0) / kafka.Acked, 0.5));
 
         var half = (best.EndToEnd ?? best.Acked) / 2;
-        var atHalf = await MeasureCollectorAsync(_collector!, "track-half", Paced("/v1/track", _trackBodies, half, d), 1, stop);
-        // The same pace against the no-op endpoint: the latency this machine gives any request at that rate.
-        var noopAtHalf = await MeasureHttpAsync("http-half", Paced("/bench/noop", _noopBodies, half, d), stop);
+        var atHalf = await MeasureCollectorAsync(_collector!, "track-half", Paced(Url("/v1/track"), _trackBodies, half, d), 1, stop);
+        // The same pace against the no-op host: the latency this machine gives any request at that rate.
+        var noopAtHalf = await MeasureHttpAsync("http-half", Paced(_noop!.NoopUrl, _noopBodies, half, d), stop);
         _targets.Add(new BenchTarget("p99 <= 25 ms at half the best single-event rate",
             $"p99 {BenchReport.Millis(atHalf.P99Ms)} ms at {BenchReport.Number(atHalf.Acked)} ev/s (asked {BenchReport.Number(half)}); no-op endpoint at that pace: p99 {BenchReport.Millis(noopAtHalf.P99Ms)} ms",
             $"{atHalf.P99Ms / 25:0.00} of the bound", atHalf.P99Ms <= 25));
@@ -253,23 +267,24 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     /// the rate it was asked, at a p50 of 2.3 ms). With 256 the schedule tolerates 16 ms, so the rate asked is the rate
     /// offered, as from many independent producers, and what the phase measures is the latency at that rate.
     /// </summary>
-    private WrkLoad Paced(string path, string bodies, double rate, TimeSpan duration) => new(Url(path), bodies, PacedConnections, duration, Rate: Math.Max(1, rate));
+    private static WrkLoad Paced(Uri url, string bodies, double rate, TimeSpan duration) => new(url, bodies, PacedConnections, duration, Rate: Math.Max(1, rate));
 
     private const int PacedConnections = 256;
 
     private Task<BenchPhase> MeasureHttpCeilingAsync(string name, CancellationToken stop) =>
-        MeasureHttpAsync(name, new WrkLoad(Url("/bench/noop"), _noopBodies, 64, settings.Duration), stop);
+        MeasureHttpAsync(name, new WrkLoad(_noop!.NoopUrl, _noopBodies, 64, settings.Duration), stop);
 
     private async Task<BenchPhase> MeasureHttpAsync(string name, WrkLoad load, CancellationToken stop)
     {
-        _collector!.Probe.ResetPeak();
-        var cpuBefore = _collector.Probe.CpuTime() ?? TimeSpan.Zero;
+        var probe = _noop!.Probe;
+        probe.ResetPeak();
+        var cpuBefore = probe.CpuTime() ?? TimeSpan.Zero;
         var (result, wrkCpu) = await load.RunAsync(stop);
-        var cpu = (_collector.Probe.CpuTime() ?? cpuBefore) - cpuBefore;
+        var cpu = (probe.CpuTime() ?? cpuBefore) - cpuBefore;
         var wall = result.Duration;
-        var phase = new BenchPhase(name, $"POST /bench/noop, {load.Connections} conn, same bodies" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""), result.Succeeded / wall.TotalSeconds, null,
-            result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, result.Succeeded), $"wrk {Share(wrkCpu, wall):0}",
-            _collector.Probe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), Errors(result));
+        var phase = new BenchPhase(name, $"POST {NoopHostVerb.NoopPath} (no-op host), {load.Connections} conn, same bodies" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
+            result.Succeeded / wall.TotalSeconds, null, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, result.Succeeded),
+            $"wrk {Share(wrkCpu, wall):0}", probe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), Errors(result));
         Report(phase);
         return phase;
     }
@@ -359,7 +374,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         // The traffic starts a second before Kafka returns, so the rate measured is that of traffic in full flow, not
         // of wrk opening its connections (a tenth of a short drain otherwise).
         using var drained = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var traffic = Paced("/v1/track", _trackBodies, ingestRate, DrainBound).RunAsync(drained.Token);
+        var traffic = Paced(Url("/v1/track"), _trackBodies, ingestRate, DrainBound).RunAsync(drained.Token);
         await Task.Delay(TimeSpan.FromSeconds(1), stop);
         _collector.Probe.ResetPeak();
         cpuBefore = _collector.Probe.CpuTime() ?? TimeSpan.Zero;
@@ -448,6 +463,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
             await _lookupsCollector.DisposeAsync();
         if (_collector is not null)
             await _collector.DisposeAsync();
+        _noop?.Dispose();
         if (_kafka is not null)
             await _kafka.DisposeAsync();
     }
@@ -455,6 +471,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     private void KillEverything()
     {
         _collector?.Kill();
+        _noop?.Dispose();
         _lookupsCollector?.Kill();
         _redis?.Dispose();
         _kafka?.Process.Dispose();

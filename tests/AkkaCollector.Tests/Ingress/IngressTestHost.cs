@@ -55,7 +55,6 @@ internal sealed class IngressTestHost : IAsyncDisposable
             return next(context);
         });
         app.MapTrackingApi();
-        app.MapBenchNoop(builder.Configuration);
         await app.StartAsync();
         return new IngressTestHost(app, spool, lookups);
     }
