@@ -15,11 +15,15 @@ namespace AkkaCollector.Ingress;
 public sealed class BrowserOrigins
 {
     /// <summary>
-    /// The request headers browser SDKs send: analytics.js (Content-Type text/plain, Authorization Basic with the write
-    /// key, X-Retry-Count on retries), RudderStack's (Content-Type application/json, Authorization, AnonymousId).
-    /// Content-Encoding lets a page send gzip as the mobile SDKs do.
+    /// The request headers browser SDKs send, read from their sources: analytics.js (Content-Type text/plain,
+    /// Authorization Basic with the write key, X-Retry-Count on retries); RudderStack's v3 (Content-Type
+    /// application/json, Authorization, AnonymousId, SentAt, and on retries Rsa-Retry-Attempt, Rsa-Retry-Reason,
+    /// Rsa-Since-First-Attempt, Rsa-Since-Last-Attempt, Rsa-Recovered). Content-Encoding lets a page send gzip as the
+    /// mobile SDKs do.
     /// </summary>
-    public const string AllowedHeaders = "Content-Type, Authorization, AnonymousId, X-Retry-Count, Content-Encoding";
+    public const string AllowedHeaders =
+        "Content-Type, Authorization, AnonymousId, X-Retry-Count, SentAt, Rsa-Retry-Attempt, Rsa-Retry-Reason, " +
+        "Rsa-Since-First-Attempt, Rsa-Since-Last-Attempt, Rsa-Recovered, Content-Encoding";
 
     /// <summary>Headers a script may read on an answer: Retry-After tells an SDK when to come back after a 429 or 503.</summary>
     public const string ExposedHeaders = "Retry-After";

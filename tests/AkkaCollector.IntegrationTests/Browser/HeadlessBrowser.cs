@@ -73,8 +73,9 @@ public sealed class HeadlessBrowser : IAsyncDisposable
     {
         var page = await _browser.NewPageAsync();
         await page.SetViewportAsync(new ViewPortOptions { Width = width, Height = height });
+        var watched = await WatchedPage.WatchAsync(page);
         Remember();
-        return new WatchedPage(page);
+        return watched;
     }
 
     /// <summary>Every process of this browser alive now: the browser and its descendants, and any that names this profile.</summary>

@@ -54,14 +54,15 @@ public sealed class PageServer : IAsyncDisposable
             RequestPath = "/sdk",
             ServeUnknownFileTypes = true,
         });
-        app.MapGet("/{**path}", (HttpContext context, string? path) =>
-            pages.TryGetValue("/" + (path ?? ""), out var html) ? Results.Content(html, "text/html; charset=utf-8") : Results.NotFound());
+        // One segment only: a route matching /sdk/... too would keep the static files from being served.
+        app.MapGet("/{page}", (string page) =>
+            pages.TryGetValue("/" + page, out var html) ? Results.Content(html, "text/html; charset=utf-8") : Results.NotFound());
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new PageServer(app, address.TrimEnd('/'), pages);
     }
 
-    /// <summary>Serves <paramref name="html"/> at <paramref name="path"/> and returns its URL.</summary>
+    /// <summary>Serves <paramref name="html"/> at <paramref name="path"/> (one segment: "/shop") and returns its URL.</summary>
     public string Add(string path, string html)
     {
         _pages[path] = html;

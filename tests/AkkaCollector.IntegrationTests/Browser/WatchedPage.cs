@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using PuppeteerSharp;
 using PuppeteerSharp.Media;
 
@@ -10,33 +11,65 @@ public sealed record NetworkResult(string Method, string Url, string ResourceTyp
     public override string ToString() => $"{Method} {Url} ({ResourceType}): {(Failure is null ? Status?.ToString() ?? "no answer yet" : "FAILED " + Failure)}";
 }
 
-/// <summary>A page whose every request, answer, network failure, console line and uncaught error is recorded.</summary>
+/// <summary>
+/// A page whose every request, answer, network failure, console line and uncaught error is recorded. The network is
+/// read from the DevTools protocol's own Network events on the page's target (a raw session, not PuppeteerSharp's
+/// request objects): requests a document makes while it is being left (fetch keepalive, sendBeacon) are reported there
+/// after the document itself is gone.
+/// </summary>
 public sealed class WatchedPage
 {
-    private readonly ConcurrentDictionary<IRequest, NetworkResult> _requests = new();
-    private readonly ConcurrentQueue<IRequest> _order = new();
+    private readonly ConcurrentDictionary<string, NetworkResult> _requests = new();
+    private readonly ConcurrentQueue<string> _order = new();
     private readonly ConcurrentQueue<string> _console = new();
 
-    internal WatchedPage(IPage page)
+    private WatchedPage(IPage page)
     {
         Page = page;
-        page.Request += (_, e) =>
-        {
-            _requests[e.Request] = new NetworkResult(e.Request.Method.ToString().ToUpperInvariant(), e.Request.Url, e.Request.ResourceType.ToString(), null, null);
-            _order.Enqueue(e.Request);
-        };
-        page.Response += (_, e) =>
-            _requests.AddOrUpdate(e.Response.Request, request => Unseen(request) with { Status = (int)e.Response.Status }, (_, seen) => seen with { Status = (int)e.Response.Status });
-        page.RequestFailed += (_, e) =>
-            _requests.AddOrUpdate(e.Request, request => Unseen(request) with { Failure = e.Request.FailureText }, (_, seen) => seen with { Failure = e.Request.FailureText ?? "failed" });
         page.Console += (_, e) => _console.Enqueue($"{e.Message.Type}: {e.Message.Text}");
         page.PageError += (_, e) => _console.Enqueue($"uncaught: {e.Message}");
+    }
+
+    internal static async Task<WatchedPage> WatchAsync(IPage page)
+    {
+        var watched = new WatchedPage(page);
+        var session = await page.CreateCDPSessionAsync();
+        session.MessageReceived += (_, e) => watched.OnProtocolEvent(e.MessageID, e.MessageData);
+        await session.SendAsync("Network.enable");
+        return watched;
+    }
+
+    private void OnProtocolEvent(string method, JsonElement data)
+    {
+        if (!method.StartsWith("Network.", StringComparison.Ordinal) || !data.TryGetProperty("requestId", out var idElement))
+            return;
+        var id = idElement.GetString()!;
+        switch (method)
+        {
+            case "Network.requestWillBeSent":
+                var request = data.GetProperty("request");
+                var type = data.TryGetProperty("type", out var kind) ? kind.GetString() ?? "" : "";
+                if (_requests.TryAdd(id, new NetworkResult(request.GetProperty("method").GetString()!, request.GetProperty("url").GetString()!, type, null, null)))
+                    _order.Enqueue(id);
+                break;
+            case "Network.responseReceived":
+                var status = data.GetProperty("response").GetProperty("status").GetInt32();
+                _requests.AddOrUpdate(id, _ => new NetworkResult("?", data.GetProperty("response").GetProperty("url").GetString()!, "", status, null),
+                    (_, seen) => seen with { Status = status });
+                break;
+            case "Network.loadingFailed":
+                var failure = data.GetProperty("errorText").GetString()
+                              + (data.TryGetProperty("corsErrorStatus", out var cors) ? $" (CORS {cors})" : "")
+                              + (data.TryGetProperty("blockedReason", out var blocked) ? $" (blocked: {blocked})" : "");
+                _requests.AddOrUpdate(id, _ => new NetworkResult("?", "?", "", null, failure), (_, seen) => seen with { Failure = failure });
+                break;
+        }
     }
 
     public IPage Page { get; }
 
     /// <summary>Every request the page made so far, in the order it made them.</summary>
-    public IReadOnlyList<NetworkResult> Network => [.. _order.Distinct().Select(request => _requests[request])];
+    public IReadOnlyList<NetworkResult> Network => [.. _order.Select(id => _requests[id])];
 
     /// <summary>The page's console output and uncaught errors so far.</summary>
     public IReadOnlyList<string> Console => [.. _console];
@@ -51,7 +84,4 @@ public sealed class WatchedPage
     /// <summary>What the test saw of the page, for a failure message.</summary>
     public string Describe() =>
         $"network:\n  {string.Join("\n  ", Network)}\nconsole:\n  {string.Join("\n  ", Console)}";
-
-    private static NetworkResult Unseen(IRequest request) =>
-        new(request.Method.ToString().ToUpperInvariant(), request.Url, request.ResourceType.ToString(), null, null);
 }

@@ -74,7 +74,8 @@ public sealed class DashboardTests
         var duringOutage = await SendTrafficAsync(collector, rounds: 5);
         var outage = await WaitForChartsAsync(browser, charts =>
             charts["backlog"].PeakOf("undelivered events") > 0 && charts["http5xx"].PeakOf("spool_full") > 0);
-        var outagePixels = await DrawnPixelsAsync(browser, OutagePanel);
+        // Drawn once a second: the outage lasts while its curves climb off the zero lines.
+        var outagePixels = await WaitForDrawnPixelsAsync(browser, OutagePanel, beforeOutage);
         await SaveScreenshotAsync(browser, "dashboard-during-outage.png");
         await kafka.Control.SetBrokerUpAsync(MockCluster.AllBrokers);
         var recovered = await WaitForChartsAsync(browser, charts =>
@@ -96,6 +97,19 @@ public sealed class DashboardTests
 
     /// <summary>Series pixels a chart with a curve off its zero line has at least (a 2 px line across a few seconds of a 1 200 px wide chart is thousands).</summary>
     private const int MinDrawnPixels = 200;
+
+    /// <summary>Polls <see cref="DrawnPixelsAsync"/> until every chart has <see cref="MinDrawnPixels"/> more than <paramref name="baseline"/>, or for 20 s; returns the last reading.</summary>
+    private static async Task<Dictionary<string, int>> WaitForDrawnPixelsAsync(WatchedPage page, string[] charts, Dictionary<string, int> baseline)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var drawn = await DrawnPixelsAsync(page, charts);
+            if (charts.All(chart => drawn[chart] >= baseline[chart] + MinDrawnPixels) || DateTime.UtcNow > deadline)
+                return drawn;
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+    }
 
     private static async Task<WatchedPage> OpenDashboardAsync(HeadlessBrowser chromium, CollectorProcess collector, int window)
     {

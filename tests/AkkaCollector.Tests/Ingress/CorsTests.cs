@@ -34,7 +34,8 @@ public sealed class CorsTests : IAsyncLifetime
         Assert.Equal("true", Single(response, "Access-Control-Allow-Credentials"));
         Assert.Contains("POST", Single(response, "Access-Control-Allow-Methods"));
         var allowed = Single(response, "Access-Control-Allow-Headers").Split(", ");
-        Assert.All(["Content-Type", "Authorization", "AnonymousId", "X-Retry-Count", "Content-Encoding"], header => Assert.Contains(header, allowed));
+        Assert.All(["Content-Type", "Authorization", "AnonymousId", "X-Retry-Count", "SentAt", "Rsa-Retry-Attempt", "Content-Encoding"],
+            header => Assert.Contains(header, allowed));
         Assert.Equal("7200", Single(response, "Access-Control-Max-Age"));
         Assert.Equal("Origin", Single(response, "Vary"));
     }
