@@ -88,7 +88,7 @@ public sealed class DashboardTests
         Assert.Contains(collector.Current.Lines, line => line.Text.Contains($"Spool at ", StringComparison.Ordinal));
         Assert.Contains(collector.Current.Lines, line => line.Text.Contains("Spool back under", StringComparison.Ordinal));
         // The outage panel as drawn: the backlog, spooled bytes and 5xx charts rise off their zero lines.
-        Assert.All(OutagePanel, chart => Assert.True(outagePixels[chart] >= beforeOutage[chart] + MinDrawnPixels,
+        Assert.All(OutagePanel, chart => Assert.True(outagePixels[chart] >= beforeOutage[chart] + MinPixelsOf(chart),
             $"the {chart} chart did not change as drawn: {beforeOutage[chart]} series pixels before any traffic, {outagePixels[chart]} during the outage"));
     }
 
@@ -98,6 +98,14 @@ public sealed class DashboardTests
     /// <summary>Series pixels a chart with a curve off its zero line has at least (a 2 px line across a few seconds of a 1 200 px wide chart is thousands).</summary>
     private const int MinDrawnPixels = 200;
 
+    /// <summary>
+    /// Series pixels a per-second rate of a few bursts draws at least: the 5xx chart shows the spool_full answers of
+    /// five bursts 0.7 s apart as narrow peaks (about 150 pixels measured), not a plateau as the gauges do.
+    /// </summary>
+    private const int MinSpikePixels = 40;
+
+    private static int MinPixelsOf(string chart) => chart == "http5xx" ? MinSpikePixels : MinDrawnPixels;
+
     /// <summary>Polls <see cref="DrawnPixelsAsync"/> until every chart has <see cref="MinDrawnPixels"/> more than <paramref name="baseline"/>, or for 20 s; returns the last reading.</summary>
     private static async Task<Dictionary<string, int>> WaitForDrawnPixelsAsync(WatchedPage page, string[] charts, Dictionary<string, int> baseline)
     {
@@ -105,7 +113,7 @@ public sealed class DashboardTests
         while (true)
         {
             var drawn = await DrawnPixelsAsync(page, charts);
-            if (charts.All(chart => drawn[chart] >= baseline[chart] + MinDrawnPixels) || DateTime.UtcNow > deadline)
+            if (charts.All(chart => drawn[chart] >= baseline[chart] + MinPixelsOf(chart)) || DateTime.UtcNow > deadline)
                 return drawn;
             await Task.Delay(TimeSpan.FromMilliseconds(500));
         }
