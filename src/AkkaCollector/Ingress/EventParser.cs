@@ -71,7 +71,8 @@ public static class EventParser
 
     private delegate IngressError? EventReader(JsonElement item, Location at, out ParsedEvent parsed);
 
-    public static OrError<ParsedRequest> Parse(ReadOnlyMemory<byte> body, IngressRoute route, string? authorization, IngressOptions options)
+    /// <param name="queryWriteKey">A write key the URL carried (RudderStack's beacon, the pixel API), used when neither Basic auth nor the body has one.</param>
+    public static OrError<ParsedRequest> Parse(ReadOnlyMemory<byte> body, IngressRoute route, string? authorization, IngressOptions options, string? queryWriteKey = null)
     {
         if (body.IsEmpty)
             return IngressError.BadRequest("the request body is empty");
@@ -93,19 +94,19 @@ public static class EventParser
             document.Dispose();
             return IngressError.BadRequest("the body has a \\u escape naming half of a UTF-16 surrogate pair");
         }
-        var parsed = ParseDocument(document, body.Length, route, authorization, options);
+        var parsed = ParseDocument(document, body.Length, route, authorization, options, queryWriteKey);
         if (!parsed.TryGetValue(out _, out _))
             document.Dispose();
         return parsed;
     }
 
-    private static OrError<ParsedRequest> ParseDocument(JsonDocument document, int bodyLength, IngressRoute route, string? authorization, IngressOptions options)
+    private static OrError<ParsedRequest> ParseDocument(JsonDocument document, int bodyLength, IngressRoute route, string? authorization, IngressOptions options, string? queryWriteKey)
     {
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             return IngressError.BadRequest("the body must be a JSON object");
         var heap = route == IngressRoute.HeapTrack;
-        if (!ReadWriteKey(root, authorization, heap ? "app_id" : "writeKey").TryGetValue(out var writeKey, out var error))
+        if (!ReadWriteKey(root, authorization, heap ? "app_id" : "writeKey", queryWriteKey).TryGetValue(out var writeKey, out var error))
             return error;
 
         ParsedEvent[] events;
@@ -220,7 +221,7 @@ public static class EventParser
         return null;
     }
 
-    private static OrError<string> ReadWriteKey(JsonElement root, string? authorization, string bodyField)
+    private static OrError<string> ReadWriteKey(JsonElement root, string? authorization, string bodyField, string? queryWriteKey)
     {
         const string basic = "Basic ";
         if (authorization is not null && authorization.StartsWith(basic, StringComparison.OrdinalIgnoreCase))
@@ -242,7 +243,9 @@ public static class EventParser
         }
         if (OptionalString(root, bodyField, Location.Root, out var fromBody) is { } error)
             return error;
-        return fromBody is null ? IngressError.MissingWriteKey(bodyField) : fromBody;
+        if (fromBody is not null)
+            return fromBody;
+        return string.IsNullOrEmpty(queryWriteKey) ? IngressError.MissingWriteKey(bodyField) : queryWriteKey;
     }
 
     /// <summary>A present, non-empty string, or null when absent or JSON null; anything else is the producer's mistake.</summary>

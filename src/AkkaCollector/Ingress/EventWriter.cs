@@ -13,7 +13,8 @@ namespace AkkaCollector.Ingress;
 /// <param name="ClientAddress">The resolved client address; null when the server does not know its peer.</param>
 /// <param name="Geo">Where the client is, from the lookups; null when unknown.</param>
 /// <param name="Unverified">The app registry could not be asked.</param>
-public sealed record Enrichment(DateTimeOffset ReceivedAt, IPAddress? ClientAddress, GeoLocation? Geo, bool Unverified);
+/// <param name="UserAgent">The request's User-Agent header, for events whose context has no userAgent; null when absent or empty.</param>
+public sealed record Enrichment(DateTimeOffset ReceivedAt, IPAddress? ClientAddress, GeoLocation? Geo, bool Unverified, string? UserAgent = null);
 
 /// <summary>
 /// Writes each validated event as the JSON that is journaled and becomes the Kafka record value: the producer's own
@@ -23,6 +24,11 @@ public sealed record Enrichment(DateTimeOffset ReceivedAt, IPAddress? ClientAddr
 /// used) and its location, replacing what the producer claimed, which stays only when the collector knows nothing better.
 /// A batch's context is merged under each event's context (key by key; the event's own keys win) and its sentAt fills
 /// an event's missing sentAt. The write key is not copied: it travels beside the payload, not inside it.
+/// <c>context.userAgent</c> comes from the User-Agent header when neither the event's nor the batch's context has one.
+/// Clock skew is corrected as Segment does when the event has a sentAt (its own, else its batch's) and a client time
+/// (<c>originalTimestamp</c> if sent, else <c>timestamp</c>): the client time is kept as <c>originalTimestamp</c> and
+/// <c>timestamp = receivedAt - (sentAt - originalTimestamp)</c>, the time it happened on the server's clock. Without
+/// sentAt (server SDKs importing history, Heap) the client's timestamp stays as sent.
 /// Heap events take Segment's shape (identity becomes userId) so that one topic has one schema.
 /// </summary>
 public static class EventWriter
@@ -45,7 +51,7 @@ public static class EventWriter
             var messageId = parsed.MessageId ?? Guid.CreateVersion7().ToString("N");
             buffer.ResetWrittenCount();
             writer.Reset(buffer);
-            WriteEvent(writer, request, parsed, messageId, receivedAt, ip, enrichment.Geo);
+            WriteEvent(writer, request, parsed, messageId, receivedAt, enrichment, ip);
             writer.Flush();
             spooled[i] = new SpooledEvent(messageId, request.WriteKey, parsed.PartitionKey, parsed.Type, buffer.WrittenSpan.ToArray(), enrichment.Unverified);
         }
@@ -71,9 +77,10 @@ public static class EventWriter
         return _threadWriter.Value;
     }
 
-    private static void WriteEvent(Utf8JsonWriter writer, ParsedRequest request, ParsedEvent parsed, string messageId, string receivedAt, string? ip, GeoLocation? geo)
+    private static void WriteEvent(Utf8JsonWriter writer, ParsedRequest request, ParsedEvent parsed, string messageId, string receivedAt, Enrichment enrichment, string? ip)
     {
         var source = parsed.Source;
+        var corrected = TryCorrectClock(source, request.BatchSentAt, enrichment.ReceivedAt, out var clientTime, out var timestamp);
         writer.WriteStartObject();
         writer.WriteString("type"u8, parsed.Type);
         writer.WriteString("messageId"u8, messageId);
@@ -81,7 +88,7 @@ public static class EventWriter
             writer.WriteString("userId"u8, parsed.PartitionKey);
         foreach (var property in source.EnumerateObject())
         {
-            if (!IsReplaced(property, request.IsHeap))
+            if (!IsReplaced(property, request.IsHeap) && !(corrected && IsClientTime(property)))
                 property.WriteTo(writer);
         }
         if (request.BatchSentAt.ValueKind != JsonValueKind.Undefined && !source.TryGetProperty("sentAt"u8, out _))
@@ -89,12 +96,45 @@ public static class EventWriter
             writer.WritePropertyName("sentAt"u8);
             request.BatchSentAt.WriteTo(writer);
         }
+        if (corrected)
+        {
+            writer.WritePropertyName("originalTimestamp"u8);
+            clientTime.WriteTo(writer);
+            writer.WriteString("timestamp"u8, timestamp);
+        }
         writer.WriteString("receivedAt"u8, receivedAt);
-        WriteContext(writer, request.BatchContext, source.TryGetProperty("context"u8, out var own) ? own : default, ip, geo);
+        WriteContext(writer, request.BatchContext, source.TryGetProperty("context"u8, out var own) ? own : default, ip, enrichment.Geo, enrichment.UserAgent);
         writer.WriteEndObject();
     }
 
-    private static void WriteContext(Utf8JsonWriter writer, JsonElement batchContext, JsonElement eventContext, string? ip, GeoLocation? geo)
+    /// <summary>
+    /// Segment's clock-skew rule: with a sentAt (the event's, else its batch's) and a client time (originalTimestamp,
+    /// else timestamp), <paramref name="timestamp"/> = receivedAt - (sentAt - client time), in UTC. False (nothing to
+    /// correct) without either, or when the difference would leave the calendar.
+    /// </summary>
+    internal static bool TryCorrectClock(JsonElement source, JsonElement batchSentAt, DateTimeOffset receivedAt, out JsonElement clientTime, out DateTime timestamp)
+    {
+        timestamp = default;
+        var sentAt = source.TryGetProperty("sentAt"u8, out var own) && own.ValueKind == JsonValueKind.String ? own : batchSentAt;
+        if (!(StringNamed(source, "originalTimestamp"u8, out clientTime) || StringNamed(source, "timestamp"u8, out clientTime))
+            || sentAt.ValueKind != JsonValueKind.String
+            || !sentAt.TryGetDateTimeOffset(out var sent) || !clientTime.TryGetDateTimeOffset(out var happened))
+            return false;
+        // In ticks, so a client clock decades off cannot throw: such an event keeps its own timestamp.
+        var ticks = receivedAt.UtcTicks - (sent.UtcTicks - happened.UtcTicks);
+        if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
+            return false;
+        timestamp = new DateTime(ticks, DateTimeKind.Utc);
+        return true;
+    }
+
+    private static bool StringNamed(JsonElement source, ReadOnlySpan<byte> name, out JsonElement value) =>
+        source.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.String;
+
+    private static bool IsClientTime(JsonProperty property) =>
+        property.NameEquals("timestamp"u8) || property.NameEquals("originalTimestamp"u8);
+
+    private static void WriteContext(Utf8JsonWriter writer, JsonElement batchContext, JsonElement eventContext, string? ip, GeoLocation? geo, string? userAgent)
     {
         writer.WriteStartObject("context"u8);
         if (batchContext.ValueKind == JsonValueKind.Object)
@@ -114,12 +154,17 @@ public static class EventWriter
                     property.WriteTo(writer);
             }
         }
+        if (userAgent is not null && !Has(eventContext, "userAgent"u8) && !Has(batchContext, "userAgent"u8))
+            writer.WriteString("userAgent"u8, userAgent);
         if (ip is not null)
             writer.WriteString("ip"u8, ip);
         if (geo is not null)
             WriteLocation(writer, geo);
         writer.WriteEndObject();
     }
+
+    private static bool Has(JsonElement context, ReadOnlySpan<byte> name) =>
+        context.ValueKind == JsonValueKind.Object && context.TryGetProperty(name, out _);
 
     private static void WriteLocation(Utf8JsonWriter writer, GeoLocation geo)
     {

@@ -27,6 +27,16 @@ public sealed record IngressError(int StatusCode, string Cause, string Error, st
     public static readonly IngressError InvalidCredentials =
         new(StatusCodes.Status401Unauthorized, "unauthorized", "the Authorization header is not valid Basic credentials", "Authorization");
 
+    /// <summary>A browser request from a page whose origin is not in Ingress:AllowedOrigins; it gets no CORS headers.</summary>
+    public static IngressError OriginNotAllowed(string origin) =>
+        new(StatusCodes.Status403Forbidden, "origin_not_allowed",
+            $"pages of the origin '{origin}' may not send events here; the operator lists allowed origins in Ingress:AllowedOrigins", "Origin");
+
+    /// <summary>A CORS preflight asking for a method this route does not serve.</summary>
+    public static IngressError PreflightMethodNotAllowed(string method, string allowed) =>
+        new(StatusCodes.Status405MethodNotAllowed, "method_not_allowed",
+            $"{method} is not served here; this route takes {allowed}", "Access-Control-Request-Method");
+
     /// <summary>The client went away before its body arrived; nobody reads this answer, but the metric counts it (nginx's 499).</summary>
     public static readonly IngressError ClientClosed = new(499, "client_closed", "the client closed the request");
 

@@ -25,6 +25,14 @@ public sealed class IngressOptions
 
     /// <summary>Seconds a producer is told to wait (Retry-After) when the spool cannot take its events.</summary>
     public int RetryAfterSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Web pages whose browser SDKs may send events, as origins (<c>https://www.example.com</c>, <c>http://localhost:3000</c>,
+    /// <c>https://*.example.com</c> for every subdomain) or <c>*</c> for any. Empty (the default): any origin. A request
+    /// whose Origin header is not listed is refused 403 <c>origin_not_allowed</c> without CORS headers and nothing of it
+    /// is stored; requests without an Origin header (servers, phones, pixels) are not concerned.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
 }
 
 /// <summary>Refuses to start the collector with ingress limits that would reject everything or trust a typo.</summary>
@@ -44,6 +52,10 @@ internal sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
         failures.AddRange(options.TrustedProxies
             .Where(entry => !ClientAddressResolver.TryParseNetwork(entry, out _))
             .Select(ClientAddressResolver.InvalidProxyEntry));
+        failures.AddRange(options.AllowedOrigins
+            .Select((entry, index) => (entry, index))
+            .Where(item => !BrowserOrigins.TryParseEntry(item.entry, out _))
+            .Select(item => BrowserOrigins.InvalidEntry(item.index, item.entry)));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

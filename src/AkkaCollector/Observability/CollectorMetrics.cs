@@ -9,7 +9,7 @@ namespace AkkaCollector.Observability;
 /// </summary>
 public static class CollectorMetrics
 {
-    /// <summary>HTTP requests by route, status code and cause (ok, bad_request, too_large, unsupported_encoding, rate_limited, unauthorized, forbidden, rejected, client_closed, spool_full, journal_failed, timeout).</summary>
+    /// <summary>HTTP requests by route, status code and cause (ok, bad_request, too_large, unsupported_encoding, rate_limited, unauthorized, forbidden, rejected, client_closed, spool_full, journal_failed, timeout; browsers: origin_not_allowed, method_not_allowed for a preflight asking a method not served, preflight for an answered one; discarded for analytics.js's /v1/m telemetry). The pixel routes always answer 200: their status label is 200 and the cause says what became of the event.</summary>
     public static readonly Counter HttpRequests = Metrics.CreateCounter(
         "collector_http_requests_total", "HTTP requests answered, by route, status and cause.",
         new CounterConfiguration { LabelNames = ["route", "status", "cause"] });

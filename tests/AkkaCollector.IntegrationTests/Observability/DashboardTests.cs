@@ -1,12 +1,19 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using AkkaCollector.IntegrationTests.Browser;
 using AkkaCollector.KafkaMock;
 using AkkaCollector.Testing.Processes;
+using PuppeteerSharp.Media;
+using SkiaSharp;
 
 namespace AkkaCollector.IntegrationTests.Observability;
 
-/// <summary>The outage dashboard, opened in real headless chromium against a real collector process.</summary>
+/// <summary>
+/// The outage dashboard, opened in real headless chromium (the shared <see cref="HeadlessBrowser"/>) against a real
+/// collector process. Besides the page's own counters, the pixels it drew are read back from screenshots of each
+/// chart's plot area: traffic must put series-coloured pixels where an idle chart has none.
+/// </summary>
 public sealed class DashboardTests
 {
     private const int TrafficRounds = 6;
@@ -25,12 +32,15 @@ public sealed class DashboardTests
     public async Task Should_draw_charts_every_second_that_move_when_traffic_arrives()
     {
         using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
-        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseUrl + "/dashboard?window=30"), 1280, 1000);
+        await using var chromium = await HeadlessBrowser.LaunchAsync();
+        var browser = await OpenDashboardAsync(chromium, collector, window: 30);
 
         var idle = await WaitForChartsAsync(browser, charts => charts["events"].Points >= 3);
+        var idlePixels = await DrawnPixelsAsync(browser, "events", "http4xx");
         var statuses = await SendTrafficAsync(collector, TrafficRounds);
         var busy = await WaitForChartsAsync(browser, charts =>
             charts["events"].PeakOf("delivered") > 0 && charts["http4xx"].PeakOf("unauthorized") > 0);
+        var busyPixels = await DrawnPixelsAsync(browser, "events", "http4xx");
         var screenshot = await SaveScreenshotAsync(browser, "dashboard-traffic.png");
 
         Assert.Equal(TrafficRounds * TrackedPerRound, statuses.Count(status => status == 200));
@@ -42,6 +52,9 @@ public sealed class DashboardTests
         Assert.True(busy["events"].Segments > idle["events"].Segments, "the events chart drew no new line segments");
         Assert.True(busy["ports"].PeakOf("process sockets") > 0, "the sockets chart shows no socket of the collector");
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], screenshot[..4]);
+        // Idle, every series lies on the zero line at the bottom, outside the measured area; traffic lifts them into it.
+        Assert.All(idlePixels, chart => Assert.True(chart.Value < MinDrawnPixels / 4, $"idle {chart.Key} chart already has {chart.Value} series pixels"));
+        Assert.All(busyPixels, chart => Assert.True(chart.Value >= MinDrawnPixels, $"the {chart.Key} chart drew only {chart.Value} series pixels under traffic (idle: {idlePixels[chart.Key]})"));
     }
 
     [Fact]
@@ -51,14 +64,19 @@ public sealed class DashboardTests
         // 24 KiB across 8 spoolers (3 KiB each, about 17 events): the outage traffic fills the spool while Kafka is away.
         using var collector = await CollectorProcess.StartAsync(
             new CollectorProcessOptions { KafkaBootstrapServers = kafka.BootstrapServers, Settings = new Dictionary<string, string> { ["Spool__MaxBytes"] = "24576" } });
-        await using var browser = await HeadlessChromium.OpenAsync(new Uri(collector.BaseUrl + "/dashboard?window=60"), 1280, 1000);
+        await using var chromium = await HeadlessBrowser.LaunchAsync();
+        var browser = await OpenDashboardAsync(chromium, collector, window: 60);
         await WaitForChartsAsync(browser, charts => charts["events"].Points >= 2);
+        var beforeOutage = await DrawnPixelsAsync(browser, OutagePanel);
         await SendTrafficAsync(collector, rounds: 2);
 
         await kafka.Control.SetBrokerDownAsync(MockCluster.AllBrokers);
         var duringOutage = await SendTrafficAsync(collector, rounds: 5);
         var outage = await WaitForChartsAsync(browser, charts =>
             charts["backlog"].PeakOf("undelivered events") > 0 && charts["http5xx"].PeakOf("spool_full") > 0);
+        // Drawn once a second: the outage lasts while its curves climb off the zero lines.
+        var outagePixels = await WaitForDrawnPixelsAsync(browser, OutagePanel, beforeOutage);
+        await SaveScreenshotAsync(browser, "dashboard-during-outage.png");
         await kafka.Control.SetBrokerUpAsync(MockCluster.AllBrokers);
         var recovered = await WaitForChartsAsync(browser, charts =>
             charts["backlog"].LatestOf("undelivered events") == 0 && charts["spooled"].LatestOf("undelivered bytes") == 0);
@@ -69,6 +87,75 @@ public sealed class DashboardTests
         Assert.True(recovered["events"].PeakOf("delivered") > 0, "nothing was delivered");
         Assert.Contains(collector.Current.Lines, line => line.Text.Contains($"Spool at ", StringComparison.Ordinal));
         Assert.Contains(collector.Current.Lines, line => line.Text.Contains("Spool back under", StringComparison.Ordinal));
+        // The outage panel as drawn: the backlog, spooled bytes and 5xx charts rise off their zero lines.
+        Assert.All(OutagePanel, chart => Assert.True(outagePixels[chart] >= beforeOutage[chart] + MinPixelsOf(chart),
+            $"the {chart} chart did not change as drawn: {beforeOutage[chart]} series pixels before any traffic, {outagePixels[chart]} during the outage"));
+    }
+
+    /// <summary>The outage panel: the charts that show Kafka being away.</summary>
+    private static readonly string[] OutagePanel = ["backlog", "spooled", "http5xx"];
+
+    /// <summary>Series pixels a chart with a curve off its zero line has at least (a 2 px line across a few seconds of a 1 200 px wide chart is thousands).</summary>
+    private const int MinDrawnPixels = 200;
+
+    /// <summary>
+    /// Series pixels a per-second rate of a few bursts draws at least: the 5xx chart shows the spool_full answers of
+    /// five bursts 0.7 s apart as narrow peaks (about 150 pixels measured), not a plateau as the gauges do.
+    /// </summary>
+    private const int MinSpikePixels = 40;
+
+    private static int MinPixelsOf(string chart) => chart == "http5xx" ? MinSpikePixels : MinDrawnPixels;
+
+    /// <summary>Polls <see cref="DrawnPixelsAsync"/> until every chart has <see cref="MinDrawnPixels"/> more than <paramref name="baseline"/>, or for 20 s; returns the last reading.</summary>
+    private static async Task<Dictionary<string, int>> WaitForDrawnPixelsAsync(WatchedPage page, string[] charts, Dictionary<string, int> baseline)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var drawn = await DrawnPixelsAsync(page, charts);
+            if (charts.All(chart => drawn[chart] >= baseline[chart] + MinPixelsOf(chart)) || DateTime.UtcNow > deadline)
+                return drawn;
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+    }
+
+    private static async Task<WatchedPage> OpenDashboardAsync(HeadlessBrowser chromium, CollectorProcess collector, int window)
+    {
+        var page = await chromium.NewPageAsync(1280, 1000);
+        await page.Page.GoToAsync($"{collector.BaseUrl}/dashboard?window={window}");
+        return page;
+    }
+
+    /// <summary>
+    /// Per chart, the pixels of a series colour in its plot area above the zero line, read from a PNG screenshot of that
+    /// area: the axis labels (left), the time labels and the zero line (bottom strip) are outside it, and the background,
+    /// grid lines and label greys are unsaturated, while every series colour is saturated.
+    /// </summary>
+    private static async Task<Dictionary<string, int>> DrawnPixelsAsync(WatchedPage page, params string[] charts)
+    {
+        var drawn = new Dictionary<string, int>();
+        foreach (var chart in charts)
+        {
+            var box = await page.EvaluateAsync<double[]>($$"""
+                (() => { const r = document.querySelector('figure[data-chart="{{chart}}"] canvas').getBoundingClientRect();
+                         return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; })()
+                """);
+            // The chart's own margins (dashboard.html): 64 px left, 8 right, 6 top, 18 bottom; then the lowest 15 % of the plot.
+            var plotHeight = box[3] - 24;
+            var clip = new Clip { X = (decimal)(box[0] + 64), Y = (decimal)(box[1] + 6), Width = (decimal)(box[2] - 72), Height = (decimal)(plotHeight * 0.85) };
+            var png = await page.ScreenshotAsync(clip);
+            using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidOperationException($"the screenshot of {chart} is not a PNG");
+            var count = 0;
+            foreach (var pixel in bitmap.Pixels)
+            {
+                var max = Math.Max(pixel.Red, Math.Max(pixel.Green, pixel.Blue));
+                var min = Math.Min(pixel.Red, Math.Min(pixel.Green, pixel.Blue));
+                if (max - min > 60)
+                    count++;
+            }
+            drawn[chart] = count;
+        }
+        return drawn;
     }
 
     private static async Task<int[]> SendTrafficAsync(CollectorProcess collector, int rounds)
@@ -99,7 +186,7 @@ public sealed class DashboardTests
         return (int)response.StatusCode;
     }
 
-    private static async Task<byte[]> SaveScreenshotAsync(HeadlessChromium browser, string name)
+    private static async Task<byte[]> SaveScreenshotAsync(WatchedPage browser, string name)
     {
         var screenshot = await browser.ScreenshotAsync();
         await File.WriteAllBytesAsync(Path.Combine(AppContext.BaseDirectory, name), screenshot);
@@ -107,20 +194,20 @@ public sealed class DashboardTests
     }
 
     private static async Task<Dictionary<string, ChartState>> WaitForChartsAsync(
-        HeadlessChromium browser, Func<Dictionary<string, ChartState>, bool> condition)
+        WatchedPage browser, Func<Dictionary<string, ChartState>, bool> condition)
     {
         var deadline = DateTime.UtcNow + ChartTimeout;
         Dictionary<string, ChartState> charts = [];
         while (DateTime.UtcNow < deadline)
         {
-            var text = (await browser.EvaluateAsync(ReadCharts)).GetString()!;
+            var text = await browser.EvaluateAsync<string>(ReadCharts);
             charts = JsonSerializer.Deserialize<Dictionary<string, ChartState>>(text, JsonSerializerOptions.Web)!;
             if (charts.ContainsKey("events") && condition(charts))
                 return charts;
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
         throw new TimeoutException($"The dashboard did not reach the expected state within {ChartTimeout}; it shows {JsonSerializer.Serialize(charts)}; " +
-                                   $"page error: {await browser.EvaluateAsync("document.body.dataset.error || ''")}");
+                                   $"page error: {await browser.EvaluateAsync<string>("document.body.dataset.error || ''")}");
     }
 
     /// <summary>What one chart drew: sample points in its window, line segments, and per series its latest and peak value.</summary>

@@ -37,7 +37,10 @@ internal sealed class IngressTestHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<IngressTestHost> StartAsync(params (string Key, string Value)[] settings)
+    public static Task<IngressTestHost> StartAsync(params (string Key, string Value)[] settings) => StartAsync(null, settings);
+
+    /// <summary>A host whose spool is <paramref name="customSpool"/> (then <see cref="Spool"/> records nothing).</summary>
+    public static async Task<IngressTestHost> StartAsync(IEventSpool? customSpool, params (string Key, string Value)[] settings)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -45,7 +48,7 @@ internal sealed class IngressTestHost : IAsyncDisposable
         var spool = new RecordingSpool();
         var lookups = new ScriptedLookups();
         builder.Services.AddTrackingApi(builder.Configuration);
-        builder.Services.AddSingleton<IEventSpool>(spool);
+        builder.Services.AddSingleton<IEventSpool>(customSpool ?? spool);
         builder.Services.AddSingleton<IRequestLookups>(lookups);
         var app = builder.Build();
         app.Use((context, next) =>
