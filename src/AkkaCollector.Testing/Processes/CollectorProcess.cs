@@ -30,7 +30,7 @@ public sealed record CollectorProcessOptions
 /// </summary>
 public sealed class CollectorProcess : IDisposable
 {
-    /// <summary>The SQLite journal's file inside the spool folder, as Spool.JournalConfig names it.</summary>
+    /// <summary>The SQLite journal's file inside the spool folder, as SpoolJournalConfig names it.</summary>
     public const string JournalFileName = "spool.db";
 
     // Answers once the host runs, and never touches the spool, Kafka or Redis.

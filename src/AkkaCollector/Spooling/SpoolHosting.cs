@@ -1,5 +1,4 @@
 using Akka.Hosting;
-using Akka.Persistence.Sql;
 using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.Spooling;
@@ -20,17 +19,15 @@ public static class SpoolHosting
     }
 
     /// <summary>
-    /// Loads hocon/spool.conf, points the journal at Spool:Provider / Spool:ConnectionString / Spool:Path, and starts
+    /// Adds the journal's configuration (<see cref="SpoolJournalConfig"/>) behind the collector's own HOCON, and starts
     /// the spoolers when the actor system starts (each recovers and delivers what its journal holds).
     /// </summary>
     public static AkkaConfigurationBuilder WithCollectorSpool(this AkkaConfigurationBuilder builder, IServiceProvider provider)
     {
         var options = provider.GetRequiredService<IOptions<SpoolOptions>>().Value;
         return builder
-            .AddHocon(Spool.JournalConfig(options), HoconAddMode.Prepend)
-            .AddHoconFile(CollectorHocon.PathOf("spool.conf"), HoconAddMode.Append)
-            .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
-            .AddSetup(Spool.JournalDataOptions(options))
+            .AddHocon(SpoolJournalConfig.For(options), HoconAddMode.Append)
+            .AddSetup(SpoolJournalConfig.DataOptions(options))
             .WithActors((system, _, resolver) => resolver.GetService<Spool>().Start(system));
     }
 }

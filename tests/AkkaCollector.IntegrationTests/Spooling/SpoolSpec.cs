@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
-using Akka.Persistence.Sql;
 using AkkaCollector.Spooling;
 using AkkaCollector.Testing.Processes;
 using AkkaCollector.Tests.Spooling;
@@ -31,7 +30,7 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
 
     /// <summary>The collector's own HOCON and journal settings, as Program.cs assembles them.</summary>
     private static Config ActorSystemConfig(SpoolJournal journal) =>
-        Spool.JournalConfig(journal.Settings).WithFallback(CollectorHocon.Load("akka.conf", "spool.conf")).WithFallback(SqlPersistence.DefaultConfiguration);
+        SpoolJournalConfig.For(journal.Settings).WithFallback(CollectorHocon.Load("akka.conf"));
 
     private SpoolOptions Options(Action<SpoolOptions>? change = null)
     {
