@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using AkkaCollector.IntegrationTests.Durability;
-using AkkaCollector.Shutdown;
+using AkkaCollector.IntegrationTests.Shutdown;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
 using AkkaCollector.Testing.Traffic;
@@ -17,7 +17,7 @@ namespace AkkaCollector.IntegrationTests.EndToEnd;
 [Collection(EndToEndCollection.Name)]
 public sealed partial class RestartTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan KillWindow = ShutdownPlan.FromConfig(CollectorHocon.Load("shutdown.conf")).KillWindow;
+    private static readonly TimeSpan KillWindow = ShippedShutdown.KillWindow;
     private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(30);
     private const int Workers = 16;
     // service-requests-done's log line when every request that entered the pipeline has left it, answered.
@@ -114,14 +114,13 @@ public sealed partial class RestartTests(ITestOutputHelper output)
         Assert.Empty(lost);
     }
 
-    /// <summary>SIGTERM by PID, then the exit, which must come inside the kill window; returns the exit code, how long it took, and the acks at signal and at exit.</summary>
+    /// <summary>SIGTERM by PID, then the exit, which must be 0 and come inside the kill window (timed from the signal); returns the exit code, how long it took, and the acks at signal and at exit.</summary>
     private static async Task<(int ExitCode, TimeSpan ExitTime, int AckedAtSignal, int AckedAtExit)> TerminateAsync(CollectorProcess collector, AckLedger ledger)
     {
         var ackedAtSignal = ledger.AckedCount;
-        var clock = Stopwatch.StartNew();
-        Assert.True(collector.Terminate());
-        var exitCode = await collector.WaitForExitAsync(KillWindow);
-        return (exitCode, clock.Elapsed, ackedAtSignal, ledger.AckedCount);
+        var stop = await collector.StopAsync(KillWindow);
+        Assert.True(stop.KeptTheKillWindow, $"SIGTERM: {stop} (kill window {KillWindow.TotalSeconds:F0} s)");
+        return (stop.ExitCode, stop.Elapsed, ackedAtSignal, ledger.AckedCount);
     }
 
     /// <summary>The backlog the stopped incarnation reported on its last line.</summary>
