@@ -167,7 +167,7 @@ public sealed class RedisServerProcess : IDisposable
         {
             if (_process is null || _process.HasExited)
                 break;
-            if (AnswersPing())
+            if (AnswersPing(TimeSpan.FromSeconds(1)))
                 return;
             Thread.Sleep(20);
         }
@@ -176,13 +176,17 @@ public sealed class RedisServerProcess : IDisposable
         throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within {StartTimeout}. Output:\n{output}");
     }
 
-    private bool AnswersPing()
+    /// <summary>
+    /// True when the server answers PING on a fresh connection within <paramref name="within"/>; false when it does not
+    /// (stalled by a slow command, paused, or gone).
+    /// </summary>
+    public bool AnswersPing(TimeSpan within)
     {
         try
         {
             using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
             socket.Connect(IPAddress.Loopback, Port);
-            socket.ReceiveTimeout = 1000;
+            socket.ReceiveTimeout = (int)within.TotalMilliseconds;
             socket.Send("PING\r\n"u8);
             var buffer = new byte[16];
             var read = socket.Receive(buffer);

@@ -33,8 +33,10 @@ public sealed partial class RestartTests(ITestOutputHelper output)
         var sending = sender.SendAsync(3_000);
         Assert.True(await sender.Ledger.WaitForAcksAsync(600, TimeSpan.FromSeconds(20)), $"no steady traffic: {sender.Ledger}");
 
+        var signalledAt = DateTimeOffset.UtcNow;
         var (exitCode, exitTime, ackedAtSignal, ackedAtExit) = await TerminateAsync(collector, sender.Ledger);
         await collector.RestartAsync();
+        var liveAgainAt = DateTimeOffset.UtcNow;
         await sending;
         var lost = await new DeliveryCheck(output, sender.Ledger, rig.Audit).ReportAsync("SIGTERM under load", DeliveryTimeout, collector, exitTime);
 
@@ -54,7 +56,10 @@ public sealed partial class RestartTests(ITestOutputHelper output)
         // so it would not see this; a producer that connects directly can. The collector's own count proves no
         // request it accepted was cut off; each producer has at most one request in flight.
         Assert.True(unread.Count == 0 || everyAcceptedAnswered, $"{unread.Count} requests reset while the collector aborted requests it had accepted");
-        Assert.InRange(unread.Count, 0, Workers);
+        // The resets belong to the unbind: none before the signal, none once the new incarnation was live, at most one
+        // per producer (each has one request in flight).
+        Assert.All(unread, reset => Assert.InRange(reset.At, signalledAt, liveAgainAt));
+        Assert.True(unread.Count <= Workers, $"{unread.Count} resets for {Workers} producers");
         Assert.Empty(sender.Ledger.Abandoned);
         Assert.Empty(lost);
         // The drain answered requests after the signal, and the restart made producers wait at most a refusal.
