@@ -21,16 +21,31 @@ public static class ParentWatch
     /// </summary>
     public const string Shell = "/bin/bash";
 
-    private const string Script =
+    // Polls the starter and the target once a second; SIGKILLs the target by PID when the starter is gone first.
+    private const string Watch =
         """
-        starter=$PPID; self=$$
-        ( (
-          while kill -0 "$starter" 2>/dev/null && kill -0 "$self" 2>/dev/null; do sleep 1; done
-          kill -0 "$starter" 2>/dev/null || kill -KILL "$self" 2>/dev/null
-        ) </dev/null >/dev/null 2>&1 & )
-        exec "$@"
+        while kill -0 "$starter" 2>/dev/null && kill -0 "$target" 2>/dev/null; do sleep 1; done
+        kill -0 "$starter" 2>/dev/null || kill -KILL "$target" 2>/dev/null
         """;
 
+    // The watch forked twice (orphaned, holding none of the command's pipes), then the command in the shell's place.
+    private const string WatchThenExec =
+        "starter=$PPID; target=$$\n( (\n" + Watch + "\n) </dev/null >/dev/null 2>&1 & )\nexec \"$@\"";
+
     /// <summary>The shell's arguments that run <paramref name="fileName"/> <paramref name="args"/> under the watchdog.</summary>
-    public static IEnumerable<string> Arguments(string fileName, IEnumerable<string> args) => ["-c", Script, "parent-watch", fileName, .. args];
+    public static IEnumerable<string> Arguments(string fileName, IEnumerable<string> args) => ["-c", WatchThenExec, "parent-watch", fileName, .. args];
+
+    /// <summary>
+    /// Watches a process this one did not start directly (a daemon that a child detached, like PostgreSQL's postmaster
+    /// from pg_ctl): it is SIGKILLed when this process dies without stopping it.
+    /// </summary>
+    public static void Guard(int pid)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Shell) { UseShellExecute = false };
+        foreach (var argument in new[] { "-c", "starter=$PPID; target=$1\n" + Watch, "parent-watch", pid.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(argument);
+        // The watch ends on its own within a second of the target; kept until then, so that the runtime reaps it.
+        var watch = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"{Shell} did not start.");
+        _ = watch.WaitForExitAsync().ContinueWith(_ => watch.Dispose(), TaskScheduler.Default);
+    }
 }
