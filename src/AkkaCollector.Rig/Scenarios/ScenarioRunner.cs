@@ -150,7 +150,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
                 var restarted = topology.Collector(step.Collector!);
                 RefuseFrom(restarted);
                 var stop = await restarted.StopAsync();
-                Log($"{restarted.Name} {stop} after SIGTERM (kill window {CollectorNode.KillWindow.TotalSeconds:0} s)");
+                Log($"{restarted.Name} after SIGTERM: {stop} (kill window {CollectorNode.KillWindow.TotalSeconds:0} s)");
                 // The product's promise to its process manager; a restart that breaks it fails the run.
                 if (!stop.KeptTheKillWindow)
                     throw new InvalidOperationException(
