@@ -61,6 +61,43 @@ public sealed partial class ScenarioRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Should_fail_a_restart_whose_collector_overstays_the_kill_window_and_say_so_in_the_report()
+    {
+        // One collector, restarted after a pause in which the test freezes it (SIGSTOP): a process manager's SIGTERM
+        // then finds a process that cannot stop, and its kill window runs out.
+        var scenario = Path.Combine(_folder, "frozen-restart.yaml");
+        Directory.CreateDirectory(_folder);
+        await File.WriteAllTextAsync(scenario, """
+            name: frozen-restart
+            description: a collector that cannot stop is restarted
+            duration: 10s
+            topology:
+              zones: [{ name: a, collectors: 1 }]
+              kafka: { brokers: 1, partitions: 4 }
+            traffic: { rate: 50, batch: 1, concurrency: 2, timeout: 2s }
+            steps:
+              - do: start-traffic
+              - do: wait
+                for: 5s
+              - do: restart
+                collector: a1
+              - do: verify
+            """);
+        using var rig = ChildProcess.StartDotnet(RigDll, ["scenario", "run", scenario, "--out", _folder]);
+        await rig.WaitForLineAsync(line => line.Contains("step 2/", StringComparison.Ordinal), RunTimeout);
+        var collector = rig.Lines.Select(line => StartedChild().Match(line.Text)).Single(m => m.Success && m.Groups["name"].Value == "collector a1");
+        Assert.True(Signals.Send(int.Parse(collector.Groups["pid"].Value, CultureInfo.InvariantCulture), Signals.SIGSTOP));
+
+        var exitCode = await rig.WaitForExitAsync(RunTimeout);
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}. Output:\n{rig.Output}");
+        var report = await File.ReadAllTextAsync(Path.Combine(_folder, "report.md"));
+        Assert.Contains("**The run failed:** step 3 (restart a1 (SIGTERM)) failed: a1 did not exit 0 inside its 10 s kill window after SIGTERM: " +
+                        "still running after 10.", report, StringComparison.Ordinal);
+        Assert.Contains("SIGKILLed (exit 137)", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Should_leave_no_collector_Kafka_mock_or_redis_server_behind_when_the_rig_is_killed_with_SIGKILL()
     {
         using var rig = ChildProcess.StartDotnet(RigDll, ["scenario", "run", "redis-blackhole", "--duration", "60s", "--out", _folder]);
