@@ -165,7 +165,8 @@ public sealed partial class ScenarioRunTests : IDisposable
         }
         catch (TimeoutException)
         {
-            // SIGTERM lets the rig stop its collectors, mocks and redis-server by PID; a SIGKILL would orphan them.
+            // SIGTERM lets the rig unwind (collectors stopped gracefully, logs and report written); a SIGKILL would only
+            // leave it to the children's watchdogs.
             rig.SendSignal(Signals.SIGTERM);
             await rig.WaitForExitAsync(TimeSpan.FromMinutes(1));
             throw;
