@@ -9,11 +9,12 @@ using ScottPlot;
 namespace AkkaCollector.Rig.Report;
 
 /// <summary>Everything a run's report is made of.</summary>
+/// <param name="Failure">Why the run stopped before its last step (a failed step, an interruption), if it did.</param>
 /// <param name="TrafficStartedAt">Run clock (seconds) when traffic started: the ledger's times count from there.</param>
 /// <param name="EndedAt">Run clock (seconds) at the end.</param>
 /// <param name="LatencyP99">p99 request latency (ms) per second of traffic, as the producer measured it.</param>
 public sealed record RunReportInput(
-    Scenario Scenario, RunSettings Settings, Verdict Verdict, bool AllStepsRan, LoadSnapshot? Traffic,
+    Scenario Scenario, RunSettings Settings, Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string? Failure, LoadSnapshot? Traffic,
     IReadOnlyList<(int Second, double Millis)> LatencyP99,
     IReadOnlyList<CollectorScrape> Scrapes, IReadOnlyList<StepMark> Steps, IReadOnlyList<LedgerEntry> Ledger,
     double TrafficStartedAt, double EndedAt);
@@ -39,7 +40,10 @@ public static class RunReport
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Duration setting {input.Settings.Duration}, run length {input.EndedAt:0} s, every step ran: **{(input.AllStepsRan ? "yes" : "no")}**.");
         md.AppendLine();
+        if (input.Failure is not null)
+            md.AppendLine(CultureInfo.InvariantCulture, $"**The run failed:** {input.Failure}\n");
         WriteVerdict(md, input.Verdict);
+        md.AppendLine(CultureInfo.InvariantCulture, $"Acknowledged enough: **{(input.Acceptance.Enough ? "yes" : "NO")}**: {input.Acceptance}.\n");
         WriteTraffic(md, input.Traffic);
         WriteSteps(md, input.Steps);
         WritePerCollector(md, input);

@@ -9,7 +9,11 @@ namespace AkkaCollector.Rig.Scenarios;
 /// </summary>
 public sealed class CollectorNode(string name, string zone, string spoolPath, IReadOnlyDictionary<string, string> configuration) : IDisposable
 {
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
+    /// <summary>
+    /// The kill window the rig gives every collector, as its process manager: set explicitly (the collector's shipped
+    /// default), so that the collector's start-up check and the rig's SIGKILL agree on it.
+    /// </summary>
+    public static readonly TimeSpan KillWindow = TimeSpan.FromSeconds(10);
 
     // Configuration travels as environment variables (Section__Key), as a process manager would set it. Warnings
     // only, but the host's lifetime lines stay: "Now listening on" is how the fixture knows this process got its port.
@@ -18,6 +22,7 @@ public sealed class CollectorNode(string name, string zone, string spoolPath, IR
         SpoolFolder = spoolPath,
         Settings = new Dictionary<string, string>(configuration)
         {
+            ["Shutdown__KillWindow"] = KillWindow.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         },
@@ -51,14 +56,15 @@ public sealed class CollectorNode(string name, string zone, string spoolPath, IR
             await _process.RestartAsync(cancellationToken: cancellationToken);
     }
 
-    /// <summary>A graceful stop (SIGTERM; SIGKILL only if it overstays <see cref="StopTimeout"/>). Returns the exit code.</summary>
-    public Task<int> StopAsync() => Started.StopAsync(StopTimeout);
+    /// <summary>A graceful stop: SIGTERM, and SIGKILL when it overstays <see cref="KillWindow"/>, as a process manager does.</summary>
+    public Task<StopOutcome> StopAsync() => Started.StopAsync(KillWindow);
 
     /// <summary><c>kill -9</c>: no shutdown at all, like the OOM killer or a lost host. Returns the exit code.</summary>
     public async Task<int> KillAsync()
     {
         Started.Kill();
-        return await Started.WaitForExitAsync(StopTimeout);
+        // SIGKILL ends it at once; the bound only covers reaping it on a busy machine.
+        return await Started.WaitForExitAsync(KillWindow);
     }
 
     /// <summary>SIGKILLs the process if it still runs (by PID).</summary>

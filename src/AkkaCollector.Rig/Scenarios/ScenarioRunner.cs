@@ -12,11 +12,12 @@ namespace AkkaCollector.Rig.Scenarios;
 public sealed record StepMark(double Seconds, string Kind, string Description);
 
 /// <summary>How a scenario run ended.</summary>
+/// <param name="Acceptance">How much of the traffic sent outside the refusing steps was acked.</param>
 /// <param name="AllStepsRan">Every step ran to its end (none failed, none declined, no Ctrl+C).</param>
-public sealed record ScenarioResult(Verdict Verdict, bool AllStepsRan, string RunDirectory)
+public sealed record ScenarioResult(Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string RunDirectory)
 {
-    /// <summary>0 only when nothing acknowledged was lost and every step ran.</summary>
-    public int ExitCode => Verdict.Lost == 0 && AllStepsRan ? 0 : 1;
+    /// <summary>0 only when nothing acknowledged was lost, enough was acknowledged, and every step ran.</summary>
+    public int ExitCode => Verdict.Lost == 0 && Acceptance.Enough && AllStepsRan ? 0 : 1;
 }
 
 /// <summary>Settings of one run, from the command line.</summary>
@@ -42,6 +43,9 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private (int Second, double Millis)[] _latencyP99 = [];
     private double _trafficStartedAt;
     private Verdict? _verdict;
+    private readonly Dictionary<string, long> _refusingSince = new(StringComparer.Ordinal);
+    private readonly List<RefusalWindow> _refusals = [];
+    private string? _failure;
 
     /// <summary>Runs the scenario; the verdict is computed even when a step fails, from what the audit read by then.</summary>
     public async Task<ScenarioResult> RunAsync(CancellationToken cancellationToken)
@@ -50,6 +54,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         _clock.Start();
         var allStepsRan = false;
         MetricsScraper? scraper = null;
+        Acceptance acceptance;
         try
         {
             Log($"scenario [bold]{Markup.Escape(scenario.Name)}[/], duration {settings.Duration}, run folder {Markup.Escape(settings.RunDirectory)}");
@@ -62,12 +67,14 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            _failure = "interrupted";
             Log("[yellow]interrupted: stopping everything[/]");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The run's boundary: whatever broke, the processes are stopped and the verdict still computed below.
-            Log($"[red]step failed:[/] {Markup.Escape(e.Message)}");
+            _failure = $"{(_marks.Count == 0 ? "start-up" : $"step {_marks.Count} ({_marks[^1].Description})")} failed: {e.Message}";
+            Log($"[red]{Markup.Escape(_failure)}[/]");
         }
         finally
         {
@@ -79,14 +86,17 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
                 await scraper.DisposeAsync();
             }
             _verdict ??= _topology is null || _ledger is null ? null : Verdict.Compute(_ledger.Entries, _topology.TimesSeen);
+            acceptance = Acceptance.Compute(_ledger?.Entries ?? [], RefusalWindows());
+            if (!acceptance.Enough)
+                Log($"[red]too little acked:[/] {Markup.Escape(acceptance.ToString())}");
             if (_verdict is not null && scraper is not null && _ledger is not null)
-                WriteReport(scraper, allStepsRan);
+                WriteReport(scraper, acceptance, allStepsRan);
             if (_topology is not null)
                 await _topology.DisposeAsync();
             AppDomain.CurrentDomain.ProcessExit -= KillEverything;
             _ledger?.Dispose();
         }
-        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), allStepsRan, settings.RunDirectory);
+        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), acceptance, allStepsRan, settings.RunDirectory);
     }
 
     private async Task<bool> RunStepsAsync(CancellationToken cancellationToken)
@@ -97,6 +107,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             if (settings.Confirm && StepSpec.Risky.Contains(step.Do) &&
                 !await console.ConfirmAsync($"Step {i + 1}/{scenario.Steps.Count}: {Markup.Escape(step.Describe())}. Go ahead?", defaultValue: false, cancellationToken))
             {
+                _failure = $"step {i + 1} ({step.Describe()}) declined by the operator";
                 Log("[yellow]declined by the operator: the run stops here[/]");
                 return false;
             }
@@ -137,17 +148,26 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
                 break;
             case "restart":
                 var restarted = topology.Collector(step.Collector!);
-                Log($"{restarted.Name} exited with code {await restarted.StopAsync()} after SIGTERM");
+                RefuseFrom(restarted);
+                var stop = await restarted.StopAsync();
+                Log($"{restarted.Name} after SIGTERM: {stop} (kill window {CollectorNode.KillWindow.TotalSeconds:0} s)");
+                // The product's promise to its process manager; a restart that breaks it fails the run.
+                if (!stop.KeptTheKillWindow)
+                    throw new InvalidOperationException(
+                        $"{restarted.Name} did not exit 0 inside its {CollectorNode.KillWindow.TotalSeconds:0} s kill window after SIGTERM: {stop}");
                 await restarted.StartAsync(cancellationToken);
+                ServeAgain(restarted);
                 Log($"{restarted.Name} running again, pid {restarted.Pid}");
                 break;
             case "kill":
                 var killed = topology.Collector(step.Collector!);
+                RefuseFrom(killed);
                 Log($"{killed.Name} exited with code {await killed.KillAsync()} after SIGKILL");
                 break;
             case "start":
                 var started = topology.Collector(step.Collector!);
                 await started.StartAsync(cancellationToken);
+                ServeAgain(started);
                 Log($"{started.Name} running, pid {started.Pid}");
                 break;
             case "drain":
@@ -252,12 +272,28 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         }
     }
 
+    /// <summary>Opens a refusal window: from now on, until <see cref="ServeAgain"/>, <paramref name="collector"/> refuses on purpose.</summary>
+    private void RefuseFrom(CollectorNode collector) => _refusingSince.TryAdd(collector.Url.Authority, TrafficMillis());
+
+    private void ServeAgain(CollectorNode collector)
+    {
+        if (_refusingSince.Remove(collector.Url.Authority, out var since))
+            _refusals.Add(new RefusalWindow(collector.Url.Authority, since, TrafficMillis()));
+    }
+
+    /// <summary>Every refusal window, those still open at the end running to the end.</summary>
+    private RefusalWindow[] RefusalWindows() =>
+        [.. _refusals, .. _refusingSince.Select(open => new RefusalWindow(open.Key, open.Value, long.MaxValue))];
+
+    /// <summary>Now on the ledger's clock: milliseconds since the traffic started.</summary>
+    private long TrafficMillis() => (long)((_clock.Elapsed.TotalSeconds - _trafficStartedAt) * 1000);
+
     private async Task WaitAsync(TimeSpan length, CancellationToken cancellationToken) => await Task.Delay(length, cancellationToken);
 
-    private void WriteReport(MetricsScraper scraper, bool allStepsRan)
+    private void WriteReport(MetricsScraper scraper, Acceptance acceptance, bool allStepsRan)
     {
         var path = RunReport.Write(new RunReportInput(
-            scenario, settings, _verdict!, allStepsRan, _trafficSummary, _latencyP99, scraper.Scrapes, _marks,
+            scenario, settings, _verdict!, acceptance, allStepsRan, _failure, _trafficSummary, _latencyP99, scraper.Scrapes, _marks,
             _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds));
         Log($"report: {Markup.Escape(path)}");
     }

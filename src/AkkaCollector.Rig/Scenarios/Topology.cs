@@ -93,30 +93,39 @@ public sealed class Topology : IAsyncDisposable
         _redis?.Dispose();
     }
 
-    /// <summary>Restores every link, stops every collector gracefully (their logs go to the run folder), then the audits, proxies, Kafka mocks and Redis.</summary>
+    /// <summary>
+    /// Restores every link, stops every collector gracefully (their logs go to the run folder), then the audits, proxies,
+    /// Kafka mocks and Redis; whatever throws on the way, every process still goes, by PID.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        // After a failed step a link may still be cut: collectors stopping behind a black hole would sit out their flush timeout.
-        foreach (var link in _zones.Select(z => z.KafkaLink).Concat(_redisLinks.Values))
-            await link.RestoreAsync(CancellationToken.None);
-        var logs = Path.Combine(_runDirectory, "logs");
-        Directory.CreateDirectory(logs);
-        await Task.WhenAll(Collectors.Where(c => c.Pid is not null).Select(c => c.StopAsync()));
-        foreach (var collector in Collectors)
+        try
         {
-            await File.WriteAllTextAsync(Path.Combine(logs, $"{collector.Name}.log"), collector.Output);
-            collector.Dispose();
+            // After a failed step a link may still be cut: collectors stopping behind a black hole would sit out their flush timeout.
+            foreach (var link in _zones.Select(z => z.KafkaLink).Concat(_redisLinks.Values))
+                await link.RestoreAsync(CancellationToken.None);
+            var logs = Path.Combine(_runDirectory, "logs");
+            Directory.CreateDirectory(logs);
+            await Task.WhenAll(Collectors.Where(c => c.Pid is not null).Select(c => c.StopAsync()));
+            foreach (var collector in Collectors)
+            {
+                await File.WriteAllTextAsync(Path.Combine(logs, $"{collector.Name}.log"), collector.Output);
+                collector.Dispose();
+            }
+            foreach (var link in _redisLinks.Values)
+                await link.DisposeAsync();
+            foreach (var zone in _zones)
+            {
+                await zone.Audit.DisposeAsync();
+                await zone.KafkaLink.DisposeAsync();
+                await File.WriteAllTextAsync(Path.Combine(logs, $"kafka-{zone.Name}.log"), zone.Kafka.Process.Output);
+                await zone.Kafka.DisposeAsync();
+            }
         }
-        foreach (var link in _redisLinks.Values)
-            await link.DisposeAsync();
-        foreach (var zone in _zones)
+        finally
         {
-            await zone.Audit.DisposeAsync();
-            await zone.KafkaLink.DisposeAsync();
-            await File.WriteAllTextAsync(Path.Combine(logs, $"kafka-{zone.Name}.log"), zone.Kafka.Process.Output);
-            await zone.Kafka.DisposeAsync();
+            KillEverything();
         }
-        _redis?.Dispose();
     }
 
     private async Task<ZoneRuntime> StartZoneAsync(ZoneSpec zone, KafkaSpec kafka, IReadOnlyDictionary<string, string> shared, Action<string> log)

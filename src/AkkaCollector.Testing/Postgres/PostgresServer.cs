@@ -56,6 +56,8 @@ public sealed class PostgresServer : IAsyncDisposable
                  "-o", $"-p {port} -k {folder} -c listen_addresses=127.0.0.1"], runAsServiceUser);
 
             var pid = int.Parse(File.ReadLines(Path.Combine(data, "postmaster.pid")).First());
+            // pg_ctl detached the server: it is nobody's child here, so it gets a watch of its own.
+            ParentWatch.Guard(pid);
             return new PostgresServer(folder, port, pid);
         }
         catch

@@ -43,11 +43,15 @@ public sealed class ChildProcess : IDisposable
     public static ChildProcess StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
         Start("env", ["--default-signal=INT", "dotnet", dll, .. args], environment, Path.GetDirectoryName(dll));
 
-    /// <summary>Starts <paramref name="fileName"/> with stdin kept open (close it with <see cref="CloseStandardInput"/>).</summary>
+    /// <summary>
+    /// Starts <paramref name="fileName"/> with stdin kept open (close it with <see cref="CloseStandardInput"/>), under a
+    /// <see cref="ParentWatch"/>: it is SIGKILLed when this process dies without stopping it.
+    /// </summary>
     public static ChildProcess Start(string fileName, IEnumerable<string> args,
         IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(fileName)
+        var arguments = args.ToArray();
+        var info = new ProcessStartInfo(ParentWatch.Shell)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -55,11 +59,11 @@ public sealed class ChildProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
-        foreach (var arg in args)
+        foreach (var arg in ParentWatch.Arguments(fileName, arguments))
             info.ArgumentList.Add(arg);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             info.Environment[name] = value;
-        return new ChildProcess(new Process { StartInfo = info }, $"{fileName} {string.Join(' ', info.ArgumentList)}");
+        return new ChildProcess(new Process { StartInfo = info }, $"{fileName} {string.Join(' ', arguments)}");
     }
 
     /// <summary>Every line written so far, both streams, in arrival order.</summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace AkkaCollector.Testing.Processes;
 
 /// <summary>How a <see cref="CollectorProcess"/> is started.</summary>
@@ -22,6 +24,18 @@ public sealed record CollectorProcessOptions
     public string? SpoolFolder { get; init; }
 }
 
+/// <summary>How a <see cref="CollectorProcess.StopAsync"/> ended, timed from the SIGTERM.</summary>
+/// <param name="Killed">It overstayed the kill window and was SIGKILLed, as the process manager would have done.</param>
+public sealed record StopOutcome(int ExitCode, TimeSpan Elapsed, bool Killed)
+{
+    /// <summary>The collector's promise to its process manager: exit 0 on its own, inside the kill window.</summary>
+    public bool KeptTheKillWindow => !Killed && ExitCode == 0;
+
+    public override string ToString() => Killed
+        ? $"still running after {Elapsed.TotalSeconds:F2} s, SIGKILLed (exit {ExitCode})"
+        : $"exit {ExitCode} after {Elapsed.TotalSeconds:F2} s";
+}
+
 /// <summary>
 /// The collector binary as a child process on a free loopback port with a spool folder of its own: killed,
 /// terminated and started again on the same port and spool, as a process manager would. Settings are passed as
@@ -35,6 +49,8 @@ public sealed class CollectorProcess : IDisposable
 
     // Answers once the host runs, and never touches the spool, Kafka or Redis.
     private const string LivenessPath = "/health/live";
+    // SIGKILL ends a process at once; this only bounds how long reaping it may take on a busy machine.
+    private static readonly TimeSpan AfterKill = TimeSpan.FromSeconds(10);
     private static readonly HttpClient Probe = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = TimeSpan.FromSeconds(2) };
 
     private readonly Dictionary<string, string> _environment;
@@ -138,20 +154,23 @@ public sealed class CollectorProcess : IDisposable
     public Task<int> WaitForExitAsync(TimeSpan timeout) => Current.WaitForExitAsync(timeout);
 
     /// <summary>
-    /// A stop that always ends the process: SIGTERM, as pm2, systemd and Kubernetes send, then SIGKILL if it overstays
-    /// <paramref name="timeout"/>, as they do. Returns the exit code.
+    /// A stop that always ends the process, as pm2, systemd and Kubernetes do it: SIGTERM, then SIGKILL once it
+    /// overstays <paramref name="killWindow"/>, timed from the signal. The outcome says whether the collector kept its
+    /// promise (exit 0 inside the window).
     /// </summary>
-    public async Task<int> StopAsync(TimeSpan timeout)
+    public async Task<StopOutcome> StopAsync(TimeSpan killWindow)
     {
+        var clock = Stopwatch.StartNew();
         Terminate();
         try
         {
-            return await WaitForExitAsync(timeout);
+            var exitCode = await WaitForExitAsync(killWindow);
+            return new StopOutcome(exitCode, clock.Elapsed, Killed: false);
         }
         catch (TimeoutException)
         {
             Kill();
-            return await WaitForExitAsync(timeout);
+            return new StopOutcome(await WaitForExitAsync(AfterKill), clock.Elapsed, Killed: true);
         }
     }
 

@@ -45,12 +45,12 @@ public sealed class KafkaMockProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the control connection and stops the verb with SIGTERM, then SIGKILL if it does not exit in time.</summary>
+    /// <summary>Closes the control connection and stops the verb with SIGTERM, then SIGKILL if it does not exit in time; the process goes whatever throws.</summary>
     public async ValueTask DisposeAsync()
     {
-        await Control.DisposeAsync();
         try
         {
+            await Control.DisposeAsync();
             if (!Process.HasExited && Process.SendSignal(Signals.SIGTERM))
                 await Process.WaitForExitAsync(StopTimeout);
         }

@@ -121,30 +121,23 @@ public sealed class RedisServerProcess : IDisposable
     private void Launch()
     {
         // setsid execs redis-server in place (same PID): a child of this process is never a process group leader.
-        var start = new ProcessStartInfo("setsid")
+        // The parent watch kills it if this process dies without disposing it (a SIGKILLed rig or test host).
+        var start = new ProcessStartInfo(ParentWatch.Shell)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[]
+        foreach (var argument in ParentWatch.Arguments("setsid", new[]
                  {
                      "redis-server", "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                      "--daemonize", "no", "--dir", Path.GetTempPath(),
                      // Log everything above 1 ms so that a test can see how close commands come to the 10 ms bar.
                      "--slowlog-log-slower-than", "1000", "--slowlog-max-len", "1024",
-                 }.Concat(_extraArguments))
+                 }.Concat(_extraArguments)))
             start.ArgumentList.Add(argument);
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException(
-                "setsid is not on PATH (util-linux); redis-server is started through it.", e);
-        }
+        // Without setsid (util-linux) or redis-server on PATH the shell says so, and WaitForPing shows its output.
+        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
         process.OutputDataReceived += (_, line) => Remember(line.Data);
         process.ErrorDataReceived += (_, line) => Remember(line.Data);
         process.BeginOutputReadLine();
@@ -174,7 +167,7 @@ public sealed class RedisServerProcess : IDisposable
         {
             if (_process is null || _process.HasExited)
                 break;
-            if (AnswersPing())
+            if (AnswersPing(TimeSpan.FromSeconds(1)))
                 return;
             Thread.Sleep(20);
         }
@@ -183,13 +176,17 @@ public sealed class RedisServerProcess : IDisposable
         throw new InvalidOperationException($"redis-server on port {Port} did not answer PING within {StartTimeout}. Output:\n{output}");
     }
 
-    private bool AnswersPing()
+    /// <summary>
+    /// True when the server answers PING on a fresh connection within <paramref name="within"/>; false when it does not
+    /// (stalled by a slow command, paused, or gone).
+    /// </summary>
+    public bool AnswersPing(TimeSpan within)
     {
         try
         {
             using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
             socket.Connect(IPAddress.Loopback, Port);
-            socket.ReceiveTimeout = 1000;
+            socket.ReceiveTimeout = (int)within.TotalMilliseconds;
             socket.Send("PING\r\n"u8);
             var buffer = new byte[16];
             var read = socket.Receive(buffer);

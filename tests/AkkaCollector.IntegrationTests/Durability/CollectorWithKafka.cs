@@ -36,9 +36,15 @@ internal sealed class CollectorWithKafka : IAsyncDisposable
         }
         catch
         {
-            if (audit is not null)
-                await audit.DisposeAsync();
-            await kafka.DisposeAsync();
+            try
+            {
+                if (audit is not null)
+                    await audit.DisposeAsync();
+            }
+            finally
+            {
+                await kafka.DisposeAsync();
+            }
             throw;
         }
     }
@@ -47,11 +53,23 @@ internal sealed class CollectorWithKafka : IAsyncDisposable
 
     public Task SetAllBrokersUpAsync() => Kafka.Control.SetBrokerUpAsync(MockCluster.AllBrokers);
 
-    /// <summary>Kills the collector first (by PID), then stops reading, then stops the mock.</summary>
+    /// <summary>Kills the collector first (by PID), then stops reading, then stops the mock; each step runs whatever the one before threw.</summary>
     public async ValueTask DisposeAsync()
     {
-        Collector.Dispose();
-        await Audit.DisposeAsync();
-        await Kafka.DisposeAsync();
+        try
+        {
+            Collector.Dispose();
+        }
+        finally
+        {
+            try
+            {
+                await Audit.DisposeAsync();
+            }
+            finally
+            {
+                await Kafka.DisposeAsync();
+            }
+        }
     }
 }

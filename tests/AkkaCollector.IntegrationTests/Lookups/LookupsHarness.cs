@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Akka.Hosting;
 using AkkaCollector.Lookups;
+using AkkaCollector.Observability;
 using AkkaCollector.Testing.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,8 +55,33 @@ internal sealed class LookupsHarness : IAsyncDisposable
         while (actors.Current is null && deadline.Elapsed < TimeSpan.FromSeconds(10))
             await Task.Delay(10);
         Assert.NotNull(actors.Current);
-        return new LookupsHarness(host);
+        var harness = new LookupsHarness(host);
+        await harness.WaitUntilRedisAnswersAsync();
+        return harness;
     }
+
+    /// <summary>
+    /// Waits until a lookup has been answered by Redis itself. The lookups connect in the background and, until then,
+    /// answer their defaults by design (allowed, unverified): a test that counted on its first checks reaching Redis
+    /// (a burst consumed, a 401) would otherwise depend on how fast a busy machine connects. The probe uses a write key
+    /// and a client address (TEST-NET-1) that no test uses, so it takes nothing from any test's limits.
+    /// </summary>
+    private async Task WaitUntilRedisAnswersAsync()
+    {
+        var answeredBefore = RedisAnswers();
+        var deadline = Stopwatch.StartNew();
+        while (RedisAnswers() == answeredBefore && deadline.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await TimedCheckAsync("lookups-harness-probe", IPAddress.Parse("192.0.2.250"));
+            if (RedisAnswers() == answeredBefore)
+                await Task.Delay(50);
+        }
+        Assert.True(RedisAnswers() > answeredBefore, $"no lookup was answered by Redis within {deadline.Elapsed}");
+    }
+
+    private static double RedisAnswers() =>
+        CollectorMetrics.LookupCalls.WithLabels(RateLimitActor.LookupName, "ok").Value +
+        CollectorMetrics.LookupCalls.WithLabels(AppRegistryActor.LookupName, "ok").Value;
 
     public async Task<(LookupVerdict Verdict, TimeSpan Elapsed)> TimedCheckAsync(string writeKey, IPAddress? client = null)
     {

@@ -9,6 +9,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"rig-loadgen-{Guid.NewGuid():N}");
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(40);
+    private const int Concurrency = 4;
     private CollectorProcess _collector = null!;
 
     private Uri CollectorUrl => new(_collector.BaseUrl);
@@ -34,7 +35,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     {
         using var ledger = new Ledger(Path.Combine(_folder, $"ledger-{batch}.tsv"));
         using var generator = new LoadGenerator(
-            new LoadOptions { Rate = 0, Concurrency = 4, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) },
+            new LoadOptions { Rate = 0, Concurrency = Concurrency, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) },
             new TargetPool([CollectorUrl]), ledger, $"test{batch}");
 
         var summary = await generator.RunAsync(CancellationToken.None);
@@ -42,7 +43,14 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
         Assert.Equal(500, summary.EventsSent);
         Assert.Equal(500, summary.EventsAcked);
         Assert.Empty(summary.FailedEventsByCause);
-        Assert.True(summary.Latency.Max > 0);
+        // Each request's own latency: ordered percentiles, none longer than the whole run, and (four workers, each always
+        // waiting on an answer) a mean of about 4 x run / requests by Little's law, which the slowest cannot be far under.
+        var latency = summary.Latency;
+        Assert.True(latency.P50 > 0 && latency.P50 <= latency.P90 && latency.P90 <= latency.P99 && latency.P99 <= latency.P999 && latency.P999 <= latency.Max,
+            $"percentiles out of order: {latency}");
+        Assert.True(latency.Max <= summary.Elapsed.TotalMilliseconds, $"a request took {latency.Max} ms in a run of {summary.Elapsed}");
+        var littlesMean = Concurrency * summary.Elapsed.TotalMilliseconds / summary.Requests;
+        Assert.True(latency.Max >= littlesMean / 2, $"slowest request {latency.Max} ms, but {Concurrency} workers over {summary.Requests} requests in {summary.Elapsed} make a mean of {littlesMean:F1} ms");
         var fromFile = Ledger.ReadFile(ledger.Path!).ToArray();
         Assert.Equal(500, fromFile.Select(e => e.MessageId).Distinct().Count());
         Assert.All(fromFile, e => Assert.Equal(EventOutcome.Acked, e.Outcome));

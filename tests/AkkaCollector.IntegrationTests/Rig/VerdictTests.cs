@@ -79,9 +79,61 @@ public sealed class VerdictTests
     public void Should_exit_0_only_when_nothing_acked_was_lost_and_every_step_ran(int lost, bool allStepsRan, int exitCode)
     {
         // CI fails the build on this exit code.
-        var verdict = Verdict.Compute([Acked("m1"), Acked("m2")], Kafka(("m1", 1), ("m2", 1 - lost)));
+        LedgerEntry[] ledger = [Acked("m1"), Acked("m2")];
+        var verdict = Verdict.Compute(ledger, Kafka(("m1", 1), ("m2", 1 - lost)));
 
-        Assert.Equal(exitCode, new ScenarioResult(verdict, allStepsRan, "run").ExitCode);
+        Assert.Equal(exitCode, new ScenarioResult(verdict, Acceptance.Compute(ledger, []), allStepsRan, "run").ExitCode);
+    }
+
+    [Theory]
+    [InlineData(401, "401 unknown write key")]
+    [InlineData(503, "503 the collector's spool is full; retry later")]
+    [InlineData(500, "500")]
+    public void Should_fail_a_run_whose_collectors_answered_every_request_with_an_error(int status, string cause)
+    {
+        // Nothing acked, so nothing lost: the verdict alone would pass it.
+        var ledger = Enumerable.Range(0, 100).Select(i => Failed($"m{i}", EventOutcome.Rejected, status, cause)).ToArray();
+        var verdict = Verdict.Compute(ledger, Kafka());
+
+        var result = new ScenarioResult(verdict, Acceptance.Compute(ledger, []), AllStepsRan: true, "run");
+
+        Assert.Equal(0, verdict.Lost);
+        Assert.Equal(1, result.ExitCode);
+    }
+
+    [Fact]
+    public void Should_fail_a_run_that_acked_far_less_than_it_sent_outside_the_refusing_steps()
+    {
+        // One collector of two answers 5xx to everything: half the traffic acked.
+        var ledger = Enumerable.Range(0, 100).Select(i => i % 2 == 0
+            ? Acked($"m{i}")
+            : Failed($"m{i}", EventOutcome.Rejected, 503, "503 the journal write failed; retry later")).ToArray();
+
+        var acceptance = Acceptance.Compute(ledger, []);
+
+        Assert.Equal(new Acceptance(Sent: 100, Acked: 50), acceptance);
+        Assert.Equal(1, new ScenarioResult(Verdict.Compute(ledger, id => 1), acceptance, AllStepsRan: true, "run").ExitCode);
+    }
+
+    [Fact]
+    public void Should_not_count_what_a_collector_refused_while_a_step_killed_or_restarted_it()
+    {
+        // b1 (127.0.0.1:2) was killed at 1 s and live again at 3 s: its refusals then are the step's doing.
+        var ledger = new[]
+        {
+            new LedgerEntry(500, "127.0.0.1:1", "m1", EventOutcome.Acked, 200, "ok"),
+            new LedgerEntry(500, "127.0.0.1:2", "m2", EventOutcome.Acked, 200, "ok"),
+            new LedgerEntry(1_500, "127.0.0.1:1", "m3", EventOutcome.Acked, 200, "ok"),
+            new LedgerEntry(1_500, "127.0.0.1:2", "m4", EventOutcome.ConnectionError, 0, "connection ConnectionRefused"),
+            new LedgerEntry(2_500, "127.0.0.1:2", "m5", EventOutcome.ConnectionError, 0, "connection ConnectionRefused"),
+            new LedgerEntry(3_500, "127.0.0.1:2", "m6", EventOutcome.Acked, 200, "ok"),
+        };
+
+        var acceptance = Acceptance.Compute(ledger, [new RefusalWindow("127.0.0.1:2", 1_000, 3_000)]);
+
+        Assert.Equal(new Acceptance(Sent: 4, Acked: 4), acceptance);
+        Assert.True(acceptance.Enough);
+        Assert.Equal(0, new ScenarioResult(Verdict.Compute(ledger, id => 1), acceptance, AllStepsRan: true, "run").ExitCode);
     }
 
     [Fact]

@@ -9,8 +9,7 @@ namespace AkkaCollector.IntegrationTests.Shutdown;
 
 public sealed partial class ShutdownProcessTests
 {
-    // The shipped hocon/shutdown.conf: a 10 s kill window, a 2 s drain.
-    private static readonly TimeSpan ShippedKillWindow = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ShippedKillWindow = ShippedShutdown.KillWindow;
     private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -58,8 +57,10 @@ public sealed partial class ShutdownProcessTests
 
         var stopwatch = Stopwatch.StartNew();
         Assert.True(collector.Signal(signal));
+        // The kill window runs from the signal, as the process manager's does, not from the end of the readiness poll.
+        var exit = collector.WaitForExitAsync(ShippedKillWindow);
         await WaitForReadinessAsync(http, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2));
-        var exitCode = await collector.WaitForExitAsync(ShippedKillWindow);
+        var exitCode = await exit;
         stopwatch.Stop();
 
         Assert.Equal(0, exitCode);

@@ -18,15 +18,19 @@ public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task Should_complete_a_request_as_stored_only_after_its_journal_write()
     {
         var journal = TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
-        await journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(600));
+        var writes = new HeldWrites();
+        await journal.OnWrite.SetInterceptorAsync(writes);
         var spooler = Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, new SpoolOptions { Partitions = 1 }, new SpoolStatus(1, 1L << 30),
             new RecordingPublisher(), new ScriptedSpoolReader())));
         var spool = new ActorEventSpool([spooler], TimeSpan.FromSeconds(10));
 
         var stored = spool.SpoolAsync([Event("a")], CancellationToken.None);
 
-        await Task.Delay(300);
-        Assert.False(stored.IsCompleted);
+        await writes.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+        // Held, the write cannot complete: an answer in this window would have come before it.
+        await Task.WhenAny(stored, Task.Delay(TimeSpan.FromMilliseconds(200)));
+        Assert.False(stored.IsCompleted, "answered while its journal write was still held");
+        writes.Release();
         Assert.Equal(SpoolOutcome.Stored, await stored.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.TestKit;
 using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
 
@@ -67,4 +69,26 @@ internal static class SpoolTestJournal
         # The machine running the suite may be busy; a slow answer is not a wrong one.
         akka.test.single-expect-default = 10s
         """);
+}
+
+/// <summary>
+/// Holds every journal write until the test releases it, and says when the first has reached the journal: a spec then
+/// proves "not before the write" by the write's own progress, not by a sleep racing a delay on a busy machine.
+/// </summary>
+internal sealed class HeldWrites : IJournalInterceptor
+{
+    private readonly TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the first write has reached the journal (and is being held).</summary>
+    public Task Arrived => _arrived.Task;
+
+    public async Task InterceptAsync(IPersistentRepresentation message)
+    {
+        _arrived.TrySetResult();
+        await _released.Task;
+    }
+
+    /// <summary>Lets every held write, and every later one, through.</summary>
+    public void Release() => _released.TrySetResult();
 }

@@ -30,12 +30,16 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Should_answer_stored_only_after_the_journal_write_has_completed()
     {
-        await _journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(600));
+        var writes = new HeldWrites();
+        await _journal.OnWrite.SetInterceptorAsync(writes);
         var spool = StartSpool(new RecordingPublisher());
 
         spool.Tell(Request("a"), TestActor);
 
-        ExpectNoMsg(TimeSpan.FromMilliseconds(400));
+        await writes.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+        // Held, the write cannot complete: any answer now would have come before it.
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        writes.Release();
         Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
     }
 
@@ -160,12 +164,17 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Should_group_the_requests_that_arrive_during_a_write_into_the_next_write()
     {
-        await _journal.OnWrite.PassWithDelay(TimeSpan.FromMilliseconds(300));
+        var writes = new HeldWrites();
+        await _journal.OnWrite.SetInterceptorAsync(writes);
         var publisher = new RecordingPublisher(confirmAtOnce: true);
         var spool = StartSpool(publisher, Options(o => o.MaxWritesInFlight = 1));
 
-        for (var i = 0; i < 50; i++)
+        spool.Tell(Request("e0"), TestActor);
+        await writes.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+        // The first write is held in the journal: the 49 requests below all arrive while it is in flight.
+        for (var i = 1; i < 50; i++)
             spool.Tell(Request($"e{i}"), TestActor);
+        writes.Release();
         for (var i = 0; i < 50; i++)
             Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(5)));
 
