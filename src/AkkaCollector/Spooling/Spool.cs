@@ -1,3 +1,4 @@
+using System.Text;
 using Akka;
 using Akka.Actor;
 using AkkaCollector.Observability;
@@ -7,12 +8,33 @@ using Microsoft.Extensions.Options;
 namespace AkkaCollector.Spooling;
 
 /// <summary>
-/// The spool as a whole: starts one <see cref="SpoolPartition"/> per configured partition when the actor system
-/// starts, and is the <see cref="IEventSpool"/> the HTTP side talks to.
+/// The spool as a whole, and the HTTP side's door to it (<see cref="IEventSpool"/>): starts one
+/// <see cref="SpoolPartition"/> per configured partition when the actor system starts, routes each event to its
+/// partition by hash(write key, user) so one user's events keep their order, hands each partition involved its
+/// events, and answers Stored only when all of them stored.
 /// </summary>
-public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, ILogger<Spool> logger) : IEventSpool
+public sealed class Spool : IEventSpool
 {
-    private ActorEventSpool? _router;
+    private readonly SpoolOptions _options;
+    private readonly SpoolStatus? _status;
+    private readonly IEventPublisher? _publisher;
+    private readonly ILogger _logger;
+
+    public Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, ILogger<Spool> logger)
+    {
+        _options = options.Value;
+        _status = status;
+        _publisher = publisher;
+        _logger = logger;
+    }
+
+    /// <summary>A spool over partitions already running (the specs' probes and spoolers); it starts none itself.</summary>
+    internal Spool(IReadOnlyList<IActorRef> partitions, TimeSpan writeTimeout)
+    {
+        _options = new SpoolOptions { Partitions = partitions.Count, WriteTimeout = writeTimeout };
+        _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        Partitions = partitions;
+    }
 
     /// <summary>Spooler parents by partition, once started.</summary>
     public IReadOnlyList<IActorRef> Partitions { get; private set; } = [];
@@ -21,14 +43,13 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
     public void Start(ActorSystem system)
     {
         var reader = new SqlSpoolReader(system);
-        CollectorMetrics.SpoolMaxBytes.Set(options.Value.MaxBytes);
-        Partitions = Enumerable.Range(0, options.Value.Partitions).Select(p => StartPartition(system, p, reader)).ToList();
-        _router = new ActorEventSpool(Partitions, options.Value.WriteTimeout);
+        CollectorMetrics.SpoolMaxBytes.Set(_options.MaxBytes);
+        Partitions = Enumerable.Range(0, _options.Partitions).Select(p => StartPartition(system, p, reader)).ToList();
         _ = DrainOrphanedPartitionsAsync(system, reader);
     }
 
     private IActorRef StartPartition(ActorSystem system, int partition, ISpoolReader reader) =>
-        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, options.Value, status, publisher, reader)), $"spool-{partition}");
+        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, _options, _status!, _publisher!, reader)), $"spool-{partition}");
 
     /// <summary>
     /// Spool:Partitions may have been lowered since the journal was written: spools numbered at or above it still
@@ -40,15 +61,15 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
         {
             foreach (var partition in await reader.PartitionsInJournalAsync())
             {
-                if (partition < options.Value.Partitions)
+                if (partition < _options.Partitions)
                     continue;
-                logger.LogWarning("The journal holds spool-{Partition} but Spool:Partitions is {Partitions}: delivering what it holds", partition, options.Value.Partitions);
+                _logger.LogWarning("The journal holds spool-{Partition} but Spool:Partitions is {Partitions}: delivering what it holds", partition, _options.Partitions);
                 StartPartition(system, partition, reader);
             }
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Could not list the spools in the journal; spools beyond Spool:Partitions (if any) are not delivered until the next start");
+            _logger.LogError(e, "Could not list the spools in the journal; spools beyond Spool:Partitions (if any) are not delivered until the next start");
         }
     }
 
@@ -61,11 +82,66 @@ public sealed class Spool(IOptions<SpoolOptions> options, SpoolStatus status, IE
         }
         catch (AskTimeoutException)
         {
-            logger.LogWarning("Shutdown: the journal was not truncated within {Budget}; the next start sends the last delivered events again (at least once)", budget);
+            _logger.LogWarning("Shutdown: the journal was not truncated within {Budget}; the next start sends the last delivered events again (at least once)", budget);
         }
         return Done.Instance;
     }
 
-    public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken) =>
-        (_router ?? throw new InvalidOperationException("The spool has not started")).SpoolAsync(events, cancellationToken);
+
+    public Task<SpoolOutcome> SpoolAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
+    {
+        if (Partitions.Count == 0)
+            throw new InvalidOperationException("The spool has not started");
+        // Most requests (every single event, and most batches of one user) touch one partition: no grouping then.
+        var first = PartitionOf(events[0].WriteKey, events[0].PartitionKey, Partitions.Count);
+        for (var i = 1; i < events.Count; i++)
+        {
+            if (PartitionOf(events[i].WriteKey, events[i].PartitionKey, Partitions.Count) != first)
+                return SpoolAcrossPartitionsAsync(events, cancellationToken);
+        }
+        return StoreAsync(Partitions[first], events, cancellationToken);
+    }
+
+    private async Task<SpoolOutcome> SpoolAcrossPartitionsAsync(IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
+    {
+        var groups = events.GroupBy(e => PartitionOf(e.WriteKey, e.PartitionKey, Partitions.Count)).ToList();
+        var replies = await Task.WhenAll(groups.Select(g => StoreAsync(Partitions[g.Key], g.ToList(), cancellationToken)));
+        // One partition's trouble fails the request: the producer retries it whole (at least once; messageIds de-duplicate).
+        if (replies.Contains(SpoolOutcome.Failed))
+            return SpoolOutcome.Failed;
+        return replies.Contains(SpoolOutcome.Full) ? SpoolOutcome.Full : SpoolOutcome.Stored;
+    }
+
+    /// <summary>
+    /// Hands the events to a partition with a completion the spooler answers directly. Unlike Ask, no temporary actor
+    /// is registered and named per request. The completion runs the rest of the request where it is completed: the
+    /// spooler completes a whole write's requests from one pool work item, never from its own thread
+    /// (<see cref="SpoolRequester.AnswerAll"/>). A spooler that does not answer in time is a
+    /// <see cref="TimeoutException"/> (503 "timeout").
+    /// </summary>
+    private async Task<SpoolOutcome> StoreAsync(IActorRef partition, IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<SpoolOutcome>();
+        partition.Tell(new Enqueue(events, answer), ActorRefs.NoSender);
+        return await answer.Task.WaitAsync(_options.WriteTimeout, cancellationToken);
+    }
+
+    /// <summary>FNV-1a over write key and user: stable across processes and restarts, unlike string.GetHashCode.</summary>
+    public static int PartitionOf(string writeKey, string partitionKey, int partitionCount)
+    {
+        var hash = 2166136261u;
+        hash = Mix(hash, writeKey);
+        hash = (hash ^ 0) * 16777619u;
+        hash = Mix(hash, partitionKey);
+        return (int)(hash % (uint)partitionCount);
+    }
+
+    private static uint Mix(uint hash, string value)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        var bytes = Encoding.UTF8.GetByteCount(value) <= buffer.Length ? buffer[..Encoding.UTF8.GetBytes(value, buffer)] : Encoding.UTF8.GetBytes(value);
+        foreach (var b in bytes)
+            hash = (hash ^ b) * 16777619u;
+        return hash;
+    }
 }

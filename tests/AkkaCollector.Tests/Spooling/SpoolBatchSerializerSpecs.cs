@@ -35,9 +35,9 @@ public sealed class SpoolBatchSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     public void Should_route_one_user_to_one_partition_in_every_process()
     {
         // FNV-1a is fixed: these values must not change between releases, or a restart would reorder a user's events.
-        Assert.Equal(4, ActorEventSpool.PartitionOf("wk", "user-1", 8));
-        Assert.Equal(20, ActorEventSpool.PartitionOf("wk", "user-1", 32));
-        var spread = Enumerable.Range(0, 1000).Select(i => ActorEventSpool.PartitionOf("wk", $"user-{i}", 8)).Distinct().Count();
+        Assert.Equal(4, Spool.PartitionOf("wk", "user-1", 8));
+        Assert.Equal(20, Spool.PartitionOf("wk", "user-1", 32));
+        var spread = Enumerable.Range(0, 1000).Select(i => Spool.PartitionOf("wk", $"user-{i}", 8)).Distinct().Count();
         Assert.Equal(8, spread);
     }
 }

@@ -8,9 +8,9 @@ using static AkkaCollector.Tests.Spooling.SpoolEvents;
 namespace AkkaCollector.Tests.Spooling;
 
 /// <summary>The HTTP side's door to the spool: routing by user, one answer per request, and a bound on the wait.</summary>
-public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
+public sealed class SpoolRoutingSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    public ActorEventSpoolSpecs() : base(SpoolTestJournal.Config)
+    public SpoolRoutingSpecs() : base(SpoolTestJournal.Config)
     {
     }
 
@@ -22,7 +22,7 @@ public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
         await journal.OnWrite.SetInterceptorAsync(writes);
         var spooler = Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, new SpoolOptions { Partitions = 1 }, new SpoolStatus(1, 1L << 30),
             new RecordingPublisher(), new ScriptedSpoolReader())));
-        var spool = new ActorEventSpool([spooler], TimeSpan.FromSeconds(10));
+        var spool = new Spool([spooler], TimeSpan.FromSeconds(10));
 
         var stored = spool.SpoolAsync([Event("a")], CancellationToken.None);
 
@@ -38,7 +38,7 @@ public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task Should_fail_a_batch_spanning_two_partitions_when_one_of_them_fails()
     {
         var (first, second) = (CreateTestProbe(), CreateTestProbe());
-        var spool = new ActorEventSpool([first.Ref, second.Ref], TimeSpan.FromSeconds(10));
+        var spool = new Spool([first.Ref, second.Ref], TimeSpan.FromSeconds(10));
         var onFirst = UserOnPartition(0);
         var onSecond = UserOnPartition(1);
 
@@ -57,7 +57,7 @@ public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task Should_send_one_users_events_to_one_partition_in_one_message()
     {
         var (first, second) = (CreateTestProbe(), CreateTestProbe());
-        var spool = new ActorEventSpool([first.Ref, second.Ref], TimeSpan.FromSeconds(10));
+        var spool = new Spool([first.Ref, second.Ref], TimeSpan.FromSeconds(10));
         var user = UserOnPartition(1);
 
         var answer = spool.SpoolAsync([EventOf(user), EventOf(user)], CancellationToken.None);
@@ -73,7 +73,7 @@ public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
     public async Task Should_give_up_with_a_timeout_when_the_spooler_does_not_answer_in_time()
     {
         var silent = CreateTestProbe();
-        var spool = new ActorEventSpool([silent.Ref], TimeSpan.FromMilliseconds(300));
+        var spool = new Spool([silent.Ref], TimeSpan.FromMilliseconds(300));
 
         var answer = spool.SpoolAsync([Event("a")], CancellationToken.None);
 
@@ -84,5 +84,5 @@ public sealed class ActorEventSpoolSpecs : Akka.TestKit.Xunit2.TestKit
     private static SpooledEvent EventOf(string user) => Event(user) with { PartitionKey = user };
 
     private static string UserOnPartition(int partition) =>
-        Enumerable.Range(0, 100).Select(i => $"user-{i}").First(user => ActorEventSpool.PartitionOf("write-key", user, 2) == partition);
+        Enumerable.Range(0, 100).Select(i => $"user-{i}").First(user => Spool.PartitionOf("write-key", user, 2) == partition);
 }
