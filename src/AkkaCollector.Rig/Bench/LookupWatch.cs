@@ -33,7 +33,7 @@ internal sealed class LookupWatch(ProcessProbe redis)
         var calls = Deltas(after, "collector_lookup_calls_total", "outcome");
         var defaults = Deltas(after, "collector_lookup_defaults_used_total", "default");
         // Half-open counts as open: during an outage a breaker is half-open only for its one trial call.
-        var open = after.Where(s => s.Name == "collector_breaker_state" && s.Value >= 1).Select(s => s.Label("lookup")).Order().ToList();
+        var open = BreakerStates.From(after).Where(b => b.Value >= 1).Select(b => b.Key).ToList();
         var (sampled, located) = gauges.SampleLocated(SampledPerPartition);
         var notes = $"calls: {Describe(calls)}; defaults used: {(defaults.Count == 0 ? "none" : Describe(defaults))}; " +
                     $"breakers open at the end: {(open.Count == 0 ? "none" : string.Join(", ", open))}; " +

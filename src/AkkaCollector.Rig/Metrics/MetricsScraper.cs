@@ -87,20 +87,14 @@ public sealed class MetricsScraper : IAsyncDisposable
         }
 
         var counters = CollectorCounters.Parse(text);
+        var samples = PrometheusText.Parse(text, "collector_").ToList();
         var errors = new SortedDictionary<string, double>(StringComparer.Ordinal);
-        var breakers = new SortedDictionary<string, double>(StringComparer.Ordinal);
-        foreach (var sample in PrometheusText.Parse(text, "collector_"))
+        foreach (var sample in samples.Where(s => s.Name == "collector_http_requests_total"))
         {
-            switch (sample.Name)
-            {
-                case "collector_http_requests_total" when int.TryParse(sample.Label("status"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var status) && status >= 500:
-                    errors[sample.Label("cause")] = errors.GetValueOrDefault(sample.Label("cause")) + sample.Value;
-                    break;
-                case "collector_breaker_state":
-                    breakers[sample.Label("lookup")] = sample.Value;
-                    break;
-            }
+            if (int.TryParse(sample.Label("status"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var status) && status >= 500)
+                errors[sample.Label("cause")] = errors.GetValueOrDefault(sample.Label("cause")) + sample.Value;
         }
-        _scrapes.Enqueue(new CollectorScrape(seconds, collector.Name, collector.Zone, true, counters.Accepted, counters.Delivered, counters.Backlog, errors, breakers));
+        _scrapes.Enqueue(new CollectorScrape(seconds, collector.Name, collector.Zone, true, counters.Accepted, counters.Delivered, counters.Backlog, errors,
+            BreakerStates.From(samples)));
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.RegularExpressions;
 using AkkaCollector.Lookups;
+using AkkaCollector.Rig.Metrics;
 
 namespace AkkaCollector.IntegrationTests.EndToEnd;
 
@@ -20,7 +19,7 @@ internal sealed record BreakerSample(DateTimeOffset At, IReadOnlyDictionary<stri
 /// <c>/health/ready</c> in turn on a thread of its own (so the test's thread pool cannot delay a poll and blame the
 /// collector), and scrapes the breaker gauges from <c>/metrics</c>. Keeps every answer with its timing.
 /// </summary>
-internal sealed partial class CollectorWatch : IAsyncDisposable
+internal sealed class CollectorWatch : IAsyncDisposable
 {
     private static readonly string[] HealthPaths = ["/health/live", "/health/ready"];
     private static readonly TimeSpan HealthInterval = TimeSpan.FromMilliseconds(50);
@@ -114,8 +113,7 @@ internal sealed partial class CollectorWatch : IAsyncDisposable
             try
             {
                 var text = await _http.GetStringAsync("/metrics", _stop.Token);
-                var states = BreakerState().Matches(text).ToDictionary(
-                    m => m.Groups["lookup"].Value, m => (int)double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+                var states = BreakerStates.From(PrometheusText.Parse(text, "collector_")).ToDictionary(b => b.Key, b => (int)b.Value);
                 lock (_breakers)
                     _breakers.Add(new BreakerSample(at, states));
             }
@@ -133,7 +131,4 @@ internal sealed partial class CollectorWatch : IAsyncDisposable
             }
         }
     }
-
-    [GeneratedRegex(@"^collector_breaker_state\{lookup=""(?<lookup>[a-z_]+)""\} (?<value>\S+)$", RegexOptions.Multiline)]
-    private static partial Regex BreakerState();
 }
