@@ -57,12 +57,13 @@ public static class LookupsHosting
 
     /// <summary>
     /// Loads hocon/lookups.conf as a fallback (settings added before it win), starts the rate-limit and app-registry
-    /// actors that the configuration turns on, registers them in the ActorRegistry, and logs once which lookups are off.
+    /// actors that the configuration turns on, hands them to the request path (<see cref="LookupActorRefs"/>), and logs
+    /// once which lookups are off.
     /// </summary>
     public static AkkaConfigurationBuilder WithCollectorLookups(this AkkaConfigurationBuilder builder) =>
         builder
             .AddHoconFile(CollectorHocon.PathOf("lookups.conf"), HoconAddMode.Append)
-            .WithActors((system, registry, resolver) =>
+            .WithActors((system, _, resolver) =>
             {
                 var plan = resolver.GetService<LookupPlan>();
                 var settings = LookupBreakerSettings.From(system.Settings.Config);
@@ -82,13 +83,11 @@ public static class LookupsHosting
                     {
                         rateLimiter = system.ActorOf(
                             RateLimitActor.Props(new RedisRateLimitStore(connection), plan.RateLimit, settings), "rate-limit");
-                        registry.Register<RateLimitActor>(rateLimiter);
                     }
                     if (plan.AppRegistryOn)
                     {
                         appRegistry = system.ActorOf(
                             AppRegistryActor.Props(new RedisAppRegistryStore(connection), plan.AppRegistry, settings), "app-registry");
-                        registry.Register<AppRegistryActor>(appRegistry);
                     }
                 }
                 resolver.GetService<LookupActorRefs>().Set(new LookupActors(rateLimiter, appRegistry, settings.AskTimeout));
