@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AkkaCollector.LiveEvents;
 using AkkaCollector.Lookups;
 using AkkaCollector.Observability;
 using AkkaCollector.Spooling;
@@ -43,37 +44,58 @@ public static class TrackingApi
     /// <summary>Maps POST /v1/track, identify, page, screen, group, alias, batch and /api/track; needs an <see cref="IEventSpool"/> and <see cref="AddTrackingApi"/>.</summary>
     public static IEndpointRouteBuilder MapTrackingApi(this IEndpointRouteBuilder app)
     {
+        var live = app.ServiceProvider.GetService<LiveEventsRecorder>();
         foreach (var (pattern, route) in Routes)
         {
             var metrics = new RouteMetrics(pattern);
             app.MapPost(pattern, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
                         [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
-                    AnswerCountedAsync(metrics, route, context, spool, lookups, options.Value, addresses))
+                    AnswerCountedAsync(metrics, route, context, spool, lookups, options.Value, addresses, live))
                 .WithName($"ingress:{pattern}");
         }
         return app;
     }
 
-    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(
-        RouteMetrics metrics, IngressRoute route, HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses)
+    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(RouteMetrics metrics, IngressRoute route,
+        HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses, LiveEventsRecorder? live)
     {
         var started = Stopwatch.GetTimestamp();
         Results<Ok<IngressSuccess>, IngressError> result;
         try
         {
-            result = await AnswerAsync(route, context, spool, lookups, options, addresses);
+            result = await AnswerAsync(route, context, spool, lookups, options, addresses, live);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             result = IngressError.ClientClosed;
         }
-        metrics.Count(result.Result as IngressError, Stopwatch.GetElapsedTime(started));
+        var error = result.Result as IngressError;
+        metrics.Count(error, Stopwatch.GetElapsedTime(started));
+        if (error is not null && live is { IsRecording: true })
+            live.RecordRejected(context.Items[LiveWriteKey] as string ?? NoWriteKey, metrics.Pattern, error.StatusCode, error.Error, error.Field);
         return result;
+    }
+
+    // Where a rejected request's write key waits for the live events view (set only while it records), and what a
+    // request that was rejected before its write key was read is filed under.
+    private const string LiveWriteKey = "live-events:write-key";
+    private const string NoWriteKey = "(no write key)";
+
+    private static Ok<IngressSuccess> Stored(SpooledEvent[] events, LiveEventsRecorder? live)
+    {
+        if (live is { IsRecording: true })
+        {
+            foreach (var stored in events)
+                live.RecordStored(stored.WriteKey, stored.MessageId, stored.Type, stored.Payload);
+        }
+        return TypedResults.Ok(IngressSuccess.Stored);
     }
 
     /// <summary>One route's counters, its 200s and its latency looked up once rather than by label on every request.</summary>
     private sealed class RouteMetrics(string pattern)
     {
+        public string Pattern => pattern;
+
         private readonly Prometheus.Counter.Child _stored = CollectorMetrics.HttpRequests.WithLabels(pattern, "200", "ok");
         private readonly Prometheus.Histogram.Child _latency = CollectorMetrics.HttpRequestSeconds.WithLabels(pattern);
 
@@ -87,8 +109,8 @@ public static class TrackingApi
         }
     }
 
-    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerAsync(
-        IngressRoute route, HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses)
+    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerAsync(IngressRoute route,
+        HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses, LiveEventsRecorder? live)
     {
         var cancellationToken = context.RequestAborted;
         var receivedAt = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
@@ -105,6 +127,8 @@ public static class TrackingApi
                 return error;
             using (request)
             {
+                if (live is { IsRecording: true })
+                    context.Items[LiveWriteKey] = request.WriteKey;
                 var client = addresses.Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
                 var verdict = await lookups.CheckAsync(request.WriteKey, client, cancellationToken);
                 if (verdict.Rejection is { } rejection)
@@ -119,7 +143,7 @@ public static class TrackingApi
         {
             return await spool.SpoolAsync(events, cancellationToken) switch
             {
-                SpoolOutcome.Stored => TypedResults.Ok(IngressSuccess.Stored),
+                SpoolOutcome.Stored => Stored(events, live),
                 SpoolOutcome.Full => IngressError.SpoolFull(retryAfter),
                 _ => IngressError.JournalFailed(retryAfter),
             };

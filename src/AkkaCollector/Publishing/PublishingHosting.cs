@@ -1,6 +1,7 @@
 using Akka;
 using Akka.Actor;
 using Akka.Hosting;
+using AkkaCollector.LiveEvents;
 using AkkaCollector.Shutdown;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +18,8 @@ public static class PublishingHosting
         services.AddSingleton(sp => new KafkaPublisher(
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
             sp.GetRequiredService<KafkaConnection>().BootstrapServers,
-            sp.GetRequiredService<ILogger<KafkaPublisher>>()));
+            sp.GetRequiredService<ILogger<KafkaPublisher>>(),
+            sp.GetService<LiveEventsRecorder>()));
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<KafkaPublisher>());
         return services;
     }

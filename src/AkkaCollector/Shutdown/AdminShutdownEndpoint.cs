@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
@@ -28,14 +27,11 @@ public static class AdminShutdownEndpoint
         if (string.IsNullOrEmpty(token))
             return endpoints;
 
-        var expected = Encoding.UTF8.GetBytes(token);
+        var admin = new AdminToken(token);
         endpoints.MapPost(Path, async (HttpContext context, CollectorShutdownService shutdown, ILoggerFactory loggers) =>
         {
-            if (!Authorized(context.Request, expected))
-            {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-                return Results.Json(new { error = "a valid bearer token is required" }, statusCode: StatusCodes.Status401Unauthorized);
-            }
+            if (!admin.Admits(context.Request))
+                return AdminToken.Refused(context);
 
             var reason = await ReadReasonAsync(context.Request).ConfigureAwait(false);
             loggers.CreateLogger(typeof(AdminShutdownEndpoint)).LogWarning(
@@ -49,16 +45,6 @@ public static class AdminShutdownEndpoint
             return Results.Json(new { status = "shutting down", reason }, statusCode: StatusCodes.Status202Accepted);
         });
         return endpoints;
-    }
-
-    private static bool Authorized(HttpRequest request, byte[] expected)
-    {
-        const string scheme = "Bearer ";
-        var header = request.Headers.Authorization.ToString();
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-            return false;
-        // Constant time, so the answer's timing does not reveal how much of a guessed token was right.
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()), expected);
     }
 
     private static async Task<string> ReadReasonAsync(HttpRequest request)
