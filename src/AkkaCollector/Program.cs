@@ -38,6 +38,7 @@ builder.Services.AddCollectorPublishing(builder.Configuration);
 builder.Services.AddCollectorLookups(builder.Configuration);
 builder.Services.AddTrackingApi(builder.Configuration);
 builder.Services.AddLiveEvents(builder.Configuration);
+builder.Services.AddJsonStatusAnswers();
 
 builder.Services.AddAkka("collector", (akka, provider) =>
 {
@@ -54,6 +55,7 @@ builder.Services.AddAkka("collector", (akka, provider) =>
 var app = builder.Build();
 // First, so every request is counted before anything else can answer it: shutdown waits for the count to reach 0.
 app.UseInFlightRequests();
+app.UseJsonStatusAnswers();
 app.MapTrackingApi();
 app.MapLiveness();
 app.MapBenchNoop(builder.Configuration);

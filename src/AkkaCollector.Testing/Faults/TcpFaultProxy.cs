@@ -55,10 +55,13 @@ public sealed class TcpFaultProxy : IDisposable
     /// <summary>Connections currently open through the proxy.</summary>
     public int ConnectionCount => _connections.Count;
 
-    /// <summary>Starts a proxy to <paramref name="upstreamHost"/>:<paramref name="upstreamPort"/> in <see cref="FaultMode.Pass"/>.</summary>
-    public static TcpFaultProxy Start(string upstreamHost, int upstreamPort)
+    /// <summary>
+    /// Starts a proxy to <paramref name="upstreamHost"/>:<paramref name="upstreamPort"/> in <see cref="FaultMode.Pass"/>,
+    /// listening on <paramref name="port"/> (0: an ephemeral port); a taken port throws <see cref="SocketException"/>.
+    /// </summary>
+    public static TcpFaultProxy Start(string upstreamHost, int upstreamPort, int port = 0)
     {
-        var proxy = new TcpFaultProxy(upstreamHost, upstreamPort, 0);
+        var proxy = new TcpFaultProxy(upstreamHost, upstreamPort, port);
         proxy.Listen();
         return proxy;
     }

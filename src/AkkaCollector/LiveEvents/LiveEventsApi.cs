@@ -1,5 +1,3 @@
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.LiveEvents;
@@ -20,8 +18,6 @@ public static class LiveEventsApi
 
     private const string ResourceName = "live-events/live-events.html";
 
-    // The payloads are shown as text by the page, never parsed as HTML: readable quotes and non-ASCII are safe here.
-    private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static readonly Lazy<byte[]> Page = new(() =>
     {
@@ -59,7 +55,7 @@ public static class LiveEventsApi
             if (admin is not null && !admin.Admits(context.Request))
                 return AdminToken.Refused(context);
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(recorder.Read(), Json);
+            return Results.Json(recorder.Read());
         }).WithName("live-events-json");
         return app;
     }

@@ -10,12 +10,19 @@ namespace AkkaCollector.Shutdown;
 
 /// <summary>
 /// <c>POST /admin/shutdown</c>: an operator asks for a coordinated shutdown over HTTP (the <c>shutdown</c> verb calls it).
-/// Off (404) unless <c>Shutdown:AdminToken</c> is configured; the caller sends it as a bearer token.
+/// Off unless <c>Shutdown:AdminToken</c> is configured (a 404 then says how to turn it on); the caller sends it as a bearer token.
 /// </summary>
 public static class AdminShutdownEndpoint
 {
     /// <summary>The route.</summary>
     public const string Path = "/admin/shutdown";
+
+    /// <summary>The setting that turns the endpoint on.</summary>
+    public const string TokenSetting = "Shutdown:AdminToken";
+
+    /// <summary>What a caller hears while the endpoint is off: how to turn it on.</summary>
+    public const string OffError =
+        "the admin endpoint is off: start the collector with Shutdown:AdminToken=TOKEN (env Shutdown__AdminToken) and send Authorization: Bearer TOKEN";
 
     // A reason is for the log line; a short one is enough and a huge one is not a reason.
     private const int MaxReasonLength = 200;
@@ -25,7 +32,10 @@ public static class AdminShutdownEndpoint
     {
         var token = endpoints.ServiceProvider.GetRequiredService<ShutdownSettings>().Options.AdminToken;
         if (string.IsNullOrEmpty(token))
+        {
+            endpoints.MapPost(Path, () => Results.Json(new { error = OffError, field = TokenSetting }, statusCode: StatusCodes.Status404NotFound));
             return endpoints;
+        }
 
         var admin = new AdminToken(token);
         endpoints.MapPost(Path, async (HttpContext context, CollectorShutdownService shutdown, ILoggerFactory loggers) =>
