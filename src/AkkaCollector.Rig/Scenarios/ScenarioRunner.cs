@@ -13,7 +13,8 @@ public sealed record StepMark(double Seconds, string Kind, string Description);
 
 /// <summary>How a scenario run ended.</summary>
 /// <param name="AllStepsRan">Every step ran to its end (none failed, none declined, no Ctrl+C).</param>
-public sealed record ScenarioResult(Verdict Verdict, bool AllStepsRan, string RunDirectory)
+/// <param name="StoppedBecause">Why the run stopped before its last step (a declined step, Ctrl+C, a failed step); null when every step ran.</param>
+public sealed record ScenarioResult(Verdict Verdict, bool AllStepsRan, string RunDirectory, string? StoppedBecause = null)
 {
     /// <summary>0 only when nothing acknowledged was lost and every step ran.</summary>
     public int ExitCode => Verdict.Lost == 0 && AllStepsRan ? 0 : 1;
@@ -42,6 +43,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private (int Second, double Millis)[] _latencyP99 = [];
     private double _trafficStartedAt;
     private Verdict? _verdict;
+    private string? _stoppedBecause;
 
     /// <summary>Runs the scenario; the verdict is computed even when a step fails, from what the audit read by then.</summary>
     public async Task<ScenarioResult> RunAsync(CancellationToken cancellationToken)
@@ -62,11 +64,13 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            _stoppedBecause = "interrupted (Ctrl+C or SIGTERM)";
             Log("[yellow]interrupted: stopping everything[/]");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The run's boundary: whatever broke, the processes are stopped and the verdict still computed below.
+            _stoppedBecause = $"a step failed: {e.Message}";
             Log($"[red]step failed:[/] {Markup.Escape(e.Message)}");
         }
         finally
@@ -86,7 +90,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             AppDomain.CurrentDomain.ProcessExit -= KillEverything;
             _ledger?.Dispose();
         }
-        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), allStepsRan, settings.RunDirectory);
+        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), allStepsRan, settings.RunDirectory, _stoppedBecause);
     }
 
     private async Task<bool> RunStepsAsync(CancellationToken cancellationToken)
@@ -97,6 +101,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             if (settings.Confirm && StepSpec.Risky.Contains(step.Do) &&
                 !await console.ConfirmAsync($"Step {i + 1}/{scenario.Steps.Count}: {Markup.Escape(step.Describe())}. Go ahead?", defaultValue: false, cancellationToken))
             {
+                _stoppedBecause = $"step {i + 1}/{scenario.Steps.Count} ({step.Describe()}) was declined by the operator under --confirm";
                 Log("[yellow]declined by the operator: the run stops here[/]");
                 return false;
             }
@@ -258,7 +263,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     {
         var path = RunReport.Write(new RunReportInput(
             scenario, settings, _verdict!, allStepsRan, _trafficSummary, _latencyP99, scraper.Scrapes, _marks,
-            _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds));
+            _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds, _stoppedBecause));
         Log($"report: {Markup.Escape(path)}");
     }
 

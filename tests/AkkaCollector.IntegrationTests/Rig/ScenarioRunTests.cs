@@ -27,6 +27,10 @@ public sealed class ScenarioRunTests : IDisposable
         Assert.True(exitCode == 0, $"exit code {exitCode}. Output:\n{output}");
         Assert.True(File.Exists(Path.Combine(_folder, "report.md")));
         Assert.True(File.Exists(Path.Combine(_folder, "spool-backlog.png")));
+        // A collector's log in the run folder keeps its start-up summary and its shutdown's last line among the warnings.
+        var log = await File.ReadAllTextAsync(Path.Combine(_folder, "logs", "a1.log"));
+        Assert.Contains("Collector started: listening on", log, StringComparison.Ordinal);
+        Assert.Contains("Shutdown complete in", log, StringComparison.Ordinal);
     }
 
     [Fact]
