@@ -53,6 +53,8 @@ builder.Services.AddAkka("collector", (akka, provider) =>
 });
 
 var app = builder.Build();
+if (SettingsCheck.OptionsFailures(app.Services) is { Count: > 0 } outOfRange)
+    return ConfigurationValidation.Refuse(outOfRange, Console.Error);
 // First, so every request is counted before anything else can answer it: shutdown waits for the count to reach 0.
 app.UseInFlightRequests();
 app.UseJsonStatusAnswers();

@@ -1,6 +1,8 @@
 using System.Collections;
 using System.Globalization;
 using System.Reflection;
+using Akka.Configuration;
+using Microsoft.Extensions.Options;
 using AkkaCollector.Ingress;
 using AkkaCollector.LiveEvents;
 using AkkaCollector.Lookups;
@@ -112,7 +114,7 @@ public static class SettingsCheck
             rewritten = duration.ToString("c", CultureInfo.InvariantCulture);
             return null;
         }
-        if ((type == typeof(long) || type == typeof(int)) && property.Name.EndsWith("Bytes", StringComparison.Ordinal))
+        if ((type == typeof(long) || type == typeof(int)) && property.Name.Contains("Bytes", StringComparison.Ordinal))
         {
             if (!SettingUnits.TryParseBytes(value, out var bytes))
                 return $"not {SettingUnits.SizeHint}";
@@ -142,14 +144,15 @@ public static class SettingsCheck
     private static IEnumerable<string> HoconFailures(IConfiguration configuration, Dictionary<string, string?> normalized, string? profile)
     {
         var failures = new List<string>();
+        var files = $"hocon/lookups.conf{(profile is null ? "" : $", hocon/{profile}.conf")}";
         try
         {
-            var hocon = CollectorHocon.LoadProfile(profile).WithFallback(CollectorHocon.Load("akka.conf", "spool.conf", "lookups.conf"));
-            LookupBreakerSettings.From(hocon);
+            if (BreakerProblem(CollectorHocon.LoadProfile(profile).WithFallback(CollectorHocon.Load("akka.conf", "spool.conf", "lookups.conf"))) is { } breaker)
+                failures.Add($"{breaker} ({files})");
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            failures.Add($"HOCON {LookupBreakerSettings.ConfigPath} (hocon/lookups.conf{(profile is null ? "" : $", hocon/{profile}.conf")}): {error.Message}");
+            failures.Add($"HOCON does not parse ({files}): {error.Message}");
         }
         try
         {
@@ -161,5 +164,41 @@ public static class SettingsCheck
             failures.Add($"HOCON collector.shutdown (hocon/shutdown.conf): {error.Message}");
         }
         return failures;
+    }
+
+    /// <summary>
+    /// The options classes' own validation (ranges, cross-setting rules), run against <paramref name="services"/> before
+    /// the host starts: the host would log a failure with its stack trace before the collector could name the setting.
+    /// </summary>
+    public static IReadOnlyList<string> OptionsFailures(IServiceProvider services)
+    {
+        var failures = new List<string>();
+        foreach (var (_, type) in Sections)
+        {
+            var options = services.GetRequiredService(typeof(IOptions<>).MakeGenericType(type));
+            try
+            {
+                _ = options.GetType().GetProperty(nameof(IOptions<object>.Value))!.GetValue(options);
+            }
+            catch (TargetInvocationException wrapped) when (wrapped.InnerException is OptionsValidationException invalid)
+            {
+                failures.AddRange(invalid.Failures);
+            }
+        }
+        return failures;
+    }
+
+    /// <summary>Why the breaker policy in <paramref name="hocon"/> cannot run (a value of the wrong type or range), or null.</summary>
+    internal static string? BreakerProblem(Config hocon)
+    {
+        try
+        {
+            LookupBreakerSettings.From(hocon);
+            return null;
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            return $"HOCON {LookupBreakerSettings.ConfigPath}: {error.Message}";
+        }
     }
 }

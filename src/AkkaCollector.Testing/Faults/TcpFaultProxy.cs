@@ -37,6 +37,7 @@ public sealed class TcpFaultProxy : IDisposable
     private readonly Lock _listening = new();
     private volatile ModeState _state = new(FaultMode.Pass, TimeSpan.Zero);
     private TcpListener? _listener;
+    private bool _listenedBefore;
 
     private TcpFaultProxy(string upstreamHost, int upstreamPort, int port)
     {
@@ -120,9 +121,13 @@ public sealed class TcpFaultProxy : IDisposable
             if (_listener is not null || _stopping.IsCancellationRequested)
                 return;
             var listener = new TcpListener(IPAddress.Loopback, Port);
-            // Refuse then Pass listens again on the same port, which may still have connections in TIME_WAIT.
-            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // Refuse then Pass listens again on the same port, which may still have connections in TIME_WAIT. Only
+            // then: on Linux .NET's ReuseAddress also sets SO_REUSEPORT, and a first bind with it would share a port
+            // another process listens on instead of failing.
+            if (_listenedBefore)
+                listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             listener.Start();
+            _listenedBefore = true;
             Port = ((IPEndPoint)listener.LocalEndpoint).Port;
             _listener = listener;
             _ = AcceptLoopAsync(listener);

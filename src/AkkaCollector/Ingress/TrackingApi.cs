@@ -72,12 +72,18 @@ public static class TrackingApi
         var error = result.Result as IngressError;
         metrics.Count(error, Stopwatch.GetElapsedTime(started));
         if (error is not null && live is { IsRecording: true })
-            live.RecordRejected(context.Items[LiveWriteKey] as string ?? NoWriteKey, metrics.Pattern, error.StatusCode, error.Error, error.Field);
+            live.RecordRejected(WriteKeyOfRejected(context), metrics.Pattern, error.StatusCode, error.Error, error.Field);
         return result;
     }
 
+    // A request refused before its body was parsed is filed under its Basic username, if it has one.
+    private static string WriteKeyOfRejected(HttpContext context) =>
+        context.Items[LiveWriteKey] as string
+        ?? (EventParser.TryReadBasicUsername(context.Request.Headers.Authorization, out var username) ? username : null)
+        ?? NoWriteKey;
+
     // Where a rejected request's write key waits for the live events view (set only while it records), and what a
-    // request that was rejected before its write key was read is filed under.
+    // request that was rejected before any write key was read is filed under.
     private const string LiveWriteKey = "live-events:write-key";
     private const string NoWriteKey = "(no write key)";
 
