@@ -1,3 +1,4 @@
+using AkkaCollector.Observability;
 using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.LiveEvents;
@@ -16,17 +17,7 @@ public static class LiveEventsApi
     /// <summary>The JSON endpoint the page reads.</summary>
     public const string JsonPath = "/live-events/json";
 
-    private const string ResourceName = "live-events/live-events.html";
-
-
-    private static readonly Lazy<byte[]> Page = new(() =>
-    {
-        using var resource = typeof(LiveEventsApi).Assembly.GetManifestResourceStream(ResourceName)
-                             ?? throw new InvalidOperationException($"The assembly lacks its embedded resource {ResourceName}.");
-        using var copy = new MemoryStream();
-        resource.CopyTo(copy);
-        return copy.ToArray();
-    });
+    private static readonly EmbeddedPage Page = new("live-events/live-events.html");
 
     /// <summary>Binds <c>LiveEvents:*</c> (validated at start) and registers the recorder Ingress and Publishing write into.</summary>
     public static IServiceCollection AddLiveEvents(this IServiceCollection services, IConfiguration configuration)
@@ -41,13 +32,8 @@ public static class LiveEventsApi
     public static IEndpointRouteBuilder MapLiveEvents(this IEndpointRouteBuilder app, string? adminToken)
     {
         var admin = string.IsNullOrEmpty(adminToken) ? null : new AdminToken(adminToken);
-        app.MapGet(Path, (HttpContext context, LiveEventsRecorder recorder, IOptions<LiveEventsOptions> options) =>
-        {
-            if (!options.Value.Enabled)
-                return Off();
-            context.Response.Headers.CacheControl = "no-cache";
-            return Results.Bytes(Page.Value, "text/html; charset=utf-8");
-        }).WithName("live-events");
+        app.MapGet(Path, (HttpContext context, IOptions<LiveEventsOptions> options) => options.Value.Enabled ? Page.Serve(context) : Off())
+            .WithName("live-events");
         app.MapGet(JsonPath, (HttpContext context, LiveEventsRecorder recorder, IOptions<LiveEventsOptions> options) =>
         {
             if (!options.Value.Enabled)
