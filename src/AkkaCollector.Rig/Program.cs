@@ -17,6 +17,11 @@ using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Creat
     stop.Cancel();
 });
 
+// Not on a terminal (CI, a pipe, a log file): Spectre.Console then assumes 80 columns and wraps every table row
+// that is wider. A log has no width to fit; COLUMNS still wins when it is set.
+if (Console.IsOutputRedirected && Environment.GetEnvironmentVariable("COLUMNS") is null)
+    AnsiConsole.Profile.Width = RedirectedWidth;
+
 try
 {
     return args switch
@@ -47,4 +52,11 @@ static int Usage()
           noop-host --urls http://127.0.0.1:PORT   (the bench's HTTP ceiling; the bench starts it itself)
         """);
     return 2;
+}
+
+/// <summary>Program's constants.</summary>
+internal static partial class Program
+{
+    /// <summary>Columns of the rig's tables when its output is not a terminal: wide enough for every table it prints.</summary>
+    private const int RedirectedWidth = 240;
 }

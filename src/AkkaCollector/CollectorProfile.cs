@@ -16,6 +16,18 @@ public static class CollectorProfile
     /// <summary>The profiles/ folder beside the binary.</summary>
     public static string Folder => Path.Combine(AppContext.BaseDirectory, "profiles");
 
+    /// <summary>Why the selected profile cannot be loaded (its file is missing), or null when it can or none is selected.</summary>
+    public static string? Problem(IConfiguration configuration)
+    {
+        var profile = configuration[Setting];
+        if (string.IsNullOrEmpty(profile) || File.Exists(PathOf(profile)))
+            return null;
+        var known = Directory.Exists(Folder) ? string.Join(", ", Directory.GetFiles(Folder, "*.json").Select(Path.GetFileNameWithoutExtension).Order()) : "none";
+        return $"{Setting} = '{profile}': there is no {PathOf(profile)} (profiles: {known})";
+    }
+
+    private static string PathOf(string profile) => Path.Combine(Folder, $"{profile}.json");
+
     /// <summary>
     /// Adds profiles/PROFILE.json right after appsettings*.json, so environment variables and the command line still
     /// override the profile; returns the profile's name (null when none is selected).
@@ -26,10 +38,7 @@ public static class CollectorProfile
         if (string.IsNullOrEmpty(profile))
             return null;
 
-        var path = Path.Combine(Folder, $"{profile}.json");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"{Setting}={profile} but {path} does not exist", path);
-
+        var path = PathOf(profile);
         IConfigurationBuilder builder = configuration;
         var lastJsonFile = builder.Sources.ToList().FindLastIndex(source => source is JsonConfigurationSource);
         var profileSource = new JsonConfigurationSource { Path = path, Optional = false, ReloadOnChange = false };

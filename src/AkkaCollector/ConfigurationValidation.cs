@@ -20,6 +20,17 @@ public static class ConfigurationValidation
         return services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateOnStart();
     }
 
+    /// <summary>
+    /// Fail fast and legibly: one line per bad setting, no stack trace; returns the exit code process managers can tell
+    /// apart from a crash.
+    /// </summary>
+    public static int Refuse(IEnumerable<string> failures, TextWriter error)
+    {
+        foreach (var failure in failures)
+            error.WriteLine($"Invalid configuration: {failure}");
+        return InvalidConfigurationExitCode;
+    }
+
     /// <summary>The validation failure behind <paramref name="error"/>, however deep the host wrapped it.</summary>
     public static OptionsValidationException? FindValidationFailure(Exception error) => error switch
     {

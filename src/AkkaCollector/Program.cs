@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using AkkaCollector;
 using AkkaCollector.Ingress;
+using AkkaCollector.LiveEvents;
 using AkkaCollector.Lookups;
 using AkkaCollector.Observability;
 using AkkaCollector.Publishing;
@@ -12,19 +13,20 @@ using Prometheus;
 if (args is ["kafka-mock", ..])
     return await KafkaMockVerb.RunAsync(args[1..]);
 
+if (args is [ShutdownVerb.Name, ..])
+    return await ShutdownVerb.RunAsync(args[1..], Console.Out, Console.Error);
+
 MetricsExport.CollectorMetricsOnly();
 var builder = WebApplication.CreateBuilder(args);
-var profile = CollectorProfile.Apply(builder.Configuration);
-switch (args.FirstOrDefault())
-{
-    case ShutdownPlanVerb.Name:
-        return ShutdownPlanVerb.Run(builder.Configuration, Console.Out);
-    case ShutdownVerb.Name:
-        return await ShutdownVerb.RunAsync(args[1..], Console.Out, Console.Error);
-}
+var settings = SettingsCheck.Apply(builder.Configuration);
+if (settings.Failures.Count > 0)
+    return ConfigurationValidation.Refuse(settings.Failures, Console.Error);
+var profile = settings.Profile;
+if (args is [ShutdownPlanVerb.Name, ..])
+    return ShutdownPlanVerb.Run(builder.Configuration, Console.Out);
 
-if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-    builder.WebHost.UseUrls("http://127.0.0.1:8080");
+if (string.IsNullOrEmpty(builder.Configuration[ListenAddresses.Key]))
+    builder.WebHost.UseUrls(ListenAddresses.Default);
 builder.Logging.AddCollectorConsole(builder.Configuration);
 
 var shutdown = builder.AddCollectorShutdown();
@@ -35,6 +37,8 @@ builder.Services.AddCollectorSpool(builder.Configuration);
 builder.Services.AddCollectorPublishing(builder.Configuration);
 builder.Services.AddCollectorLookups(builder.Configuration);
 builder.Services.AddTrackingApi(builder.Configuration);
+builder.Services.AddLiveEvents(builder.Configuration);
+builder.Services.AddJsonStatusAnswers();
 
 builder.Services.AddAkka("collector", (akka, provider) =>
 {
@@ -49,14 +53,18 @@ builder.Services.AddAkka("collector", (akka, provider) =>
 });
 
 var app = builder.Build();
+if (SettingsCheck.OptionsFailures(app.Services) is { Count: > 0 } outOfRange)
+    return ConfigurationValidation.Refuse(outOfRange, Console.Error);
 // First, so every request is counted before anything else can answer it: shutdown waits for the count to reach 0.
 app.UseInFlightRequests();
+app.UseJsonStatusAnswers();
 app.MapTrackingApi();
 app.MapLiveness();
 app.MapReadiness();
 app.MapAdminShutdown();
 app.MapMetrics();
 app.MapDashboard();
+app.MapLiveEvents(shutdown.Options.AdminToken);
 app.LogLifecycle(CollectorSummary.Describe);
 ProcessMetrics.Register(Metrics.DefaultRegistry);
 
@@ -66,10 +74,7 @@ try
 }
 catch (Exception error) when (ConfigurationValidation.FindValidationFailure(error) is { } invalid)
 {
-    // Fail fast and legibly: one line per bad setting, no stack trace, an exit code process managers can tell apart.
-    foreach (var failure in invalid.Failures)
-        Console.Error.WriteLine($"Invalid configuration: {failure}");
-    return ConfigurationValidation.InvalidConfigurationExitCode;
+    return ConfigurationValidation.Refuse(invalid.Failures, Console.Error);
 }
 // Akka.Hosting sets a non-zero exit code when the actor system ends for a reason other than a requested stop.
 return Environment.ExitCode;

@@ -427,7 +427,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
 
     private static long JournalRowsAfterTruncation(CollectorGauges gauges)
     {
-        // Truncation runs at most once per Spool:TruncateInterval (1 s): give it two.
+        // Truncation runs at most once per Spool:TruncationInterval (1 s): give it two.
         Thread.Sleep(TimeSpan.FromSeconds(2.5));
         return gauges.JournalRows();
     }

@@ -9,15 +9,15 @@ using ScottPlot;
 namespace AkkaCollector.Rig.Report;
 
 /// <summary>Everything a run's report is made of.</summary>
-/// <param name="Failure">Why the run stopped before its last step (a failed step, an interruption), if it did.</param>
 /// <param name="TrafficStartedAt">Run clock (seconds) when traffic started: the ledger's times count from there.</param>
 /// <param name="EndedAt">Run clock (seconds) at the end.</param>
 /// <param name="LatencyP99">p99 request latency (ms) per second of traffic, as the producer measured it.</param>
+/// <param name="StoppedBecause">Why the run stopped before its last step (a failed step, a declined step, Ctrl+C); null when every step ran.</param>
 public sealed record RunReportInput(
-    Scenario Scenario, RunSettings Settings, Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string? Failure, LoadSnapshot? Traffic,
+    Scenario Scenario, RunSettings Settings, Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, LoadSnapshot? Traffic,
     IReadOnlyList<(int Second, double Millis)> LatencyP99,
     IReadOnlyList<CollectorScrape> Scrapes, IReadOnlyList<StepMark> Steps, IReadOnlyList<LedgerEntry> Ledger,
-    double TrafficStartedAt, double EndedAt);
+    double TrafficStartedAt, double EndedAt, string? StoppedBecause = null);
 
 /// <summary>
 /// Writes a run's report: <c>report.md</c> with the verdict, the traffic, the steps and per-collector and per-zone
@@ -40,8 +40,8 @@ public static class RunReport
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Duration setting {input.Settings.Duration}, run length {input.EndedAt:0} s, every step ran: **{(input.AllStepsRan ? "yes" : "no")}**.");
         md.AppendLine();
-        if (input.Failure is not null)
-            md.AppendLine(CultureInfo.InvariantCulture, $"**The run failed:** {input.Failure}\n");
+        if (StoppedEarlyNote(input.StoppedBecause, input.Verdict, folder) is { } note)
+            md.AppendLine(CultureInfo.InvariantCulture, $"**The run failed.** {note}\n");
         WriteVerdict(md, input.Verdict);
         md.AppendLine(CultureInfo.InvariantCulture, $"Acknowledged enough: **{(input.Acceptance.Enough ? "yes" : "NO")}**: {input.Acceptance}.\n");
         WriteTraffic(md, input.Traffic);
@@ -56,6 +56,22 @@ public static class RunReport
         var path = Path.Combine(folder, "report.md");
         File.WriteAllText(path, md.ToString());
         return path;
+    }
+
+    /// <summary>
+    /// What a run that stopped before its last step means for its verdict (the console and report.md say the same);
+    /// null when every step ran. Acknowledged events not in Kafka then are not lost: they wait in the spools.
+    /// </summary>
+    public static string? StoppedEarlyNote(string? stoppedBecause, Verdict verdict, string runDirectory)
+    {
+        if (stoppedBecause is null)
+            return null;
+        var note = $"The run stopped before every step ran: {stoppedBecause}.";
+        if (verdict.Lost > 0)
+            note += $" 'lost={verdict.Lost}' counts acknowledged events not in Kafka when it stopped (Kafka may never have been " +
+                    $"restored): they are still in the collectors' spools under {Path.Combine(runDirectory, "spool")}, and a " +
+                    "collector started on a spool delivers what it holds.";
+        return note;
     }
 
     private static void WriteVerdict(StringBuilder md, Verdict v)
@@ -143,8 +159,8 @@ public static class RunReport
             byCollector.SelectMany(c => causes.Select(cause => ($"{c.Name} {cause}", Rate(c.Scrapes, s => s.ServerErrorsByCause.GetValueOrDefault(cause)))))
                 .Where(series => series.Item2.Any(p => p.Y > 0)));
 
-        yield return Chart(folder, "spool-backlog.png", "Spool backlog (events not yet in Kafka), per collector", "events", input.Steps,
-            byCollector.Select(c => (c.Name, c.Scrapes.Where(s => s.Up).Select(s => (s.Seconds, s.Backlog)).ToArray())));
+        yield return Chart(folder, "spool-backlog.png", "Spool backlog (events not yet in Kafka), per collector; gaps: not answering /metrics", "events", input.Steps,
+            byCollector.Select(c => (c.Name, WithGaps(c.Scrapes, s => s.Backlog))));
 
         yield return Chart(folder, "kafka-deliveries-per-second.png", "Kafka deliveries per second, per collector", "events/s", input.Steps,
             byCollector.Select(c => (c.Name, Rate(c.Scrapes, s => s.Delivered))));
@@ -154,7 +170,7 @@ public static class RunReport
         yield return Chart(folder, "breaker-states.png", "Breaker state per collector and lookup (0 closed, 1 half-open, 2 open; lines offset by 0.04 each)", "state", input.Steps,
             byCollector.SelectMany(c => lookups.Select(lookup => (Collector: c, Lookup: lookup)))
                 .Select((series, index) => ($"{series.Collector.Name} {series.Lookup}",
-                    series.Collector.Scrapes.Where(s => s.Up).Select(s => (s.Seconds, s.Breakers.GetValueOrDefault(series.Lookup) + index * 0.04)).ToArray())));
+                    WithGaps(series.Collector.Scrapes, s => s.Breakers.GetValueOrDefault(series.Lookup) + index * 0.04))));
 
         var zones = byCollector.GroupBy(c => c.Scrapes[0].Zone).OrderBy(g => g.Key, StringComparer.Ordinal).ToArray();
         yield return Chart(folder, "zones.png", "Per zone: events accepted and delivered to Kafka per second", "events/s", input.Steps,
@@ -196,12 +212,17 @@ public static class RunReport
         plot.XLabel("seconds since the run started");
         plot.YLabel(yLabel);
         var drawn = 0;
-        foreach (var (name, points) in series.Where(s => s.Points.Length > 0))
+        foreach (var (name, points) in series.Where(s => s.Points.Any(p => !double.IsNaN(p.Y))))
         {
-            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
-            line.LegendText = name;
-            line.MarkerSize = 0;
-            line.LineWidth = 2;
+            // One line per stretch between gaps, in one color, named once in the legend.
+            var color = plot.Add.Palette.GetColor(drawn);
+            foreach (var (segment, index) in Segments(points).Select((segment, index) => (segment, index)))
+            {
+                var line = plot.Add.Scatter(segment.Select(p => p.X).ToArray(), segment.Select(p => p.Y).ToArray(), color);
+                line.LegendText = index == 0 ? name : "";
+                line.MarkerSize = segment.Length == 1 ? 4 : 0;
+                line.LineWidth = 2;
+            }
             drawn++;
         }
         for (var i = 0; i < steps.Count; i++)
@@ -213,6 +234,8 @@ public static class RunReport
             mark.LinePattern = LinePattern.Dashed;
             mark.Color = Colors.Gray;
             mark.LabelText = $"{i + 1}";
+            // At the top: at the bottom the step numbers covered the x axis' tick labels.
+            mark.LabelOppositeAxis = true;
         }
         if (drawn > 0)
             plot.ShowLegend(Alignment.UpperLeft);
@@ -220,6 +243,29 @@ public static class RunReport
             plot.Title($"{title} — nothing reported");
         plot.SavePng(Path.Combine(folder, file), Width, Height);
         return (file, title);
+    }
+
+    /// <summary>A gauge per scrape, NaN where the collector did not answer: the chart leaves a gap there instead of a straight line.</summary>
+    public static (double X, double Y)[] WithGaps(IEnumerable<CollectorScrape> scrapes, Func<CollectorScrape, double> gauge) =>
+        scrapes.Select(s => (s.Seconds, s.Up ? gauge(s) : double.NaN)).ToArray();
+
+    /// <summary>The stretches of <paramref name="points"/> between NaN values.</summary>
+    public static IEnumerable<(double X, double Y)[]> Segments(IEnumerable<(double X, double Y)> points)
+    {
+        var segment = new List<(double X, double Y)>();
+        foreach (var point in points)
+        {
+            if (!double.IsNaN(point.Y))
+            {
+                segment.Add(point);
+                continue;
+            }
+            if (segment.Count > 0)
+                yield return segment.ToArray();
+            segment.Clear();
+        }
+        if (segment.Count > 0)
+            yield return segment.ToArray();
     }
 
     /// <summary>Per-second rate of a counter; a counter that went down was reset by a restart, so its new value is the increase.</summary>

@@ -15,16 +15,26 @@ public sealed class CollectorNode(string name, string zone, string spoolPath, IR
     /// </summary>
     public static readonly TimeSpan KillWindow = TimeSpan.FromSeconds(10);
 
-    // Configuration travels as environment variables (Section__Key), as a process manager would set it. Warnings
-    // only, but the host's lifetime lines stay: "Now listening on" is how the fixture knows this process got its port.
+    /// <summary>
+    /// Log levels of a scenario's collectors: warnings, plus the lines a run folder's log must keep. "Now listening on"
+    /// (the host's lifetime) is how the fixture knows the process got its port; the start-up summary says which
+    /// settings were in force; shutdown's phases and its last line say how long it took and what stayed spooled.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> LogLevels = new Dictionary<string, string>
+    {
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        ["Logging__LogLevel__AkkaCollector.Observability.LifecycleLog"] = "Information",
+        ["Logging__LogLevel__AkkaCollector.Shutdown"] = "Information",
+    };
+
+    // Configuration travels as environment variables (Section__Key), as a process manager would set it.
     private readonly CollectorProcessOptions _options = new()
     {
         SpoolFolder = spoolPath,
-        Settings = new Dictionary<string, string>(configuration)
+        Settings = new Dictionary<string, string>(configuration.Concat(LogLevels))
         {
             ["Shutdown__KillWindow"] = KillWindow.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         },
     };
 

@@ -14,7 +14,8 @@ public sealed record StepMark(double Seconds, string Kind, string Description);
 /// <summary>How a scenario run ended.</summary>
 /// <param name="Acceptance">How much of the traffic sent outside the refusing steps was acked.</param>
 /// <param name="AllStepsRan">Every step ran to its end (none failed, none declined, no Ctrl+C).</param>
-public sealed record ScenarioResult(Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string RunDirectory)
+/// <param name="StoppedBecause">Why the run stopped before its last step (a failed step, a declined step, Ctrl+C); null when every step ran.</param>
+public sealed record ScenarioResult(Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string RunDirectory, string? StoppedBecause = null)
 {
     /// <summary>0 only when nothing acknowledged was lost, enough was acknowledged, and every step ran.</summary>
     public int ExitCode => Verdict.Lost == 0 && Acceptance.Enough && AllStepsRan ? 0 : 1;
@@ -45,7 +46,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private Verdict? _verdict;
     private readonly Dictionary<string, long> _refusingSince = new(StringComparer.Ordinal);
     private readonly List<RefusalWindow> _refusals = [];
-    private string? _failure;
+    private string? _stoppedBecause;
 
     /// <summary>Runs the scenario; the verdict is computed even when a step fails, from what the audit read by then.</summary>
     public async Task<ScenarioResult> RunAsync(CancellationToken cancellationToken)
@@ -67,14 +68,14 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _failure = "interrupted";
+            _stoppedBecause = "interrupted (Ctrl+C or SIGTERM)";
             Log("[yellow]interrupted: stopping everything[/]");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The run's boundary: whatever broke, the processes are stopped and the verdict still computed below.
-            _failure = $"{(_marks.Count == 0 ? "start-up" : $"step {_marks.Count} ({_marks[^1].Description})")} failed: {e.Message}";
-            Log($"[red]{Markup.Escape(_failure)}[/]");
+            _stoppedBecause = $"{(_marks.Count == 0 ? "start-up" : $"step {_marks.Count} ({_marks[^1].Description})")} failed: {e.Message}";
+            Log($"[red]{Markup.Escape(_stoppedBecause)}[/]");
         }
         finally
         {
@@ -96,7 +97,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             AppDomain.CurrentDomain.ProcessExit -= KillEverything;
             _ledger?.Dispose();
         }
-        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), acceptance, allStepsRan, settings.RunDirectory);
+        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), acceptance, allStepsRan, settings.RunDirectory, _stoppedBecause);
     }
 
     private async Task<bool> RunStepsAsync(CancellationToken cancellationToken)
@@ -107,7 +108,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             if (settings.Confirm && StepSpec.Risky.Contains(step.Do) &&
                 !await console.ConfirmAsync($"Step {i + 1}/{scenario.Steps.Count}: {Markup.Escape(step.Describe())}. Go ahead?", defaultValue: false, cancellationToken))
             {
-                _failure = $"step {i + 1} ({step.Describe()}) declined by the operator";
+                _stoppedBecause = $"step {i + 1}/{scenario.Steps.Count} ({step.Describe()}) was declined by the operator under --confirm";
                 Log("[yellow]declined by the operator: the run stops here[/]");
                 return false;
             }
@@ -293,8 +294,8 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private void WriteReport(MetricsScraper scraper, Acceptance acceptance, bool allStepsRan)
     {
         var path = RunReport.Write(new RunReportInput(
-            scenario, settings, _verdict!, acceptance, allStepsRan, _failure, _trafficSummary, _latencyP99, scraper.Scrapes, _marks,
-            _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds));
+            scenario, settings, _verdict!, acceptance, allStepsRan, _trafficSummary, _latencyP99, scraper.Scrapes, _marks,
+            _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds, _stoppedBecause));
         Log($"report: {Markup.Escape(path)}");
     }
 

@@ -1,4 +1,5 @@
 using AkkaCollector.Rig.Verification;
+using AkkaCollector.Rig.Report;
 using Spectre.Console;
 
 namespace AkkaCollector.Rig.Scenarios;
@@ -31,11 +32,8 @@ public static class ScenarioVerb
         var folder = line.Text("out") ?? Path.Combine("rig-runs", $"{scenario.Name}-{DateTime.Now:yyyyMMdd-HHmmss}");
         var runner = new ScenarioRunner(scenario, new RunSettings(duration, line.Has("confirm"), Path.GetFullPath(folder)), AnsiConsole.Console);
         var result = await runner.RunAsync(stop);
-        if (!result.AllStepsRan && result.Verdict.Lost > 0)
-            AnsiConsole.MarkupLine(Markup.Escape(
-                $"The run stopped before every step ran (Kafka may never have been restored): 'lost' counts acknowledged events " +
-                $"not in Kafka when it stopped. They are still in the collectors' spools under {Path.Combine(result.RunDirectory, "spool")}, " +
-                "and a collector started on a spool delivers what it holds."));
+        if (RunReport.StoppedEarlyNote(result.StoppedBecause, result.Verdict, result.RunDirectory) is { } note)
+            AnsiConsole.MarkupLine(Markup.Escape(note));
         // Scripts and CI read this line; nothing may be printed after it.
         Console.Out.WriteLine(result.Verdict.Line);
         return result.ExitCode;

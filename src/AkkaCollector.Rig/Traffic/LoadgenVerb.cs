@@ -30,7 +30,8 @@ public static class LoadgenVerb
             RequestTimeout = line.Duration("timeout") ?? defaults.RequestTimeout,
         };
         var runId = $"lg{DateTime.UtcNow:yyyyMMddHHmmss}";
-        var ledgerPath = line.Text("ledger") ?? $"{runId}.ledger.tsv";
+        var ledgerPath = line.Text("ledger") ?? DefaultLedgerPath(runId);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(ledgerPath))!);
 
         using var ledger = new Ledger(ledgerPath);
         using var generator = new LoadGenerator(options, targets, ledger, runId);
@@ -40,6 +41,12 @@ public static class LoadgenVerb
         AnsiConsole.Write(SummaryTable(summary));
         return 0;
     }
+
+    /// <summary>
+    /// Where the ledger goes without <c>--ledger</c>: under rig-runs/ (git-ignored, beside the scenario runs), never
+    /// loose in the working directory, which is often the repository root.
+    /// </summary>
+    public static string DefaultLedgerPath(string runId) => Path.Combine("rig-runs", "loadgen", $"{runId}.ledger.tsv");
 
     /// <summary>Runs the generator while a live panel shows its counters (a line every 5 s when output is not a terminal).</summary>
     public static async Task<LoadSnapshot> ShowProgressAsync(LoadGenerator generator, CancellationToken stop)

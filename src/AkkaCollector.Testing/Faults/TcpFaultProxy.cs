@@ -37,6 +37,7 @@ public sealed class TcpFaultProxy : IDisposable
     private readonly Lock _listening = new();
     private volatile ModeState _state = new(FaultMode.Pass, TimeSpan.Zero);
     private TcpListener? _listener;
+    private bool _listenedBefore;
 
     private TcpFaultProxy(string upstreamHost, int upstreamPort, int port)
     {
@@ -55,10 +56,13 @@ public sealed class TcpFaultProxy : IDisposable
     /// <summary>Connections currently open through the proxy.</summary>
     public int ConnectionCount => _connections.Count;
 
-    /// <summary>Starts a proxy to <paramref name="upstreamHost"/>:<paramref name="upstreamPort"/> in <see cref="FaultMode.Pass"/>.</summary>
-    public static TcpFaultProxy Start(string upstreamHost, int upstreamPort)
+    /// <summary>
+    /// Starts a proxy to <paramref name="upstreamHost"/>:<paramref name="upstreamPort"/> in <see cref="FaultMode.Pass"/>,
+    /// listening on <paramref name="port"/> (0: an ephemeral port); a taken port throws <see cref="SocketException"/>.
+    /// </summary>
+    public static TcpFaultProxy Start(string upstreamHost, int upstreamPort, int port = 0)
     {
-        var proxy = new TcpFaultProxy(upstreamHost, upstreamPort, 0);
+        var proxy = new TcpFaultProxy(upstreamHost, upstreamPort, port);
         proxy.Listen();
         return proxy;
     }
@@ -117,9 +121,13 @@ public sealed class TcpFaultProxy : IDisposable
             if (_listener is not null || _stopping.IsCancellationRequested)
                 return;
             var listener = new TcpListener(IPAddress.Loopback, Port);
-            // Refuse then Pass listens again on the same port, which may still have connections in TIME_WAIT.
-            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // Refuse then Pass listens again on the same port, which may still have connections in TIME_WAIT. Only
+            // then: on Linux .NET's ReuseAddress also sets SO_REUSEPORT, and a first bind with it would share a port
+            // another process listens on instead of failing.
+            if (_listenedBefore)
+                listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             listener.Start();
+            _listenedBefore = true;
             Port = ((IPEndPoint)listener.LocalEndpoint).Port;
             _listener = listener;
             _ = AcceptLoopAsync(listener);

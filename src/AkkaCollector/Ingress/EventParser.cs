@@ -221,26 +221,37 @@ public static class EventParser
         return null;
     }
 
-    private static OrError<string> ReadWriteKey(JsonElement root, string? authorization, string bodyField, string? queryWriteKey)
+    /// <summary>
+    /// The username of HTTP Basic credentials, where Segment's SDKs send the write key (with an empty password): null
+    /// when there is no Basic header or its username is empty; false when the header is Basic but not valid base64.
+    /// </summary>
+    public static bool TryReadBasicUsername(string? authorization, out string? username)
     {
         const string basic = "Basic ";
-        if (authorization is not null && authorization.StartsWith(basic, StringComparison.OrdinalIgnoreCase))
+        username = null;
+        if (authorization is null || !authorization.StartsWith(basic, StringComparison.OrdinalIgnoreCase))
+            return true;
+        string credentials;
+        try
         {
-            string credentials;
-            try
-            {
-                credentials = Encoding.UTF8.GetString(Convert.FromBase64String(authorization[basic.Length..].Trim()));
-            }
-            catch (FormatException)
-            {
-                return IngressError.InvalidCredentials;
-            }
-            // Segment's SDKs send the write key as the username with an empty password.
-            var colon = credentials.IndexOf(':');
-            var username = colon < 0 ? credentials : credentials[..colon];
-            if (username.Length > 0)
-                return username;
+            credentials = Encoding.UTF8.GetString(Convert.FromBase64String(authorization[basic.Length..].Trim()));
         }
+        catch (FormatException)
+        {
+            return false;
+        }
+        var colon = credentials.IndexOf(':');
+        var name = colon < 0 ? credentials : credentials[..colon];
+        username = name.Length > 0 ? name : null;
+        return true;
+    }
+
+    private static OrError<string> ReadWriteKey(JsonElement root, string? authorization, string bodyField, string? queryWriteKey)
+    {
+        if (!TryReadBasicUsername(authorization, out var username))
+            return IngressError.InvalidCredentials;
+        if (username is not null)
+            return username;
         if (OptionalString(root, bodyField, Location.Root, out var fromBody) is { } error)
             return error;
         if (fromBody is not null)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using AkkaCollector.Lookups;
 
@@ -61,7 +62,7 @@ public sealed record IngressError(int StatusCode, string Cause, string Error, st
             httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         }
         httpContext.Response.StatusCode = StatusCode;
-        return httpContext.Response.WriteAsJsonAsync(new ErrorBody(Error, Field), IngressJsonContext.Default.ErrorBody);
+        return httpContext.Response.WriteAsJsonAsync(new ErrorBody(Error, Field), IngressJsonContext.Readable.ErrorBody);
     }
 
     private static string CauseOf(int statusCode) => statusCode switch
@@ -87,4 +88,8 @@ public sealed record IngressSuccess([property: JsonPropertyName("success")] bool
 /// <summary>Source-generated serializers for the API's answers: no reflection on the hot path.</summary>
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(IngressSuccess))]
-internal sealed partial class IngressJsonContext : JsonSerializerContext;
+internal sealed partial class IngressJsonContext : JsonSerializerContext
+{
+    /// <summary>With the readable encoder of every JSON answer (<see cref="JsonStatusAnswers.Encoder"/>): <c>'</c>, not <c>\u0027</c>.</summary>
+    public static readonly IngressJsonContext Readable = new(new JsonSerializerOptions { Encoder = JsonStatusAnswers.Encoder });
+}

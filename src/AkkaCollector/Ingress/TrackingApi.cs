@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AkkaCollector.LiveEvents;
 using AkkaCollector.Lookups;
 using AkkaCollector.Observability;
 using AkkaCollector.Spooling;
@@ -82,12 +83,13 @@ public static class TrackingApi
     public static IEndpointRouteBuilder MapTrackingApi(this IEndpointRouteBuilder app)
     {
         var origins = new OriginsHolder();
+        var live = app.ServiceProvider.GetService<LiveEventsRecorder>();
         foreach (var (pattern, route, writeKeyInQuery) in Routes)
         {
             var metrics = new RouteMetrics(pattern);
             app.MapPost(pattern, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
                         [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
-                    AnswerCountedAsync(metrics, route, writeKeyInQuery, context, spool, lookups, options.Value, addresses, origins))
+                    AnswerCountedAsync(metrics, route, writeKeyInQuery, context, spool, lookups, options.Value, addresses, origins, live))
                 .WithName($"ingress:{pattern}");
             MapPreflight(app, pattern, metrics, HttpMethods.Post, origins);
         }
@@ -96,7 +98,7 @@ public static class TrackingApi
             var metrics = new RouteMetrics(pattern);
             app.MapGet(pattern, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
                         [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
-                    AnswerPixelAsync(metrics, route, context, spool, lookups, options.Value, addresses, origins))
+                    AnswerPixelAsync(metrics, route, context, spool, lookups, options.Value, addresses, origins, live))
                 .WithName($"ingress:{pattern}");
             MapPreflight(app, pattern, metrics, HttpMethods.Get, origins);
         }
@@ -110,7 +112,7 @@ public static class TrackingApi
 
     private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(
         RouteMetrics metrics, IngressRoute route, bool writeKeyInQuery, HttpContext context, IEventSpool spool, IRequestLookups lookups,
-        IngressOptions options, ClientAddressResolver addresses, OriginsHolder origins)
+        IngressOptions options, ClientAddressResolver addresses, OriginsHolder origins, LiveEventsRecorder? live)
     {
         var started = Stopwatch.GetTimestamp();
         Results<Ok<IngressSuccess>, IngressError> result;
@@ -119,26 +121,51 @@ public static class TrackingApi
         if (origin.Count != 0 && !origins.AllowAndAnswer(context, origin.ToString()))
         {
             result = IngressError.OriginNotAllowed(origin.ToString());
-            metrics.Count(result.Result as IngressError, Stopwatch.GetElapsedTime(started));
-            return result;
         }
-        try
+        else
         {
-            var queryWriteKey = writeKeyInQuery ? PixelApi.WriteKeyParameter(context.Request.Query) : null;
-            result = await AnswerAsync(route, context, spool, lookups, options, addresses, presetBody: null, queryWriteKey);
+            try
+            {
+                var queryWriteKey = writeKeyInQuery ? PixelApi.WriteKeyParameter(context.Request.Query) : null;
+                result = await AnswerAsync(route, context, spool, lookups, options, addresses, presetBody: null, queryWriteKey, live);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                result = IngressError.ClientClosed;
+            }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            result = IngressError.ClientClosed;
-        }
-        metrics.Count(result.Result as IngressError, Stopwatch.GetElapsedTime(started));
+        var error = result.Result as IngressError;
+        metrics.Count(error, Stopwatch.GetElapsedTime(started));
+        if (error is not null && live is { IsRecording: true })
+            live.RecordRejected(WriteKeyOfRejected(context), metrics.Pattern, error.StatusCode, error.Error, error.Field);
         return result;
+    }
+
+    // A request refused before its body was parsed is filed under its Basic username, if it has one.
+    private static string WriteKeyOfRejected(HttpContext context) =>
+        context.Items[LiveWriteKey] as string
+        ?? (EventParser.TryReadBasicUsername(context.Request.Headers.Authorization, out var username) ? username : null)
+        ?? NoWriteKey;
+
+    // Where a rejected request's write key waits for the live events view (set only while it records), and what a
+    // request that was rejected before any write key was read is filed under.
+    private const string LiveWriteKey = "live-events:write-key";
+    private const string NoWriteKey = "(no write key)";
+
+    private static Ok<IngressSuccess> Stored(SpooledEvent[] events, LiveEventsRecorder? live)
+    {
+        if (live is { IsRecording: true })
+        {
+            foreach (var stored in events)
+                live.RecordStored(stored.WriteKey, stored.MessageId, stored.Type, stored.Payload);
+        }
+        return TypedResults.Ok(IngressSuccess.Stored);
     }
 
     /// <summary>A pixel: the event from the query, stored like any other, and always a 200 GIF that is never cached.</summary>
     private static async Task<FileContentHttpResult> AnswerPixelAsync(
         RouteMetrics metrics, IngressRoute route, HttpContext context, IEventSpool spool, IRequestLookups lookups,
-        IngressOptions options, ClientAddressResolver addresses, OriginsHolder origins)
+        IngressOptions options, ClientAddressResolver addresses, OriginsHolder origins, LiveEventsRecorder? live)
     {
         var started = Stopwatch.GetTimestamp();
         IngressError? error;
@@ -155,7 +182,7 @@ public static class TrackingApi
         {
             try
             {
-                var result = await AnswerAsync(route, context, spool, lookups, options, addresses, body, PixelApi.WriteKeyParameter(context.Request.Query));
+                var result = await AnswerAsync(route, context, spool, lookups, options, addresses, body, PixelApi.WriteKeyParameter(context.Request.Query), live);
                 error = result.Result as IngressError;
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -253,6 +280,8 @@ public static class TrackingApi
     /// <summary>One route's counters, its 200s and its latency looked up once rather than by label on every request.</summary>
     private sealed class RouteMetrics(string pattern)
     {
+        public string Pattern => pattern;
+
         private readonly Prometheus.Counter.Child _stored = CollectorMetrics.HttpRequests.WithLabels(pattern, "200", "ok");
         private readonly Prometheus.Histogram.Child _latency = CollectorMetrics.HttpRequestSeconds.WithLabels(pattern);
 
@@ -279,7 +308,7 @@ public static class TrackingApi
     /// <param name="queryWriteKey">A write key from the URL, used when neither Basic auth nor the body has one.</param>
     private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerAsync(
         IngressRoute route, HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses,
-        RequestBody? presetBody, string? queryWriteKey)
+        RequestBody? presetBody, string? queryWriteKey, LiveEventsRecorder? live)
     {
         var cancellationToken = context.RequestAborted;
         var receivedAt = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
@@ -298,6 +327,8 @@ public static class TrackingApi
                 return error;
             using (request)
             {
+                if (live is { IsRecording: true })
+                    context.Items[LiveWriteKey] = request.WriteKey;
                 var client = addresses.Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
                 var verdict = await lookups.CheckAsync(request.WriteKey, client, cancellationToken);
                 if (verdict.Rejection is { } rejection)
@@ -314,7 +345,7 @@ public static class TrackingApi
         {
             return await spool.SpoolAsync(events, cancellationToken) switch
             {
-                SpoolOutcome.Stored => TypedResults.Ok(IngressSuccess.Stored),
+                SpoolOutcome.Stored => Stored(events, live),
                 SpoolOutcome.Full => IngressError.SpoolFull(retryAfter),
                 _ => IngressError.JournalFailed(retryAfter),
             };

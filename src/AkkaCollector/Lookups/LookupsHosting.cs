@@ -28,15 +28,13 @@ public static class LookupsHosting
             .Validate(o => o.ConnectTimeout > TimeSpan.Zero, "Redis:ConnectTimeout must be above 0.")
             .ValidateOnStart();
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section))
-            .Validate(o => IsValid(o.PerWriteKey) && IsValid(o.PerClientIp),
-                "RateLimit:PerWriteKey and RateLimit:PerClientIp need Rate >= 0 and, when Rate > 0, Burst >= 1.")
+            .Validate(o => IsValid(o.PerWriteKey), "RateLimit:PerWriteKey needs Rate >= 0 and, when Rate > 0, Burst >= 1.")
+            .Validate(o => IsValid(o.PerClientIp), "RateLimit:PerClientIp needs Rate >= 0 and, when Rate > 0, Burst >= 1.")
             .ValidateOnStart();
         services.AddOptions<AppRegistryOptions>().Bind(configuration.GetSection(AppRegistryOptions.Section))
-            .Validate(o => o.CacheTtl >= TimeSpan.Zero && o.CacheCapacity > 0,
-                "AppRegistry:CacheTtl must not be negative and AppRegistry:CacheCapacity must be above 0.")
+            .Validate(o => o.CacheCapacity > 0, "AppRegistry:CacheCapacity must be above 0.")
             .ValidateOnStart();
         services.AddOptions<GeoOptions>().Bind(configuration.GetSection(GeoOptions.Section))
-            .Validate(o => o.ReloadCheckInterval >= TimeSpan.Zero, "Geo:ReloadCheckInterval must not be negative.")
             .ValidateOnStart();
         services.AddSingleton(sp => new LookupPlan(
             sp.GetRequiredService<IOptions<RedisOptions>>().Value,

@@ -17,12 +17,18 @@ public static class CollectorLogging
 
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
 
-    /// <summary>Selects the console formatter; refuses to start on an unknown format rather than guess.</summary>
+    /// <summary>Why <c>Logging:Format</c> cannot be used, or null when it can: the start is refused rather than a format guessed.</summary>
+    public static string? FormatProblem(IConfiguration configuration) =>
+        configuration[FormatKey] is { } format && !IsJson(format) && !string.Equals(format, "simple", StringComparison.OrdinalIgnoreCase)
+            ? $"{FormatKey} = '{format}': must be simple or json"
+            : null;
+
+    /// <summary>Selects the console formatter; <see cref="FormatProblem"/> has refused any other than simple and json.</summary>
     public static ILoggingBuilder AddCollectorConsole(this ILoggingBuilder logging, IConfiguration configuration)
     {
         var format = configuration[FormatKey] ?? "simple";
         logging.Services.Configure<ConsoleLoggerOptions>(options => options.QueueFullMode = ConsoleLoggerQueueFullMode.Wait);
-        if (string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+        if (IsJson(format))
         {
             logging.AddJsonConsole(options =>
             {
@@ -30,7 +36,7 @@ public static class CollectorLogging
                 options.TimestampFormat = TimestampFormat.TrimEnd();
             });
         }
-        else if (string.Equals(format, "simple", StringComparison.OrdinalIgnoreCase))
+        else
         {
             logging.AddSimpleConsole(options =>
             {
@@ -40,10 +46,8 @@ public static class CollectorLogging
                 options.ColorBehavior = LoggerColorBehavior.Disabled;
             });
         }
-        else
-        {
-            throw new InvalidOperationException($"{FormatKey} must be 'simple' or 'json', not '{format}'.");
-        }
         return logging;
     }
+
+    private static bool IsJson(string format) => string.Equals(format, "json", StringComparison.OrdinalIgnoreCase);
 }

@@ -150,6 +150,14 @@ public static class CollectorMetrics
     public static readonly Counter JitCompilationSeconds = Metrics.CreateCounter(
         "collector_jit_compilation_seconds_total", "Time spent compiling methods (JIT, all tiers).");
 
+    /// <summary>CPU time (user + system) the process has used since start: its rate is the cores it keeps busy.</summary>
+    public static readonly Counter ProcessCpuSeconds = Metrics.CreateCounter(
+        "collector_process_cpu_seconds_total", "CPU time used by the process (user and system).");
+
+    /// <summary>The process's resident memory (heap, native memory and code): what the kernel's OOM killer weighs.</summary>
+    public static readonly Gauge ProcessResidentBytes = Metrics.CreateGauge(
+        "collector_process_resident_bytes", "Resident memory of the process.");
+
     /// <summary>Methods compiled by the JIT since start (all tiers, recompilations included).</summary>
     public static readonly Counter JitCompiledMethods = Metrics.CreateCounter(
         "collector_jit_compiled_methods_total", "Methods compiled by the JIT (all tiers).");

@@ -12,25 +12,12 @@ public static class DashboardApi
     /// <summary>The dashboard's route.</summary>
     public const string Path = "/dashboard";
 
-    private const string ResourceName = "dashboard/dashboard.html";
-
-    private static readonly Lazy<byte[]> Page = new(() =>
-    {
-        using var resource = typeof(DashboardApi).Assembly.GetManifestResourceStream(ResourceName)
-                             ?? throw new InvalidOperationException($"The assembly lacks its embedded resource {ResourceName}.");
-        using var copy = new MemoryStream();
-        resource.CopyTo(copy);
-        return copy.ToArray();
-    });
+    private static readonly EmbeddedPage Page = new("dashboard/dashboard.html");
 
     /// <summary>Maps GET /dashboard; the page also needs <c>MapMetrics()</c> at /metrics.</summary>
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Path, (HttpContext context) =>
-        {
-            context.Response.Headers.CacheControl = "no-cache";
-            return TypedResults.Bytes(Page.Value, "text/html; charset=utf-8");
-        }).WithName("dashboard");
+        app.MapGet(Path, Page.Serve).WithName("dashboard");
         return app;
     }
 }

@@ -45,6 +45,8 @@ public static class ProcessMetrics
         CollectorMetrics.GcHeapBytes.WithLabels("committed").Set(memory.TotalCommittedBytes);
         CollectorMetrics.JitCompilationSeconds.IncTo(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
         CollectorMetrics.JitCompiledMethods.IncTo(System.Runtime.JitInfo.GetCompiledMethodCount());
+        CollectorMetrics.ProcessCpuSeconds.IncTo(Environment.CpuUsage.TotalTime.TotalSeconds);
+        CollectorMetrics.ProcessResidentBytes.Set(Environment.WorkingSet);
     }
 
     private static void CollectSockets(ProcFiles files)

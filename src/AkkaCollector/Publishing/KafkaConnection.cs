@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using AkkaCollector.KafkaMock;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,6 +14,7 @@ namespace AkkaCollector.Publishing;
 public sealed class KafkaConnection : IDisposable
 {
     private readonly MockCluster? _embedded;
+    private LoopbackForwarder? _forwarder;
 
     public KafkaConnection(IOptions<KafkaOptions> options, ILogger<KafkaConnection> logger)
     {
@@ -22,11 +26,32 @@ public sealed class KafkaConnection : IDisposable
         }
 
         _embedded = MockCluster.Start(brokers: 1, kafka.Topic, kafka.MockPartitions);
-        BootstrapServers = _embedded.BootstrapServers;
+        BootstrapServers = StableAddress(kafka.MockPort, logger) ?? _embedded.BootstrapServers;
         logger.LogWarning(
             "No Kafka:BootstrapServers configured: started librdkafka's in-process MOCK Kafka cluster at {Bootstrap}. " +
             "Delivered events live in memory only and are gone when this process exits. Set Kafka:BootstrapServers for real use.",
             BootstrapServers);
+    }
+
+    // The mock listens on a random port librdkafka picks; a forwarder on the fixed port, advertised as the broker's
+    // address, gives consumers the same address every start. Null when the port is off (0) or taken.
+    private string? StableAddress(int port, ILogger logger)
+    {
+        if (port == 0)
+            return null;
+        var mock = _embedded!.BootstrapServers.Split(':');
+        try
+        {
+            _forwarder = LoopbackForwarder.Start(port, new IPEndPoint(IPAddress.Parse(mock[0]), int.Parse(mock[1], CultureInfo.InvariantCulture)));
+        }
+        catch (SocketException taken) when (taken.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            logger.LogWarning("Kafka:MockPort {Port} on 127.0.0.1 is taken (another collector?): the embedded mock Kafka " +
+                              "stays on its random address {Bootstrap}", port, _embedded.BootstrapServers);
+            return null;
+        }
+        _embedded.SetBrokerHostPort(1, "127.0.0.1", port);
+        return $"127.0.0.1:{port}";
     }
 
     public string BootstrapServers { get; }
@@ -34,5 +59,9 @@ public sealed class KafkaConnection : IDisposable
     /// <summary>True when this process hosts its own mock cluster.</summary>
     public bool IsEmbedded => _embedded is not null;
 
-    public void Dispose() => _embedded?.Dispose();
+    public void Dispose()
+    {
+        _forwarder?.Dispose();
+        _embedded?.Dispose();
+    }
 }

@@ -18,6 +18,14 @@ public sealed class KafkaOptions
     [Range(1, 1024)]
     public int MockPartitions { get; set; } = 32;
 
+    /// <summary>
+    /// Port on 127.0.0.1 where the in-process mock is reached (embedded mode only), so kcat and consumers find it at
+    /// the same address every start. When the port is taken (another collector runs), the mock's own random port is
+    /// used and the log says so. 0: always the random port.
+    /// </summary>
+    [Range(0, 65535)]
+    public int MockPort { get; set; } = 9092;
+
     /// <summary>How long librdkafka keeps retrying one record before it reports a failure; the spooler then sends the batch again.</summary>
     [Range(1000, int.MaxValue)]
     public int MessageTimeoutMs { get; set; } = 300_000;

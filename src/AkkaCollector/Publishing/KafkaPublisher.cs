@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using AkkaCollector.LiveEvents;
 using AkkaCollector.Observability;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -20,13 +21,16 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     private readonly IProducer<string, byte[]> _producer;
     private readonly string _topic;
     private readonly ILogger<KafkaPublisher> _logger;
+    private readonly LiveEventsRecorder? _live;
     private int _unreachable;
     private int _closed;
 
-    public KafkaPublisher(KafkaOptions options, string bootstrapServers, ILogger<KafkaPublisher> logger)
+    /// <param name="live">The live events view, marked as Kafka confirms events; null where nobody can look.</param>
+    public KafkaPublisher(KafkaOptions options, string bootstrapServers, ILogger<KafkaPublisher> logger, LiveEventsRecorder? live = null)
     {
         _topic = options.Topic;
         _logger = logger;
+        _live = live;
         var config = new ProducerConfig
         {
             BootstrapServers = bootstrapServers,
@@ -54,7 +58,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
         // Closed during shutdown: the batch stays unconfirmed in the journal and is delivered after the next start.
         if (Volatile.Read(ref _closed) == 1)
             return;
-        var tracker = new BatchTracker(events.Count, answered, this);
+        var tracker = new BatchTracker(events, answered, this);
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
@@ -100,17 +104,22 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             _logger.LogDebug("Kafka client error {Code}: {Reason}", error.Code, error.Reason);
     }
 
-    private void NoteDelivered()
+    private void NoteDelivered(IReadOnlyList<IPublishableEvent> events)
     {
         if (Interlocked.Exchange(ref _unreachable, 0) == 1)
             _logger.LogInformation("Kafka reachable again; delivering the spool");
+        if (_live is { IsRecording: true })
+        {
+            foreach (var delivered in events)
+                _live.MarkDelivered(delivered.MessageId);
+        }
     }
 
     /// <summary>Counts one batch's delivery reports (they arrive on librdkafka's thread) and answers once, at the end.</summary>
-    private sealed class BatchTracker(int count, BatchAnswered answered, KafkaPublisher publisher)
+    private sealed class BatchTracker(IReadOnlyList<IPublishableEvent> events, BatchAnswered answered, KafkaPublisher publisher)
     {
         private readonly long _started = Stopwatch.GetTimestamp();
-        private int _remaining = count;
+        private int _remaining = events.Count;
         private string? _error;
 
         public void HandleReport(DeliveryReport<string, byte[]> report)
@@ -139,7 +148,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             if (Interlocked.Add(ref _remaining, -reports) != 0)
                 return;
             if (_error is null)
-                publisher.NoteDelivered();
+                publisher.NoteDelivered(events);
             answered(_error);
         }
     }

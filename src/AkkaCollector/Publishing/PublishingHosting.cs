@@ -1,3 +1,4 @@
+using AkkaCollector.LiveEvents;
 using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.Publishing;
@@ -13,7 +14,8 @@ public static class PublishingHosting
         services.AddSingleton(sp => new KafkaPublisher(
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
             sp.GetRequiredService<KafkaConnection>().BootstrapServers,
-            sp.GetRequiredService<ILogger<KafkaPublisher>>()));
+            sp.GetRequiredService<ILogger<KafkaPublisher>>(),
+            sp.GetService<LiveEventsRecorder>()));
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<KafkaPublisher>());
         return services;
     }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
@@ -11,12 +10,19 @@ namespace AkkaCollector.Shutdown;
 
 /// <summary>
 /// <c>POST /admin/shutdown</c>: an operator asks for a coordinated shutdown over HTTP (the <c>shutdown</c> verb calls it).
-/// Off (404) unless <c>Shutdown:AdminToken</c> is configured; the caller sends it as a bearer token.
+/// Off unless <c>Shutdown:AdminToken</c> is configured (a 404 then says how to turn it on); the caller sends it as a bearer token.
 /// </summary>
 public static class AdminShutdownEndpoint
 {
     /// <summary>The route.</summary>
     public const string Path = "/admin/shutdown";
+
+    /// <summary>The setting that turns the endpoint on.</summary>
+    public const string TokenSetting = "Shutdown:AdminToken";
+
+    /// <summary>What a caller hears while the endpoint is off: how to turn it on.</summary>
+    public const string OffError =
+        "the admin endpoint is off: start the collector with Shutdown:AdminToken=TOKEN (env Shutdown__AdminToken) and send Authorization: Bearer TOKEN";
 
     // A reason is for the log line; a short one is enough and a huge one is not a reason.
     private const int MaxReasonLength = 200;
@@ -26,16 +32,16 @@ public static class AdminShutdownEndpoint
     {
         var token = endpoints.ServiceProvider.GetRequiredService<ShutdownSettings>().Options.AdminToken;
         if (string.IsNullOrEmpty(token))
+        {
+            endpoints.MapPost(Path, () => Results.Json(new { error = OffError, field = TokenSetting }, statusCode: StatusCodes.Status404NotFound));
             return endpoints;
+        }
 
-        var expected = Encoding.UTF8.GetBytes(token);
+        var admin = new AdminToken(token);
         endpoints.MapPost(Path, async (HttpContext context, CollectorShutdownService shutdown, ILoggerFactory loggers) =>
         {
-            if (!Authorized(context.Request, expected))
-            {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-                return Results.Json(new { error = "a valid bearer token is required" }, statusCode: StatusCodes.Status401Unauthorized);
-            }
+            if (!admin.Admits(context.Request))
+                return AdminToken.Refused(context);
 
             var reason = await ReadReasonAsync(context.Request).ConfigureAwait(false);
             loggers.CreateLogger(typeof(AdminShutdownEndpoint)).LogWarning(
@@ -49,16 +55,6 @@ public static class AdminShutdownEndpoint
             return Results.Json(new { status = "shutting down", reason }, statusCode: StatusCodes.Status202Accepted);
         });
         return endpoints;
-    }
-
-    private static bool Authorized(HttpRequest request, byte[] expected)
-    {
-        const string scheme = "Bearer ";
-        var header = request.Headers.Authorization.ToString();
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-            return false;
-        // Constant time, so the answer's timing does not reveal how much of a guessed token was right.
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()), expected);
     }
 
     private static async Task<string> ReadReasonAsync(HttpRequest request)

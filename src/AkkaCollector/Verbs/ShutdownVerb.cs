@@ -46,6 +46,8 @@ public static class ShutdownVerb
             using var response = await http.SendAsync(request).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             await output.WriteLineAsync($"{(int)response.StatusCode} {response.ReasonPhrase} {body}".TrimEnd()).ConfigureAwait(false);
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+                await error.WriteLineAsync(AdminShutdownEndpoint.OffError).ConfigureAwait(false);
             return response.StatusCode == System.Net.HttpStatusCode.Accepted ? 0 : RefusedExitCode;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)

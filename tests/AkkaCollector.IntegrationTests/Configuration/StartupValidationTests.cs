@@ -15,6 +15,10 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("--Ingress:MaxEventBytes=0", "Ingress:MaxEventBytes")]
     [InlineData("--Ingress:AllowedOrigins:0=https://shop.example.com/checkout", "Ingress:AllowedOrigins:0")]
     [InlineData("--Ingress:AllowedOrigins:0=*.example.com", "Ingress:AllowedOrigins:0")]
+    [InlineData("--Spool:MaxBytes=abc", "Spool:MaxBytes")]
+    [InlineData("--Shutdown:KillWindow=soon", "Shutdown:KillWindow")]
+    [InlineData("--Logging:Format=xml", "Logging:Format")]
+    [InlineData("--urls=http://127.0.0.1:notaport", "urls")]
     public async Task Should_exit_non_zero_naming_the_setting_when_a_setting_is_invalid(string badSetting, string named)
     {
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
@@ -25,6 +29,25 @@ public sealed class StartupValidationTests : IDisposable
         Assert.Equal(ConfigurationValidation.InvalidConfigurationExitCode, exitCode);
         Assert.Contains(collector.Lines, line => line.Stream == OutputStream.Stderr
             && line.Text.StartsWith($"Invalid configuration: {named}", StringComparison.Ordinal));
+        Assert.DoesNotContain(collector.Lines, line => line.Text.Contains("   at ", StringComparison.Ordinal) || line.Text.Contains("Now listening", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Should_start_with_a_kill_window_and_a_spool_bound_written_with_units()
+    {
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
+            ["--urls", "http://127.0.0.1:0", $"--Spool:Path={_spoolFolder}", "--Shutdown:KillWindow=30s", "--Spool:MaxBytes=1GiB"]);
+        try
+        {
+            var summary = await collector.WaitForLineAsync(line => line.Contains("Collector started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+
+            Assert.Contains("bound at 1073741824 bytes", summary, StringComparison.Ordinal);
+        }
+        finally
+        {
+            collector.SendSignal(Signals.SIGTERM);
+            await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        }
     }
 
     public void Dispose() => Directory.Delete(_spoolFolder, recursive: true);

@@ -25,7 +25,8 @@ public sealed class DashboardTests
     private const string ReadCharts = """
         JSON.stringify(Object.fromEntries([...document.querySelectorAll("figure[data-chart]")].map(f => [f.dataset.chart, {
           points: Number(f.dataset.points || 0), segments: Number(f.dataset.segments || 0),
-          latest: JSON.parse(f.dataset.latest || "{}"), peak: JSON.parse(f.dataset.peak || "{}") }])))
+          latest: JSON.parse(f.dataset.latest || "{}"), peak: JSON.parse(f.dataset.peak || "{}"),
+          average: JSON.parse(f.dataset.average || "{}") }])))
         """;
 
     [Fact]
@@ -158,6 +159,38 @@ public sealed class DashboardTests
         return drawn;
     }
 
+    [Fact]
+    public async Task Should_give_the_average_rate_metrics_counts_beside_the_last_second_when_traffic_comes_in_bursts()
+    {
+        using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
+        // The shortest window (10 s), so the bursts below fill all of it.
+        await using var chromium = await HeadlessBrowser.LaunchAsync();
+        var browser = await OpenDashboardAsync(chromium, collector, window: 10);
+        await WaitForChartsAsync(browser, charts => charts["events"].Points >= 2);
+        using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+
+        // A burst of 30 events every 2 s is 15 events/s on average; any single second holds 0 or 30 of them (the issue
+        // saw "accepted 1/s" drawn while /metrics counted about 15 events/s).
+        var started = DateTime.UtcNow;
+        for (var burst = 0; burst < BurstCount; burst++)
+        {
+            var due = started + burst * BurstEvery - DateTime.UtcNow;
+            if (due > TimeSpan.Zero)
+                await Task.Delay(due);
+            await Task.WhenAll(Enumerable.Range(0, BurstEvents).Select(i => TrackAsync(http, $"burst-{burst}-{i}", "dashboard-test")));
+        }
+        var charts = await WaitForChartsAsync(browser, _ => true);
+
+        var average = charts["events"].AverageOf("accepted");
+        var expected = BurstEvents / BurstEvery.TotalSeconds;
+        Assert.True(Math.Abs(average - expected) < expected * 0.35,
+            $"the dashboard's average accepted rate is {average:0.0}/s for {expected:0.0}/s sent (last second {charts["events"].LatestOf("accepted")}/s)");
+    }
+
+    private const int BurstEvents = 30;
+    private const int BurstCount = 8;
+    private static readonly TimeSpan BurstEvery = TimeSpan.FromSeconds(2);
+
     private static async Task<int[]> SendTrafficAsync(CollectorProcess collector, int rounds)
     {
         using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
@@ -210,10 +243,13 @@ public sealed class DashboardTests
                                    $"page error: {await browser.EvaluateAsync<string>("document.body.dataset.error || ''")}");
     }
 
-    /// <summary>What one chart drew: sample points in its window, line segments, and per series its latest and peak value.</summary>
-    private sealed record ChartState(int Points, int Segments, Dictionary<string, double?> Latest, Dictionary<string, double?> Peak)
+    /// <summary>What one chart drew: sample points in its window, line segments, and per series its latest, peak and average value.</summary>
+    private sealed record ChartState(
+        int Points, int Segments, Dictionary<string, double?> Latest, Dictionary<string, double?> Peak, Dictionary<string, double?> Average)
     {
         public double PeakOf(string series) => Peak.GetValueOrDefault(series) ?? 0;
+
+        public double AverageOf(string series) => Average.GetValueOrDefault(series) ?? 0;
 
         public double? LatestOf(string series) => Latest.GetValueOrDefault(series);
     }

@@ -30,6 +30,10 @@ public sealed partial class ScenarioRunTests : IDisposable
         Assert.True(exitCode == 0, $"exit code {exitCode}. Output:\n{output}");
         Assert.True(File.Exists(Path.Combine(_folder, "report.md")));
         Assert.True(File.Exists(Path.Combine(_folder, "spool-backlog.png")));
+        // A collector's log in the run folder keeps its start-up summary and its shutdown's last line among the warnings.
+        var log = await File.ReadAllTextAsync(Path.Combine(_folder, "logs", "a1.log"));
+        Assert.Contains("Collector started: listening on", log, StringComparison.Ordinal);
+        Assert.Contains("Shutdown complete in", log, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -92,7 +96,7 @@ public sealed partial class ScenarioRunTests : IDisposable
 
         Assert.True(exitCode == 1, $"exit code {exitCode}. Output:\n{rig.Output}");
         var report = await File.ReadAllTextAsync(Path.Combine(_folder, "report.md"));
-        Assert.Contains("**The run failed:** step 3 (restart a1 (SIGTERM)) failed: a1 did not exit 0 inside its 10 s kill window after SIGTERM: " +
+        Assert.Contains("**The run failed.** The run stopped before every step ran: step 3 (restart a1 (SIGTERM)) failed: a1 did not exit 0 inside its 10 s kill window after SIGTERM: " +
                         "still running after 10.", report, StringComparison.Ordinal);
         Assert.Contains("SIGKILLed (exit 137)", report, StringComparison.Ordinal);
     }

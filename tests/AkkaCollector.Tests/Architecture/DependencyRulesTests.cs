@@ -9,25 +9,27 @@ namespace AkkaCollector.Tests.Architecture;
 /// <summary>
 /// The service's parts depend on each other only along the event's path (docs/architecture.md): Ingress → Lookups,
 /// Spooling; Spooling → Publishing; Shutdown drives Ingress, Spooling and Publishing through what they expose; the
-/// operator verbs use Shutdown's plan; every part may count in Observability, which depends on no part. The
-/// composition root (namespace AkkaCollector itself: Program, configuration, the start-up summary) wires them all.
+/// operator verbs use Shutdown's plan; Ingress and Publishing write into the live events view, which depends on no
+/// part; every part may count in Observability, which depends on no part. The composition root (namespace
+/// AkkaCollector itself: Program, the settings check, the start-up summary) wires them all.
 /// </summary>
 public sealed class DependencyRulesTests
 {
     private static readonly ArchUnitNET.Domain.Architecture Service =
         new ArchLoader().LoadAssemblies(typeof(TrackingApi).Assembly).Build();
 
-    private static readonly string[] Parts = ["Ingress", "Lookups", "Spooling", "Publishing", "Shutdown", "Observability", "Verbs"];
+    private static readonly string[] Parts = ["Ingress", "Lookups", "Spooling", "Publishing", "Shutdown", "Observability", "LiveEvents", "Verbs"];
 
     /// <summary>Each part, and the parts it may use besides itself.</summary>
     public static readonly TheoryData<string, string[]> AllowedArrows = new()
     {
-        { "Ingress", ["Lookups", "Spooling", "Observability"] },
+        { "Ingress", ["Lookups", "Spooling", "Observability", "LiveEvents"] },
         { "Lookups", ["Observability"] },
         { "Spooling", ["Publishing", "Observability"] },
-        { "Publishing", ["Observability"] },
+        { "Publishing", ["Observability", "LiveEvents"] },
         { "Shutdown", ["Ingress", "Spooling", "Publishing", "Observability"] },
         { "Observability", [] },
+        { "LiveEvents", ["Observability"] },
         { "Verbs", ["Shutdown"] },
     };
 
@@ -43,12 +45,16 @@ public sealed class DependencyRulesTests
             .Check(Service);
     }
 
-    /// <summary>The parts may use the root's two shared helpers (HOCON file paths, validated options), nothing else of it.</summary>
+    /// <summary>
+    /// The parts may use the root's shared helpers (HOCON file paths, validated options, the admin token check, the
+    /// encoder of every JSON answer), nothing else of it.
+    /// </summary>
     [Fact]
     public void Should_let_no_part_depend_on_the_composition_root_that_wires_it() =>
         Types().That().ResideInNamespaceMatching(AnyOf(Parts))
             .Should().NotDependOnAny(Types().That().ResideInNamespace("AkkaCollector")
-                .And().DoNotHaveName("CollectorHocon").And().DoNotHaveName("ConfigurationValidation"))
+                .And().DoNotHaveName("CollectorHocon").And().DoNotHaveName("ConfigurationValidation")
+                .And().DoNotHaveName("AdminToken").And().DoNotHaveName("JsonStatusAnswers"))
             .Check(Service);
 
     private static string Namespace(string part) => $"AkkaCollector.{part}";

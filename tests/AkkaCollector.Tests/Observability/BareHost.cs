@@ -7,10 +7,11 @@ namespace AkkaCollector.Tests.Observability;
 /// <summary>A web app on the in-process test server with only the endpoints a test maps: no spool, Kafka, Redis or actor system.</summary>
 internal static class BareHost
 {
-    public static async Task<WebApplication> StartAsync(Action<WebApplication> map)
+    public static async Task<WebApplication> StartAsync(Action<WebApplication> map, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
+        configure?.Invoke(builder);
         var app = builder.Build();
         map(app);
         await app.StartAsync();

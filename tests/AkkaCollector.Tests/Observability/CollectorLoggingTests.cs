@@ -38,9 +38,11 @@ public sealed class CollectorLoggingTests
     [Fact]
     public void Should_refuse_an_unknown_format_instead_of_guessing()
     {
-        var refused = Assert.Throws<InvalidOperationException>(() => Services("xml"));
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>(CollectorLogging.FormatKey, "xml")])
+            .Build();
 
-        Assert.Contains("Logging:Format must be 'simple' or 'json', not 'xml'", refused.Message);
+        Assert.Equal("Logging:Format = 'xml': must be simple or json", CollectorLogging.FormatProblem(configuration));
     }
 
     private static ServiceProvider Services(string? format)

@@ -1,0 +1,143 @@
+using Akka.Configuration;
+using AkkaCollector.Ingress;
+using AkkaCollector.LiveEvents;
+using AkkaCollector.Lookups;
+using AkkaCollector.Publishing;
+using AkkaCollector.Shutdown;
+using AkkaCollector.Spooling;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AkkaCollector.Tests.Configuration;
+
+/// <summary>
+/// Every settings section refuses a bad value before anything starts, with a line that names the setting: types and
+/// units by <see cref="SettingsCheck"/>, ranges by the options classes, exactly as the collector checks them at start.
+/// </summary>
+public sealed class SettingsCheckTests
+{
+    [Theory]
+    // Type, unit and unknown-key failures, one or more per section.
+    [InlineData("Spool:MaxBytes", "abc", "Spool:MaxBytes = 'abc': not a size")]
+    [InlineData("Spool:TruncationInterval", "soon", "Spool:TruncationInterval = 'soon': not a duration")]
+    [InlineData("Spool:MaxByte", "1", "Spool:MaxByte is not a setting")]
+    [InlineData("Spool:Partitions", "two", "Spool:Partitions = 'two': not a whole number")]
+    [InlineData("Kafka:LingerMs", "5ms", "Kafka:LingerMs = '5ms': not a whole number")]
+    [InlineData("Ingress:MaxRequestBytes", "3GiB", "Ingress:MaxRequestBytes = '3GiB': at most")]
+    [InlineData("Shutdown:KillWindow", "ten seconds", "Shutdown:KillWindow = 'ten seconds': not a duration")]
+    [InlineData("Shutdown:DrainDelay", "-1s", "Shutdown:DrainDelay = '-1s': not a duration")]
+    [InlineData("Redis:ConnectTimeout", "1 sec", "Redis:ConnectTimeout = '1 sec': not a duration")]
+    [InlineData("RateLimit:PerWriteKey:Rate", "fast", "RateLimit:PerWriteKey:Rate = 'fast': not a number")]
+    [InlineData("AppRegistry:Enabled", "yes", "AppRegistry:Enabled = 'yes': not true or false")]
+    [InlineData("Geo:ReloadCheckInterval", "often", "Geo:ReloadCheckInterval = 'often': not a duration")]
+    [InlineData("LiveEvents:Enabled", "maybe", "LiveEvents:Enabled = 'maybe': not true or false")]
+    [InlineData("Logging:Format", "xml", "Logging:Format = 'xml': must be simple or json")]
+    [InlineData("urls", "http://127.0.0.1:notaport", "urls = 'http://127.0.0.1:notaport': the port must be a number")]
+    [InlineData("urls", "http://collector.internal:8080", "urls = 'http://collector.internal:8080': the host 'collector.internal' is not an IP address")]
+    [InlineData("urls", "127.0.0.1:8080", "urls = '127.0.0.1:8080': not a listen address")]
+    // Range and rule failures, from the options classes.
+    [InlineData("Spool:Partitions", "0", "Spool:Partitions = '0'")]
+    [InlineData("Spool:Provider", "postgresql", "Spool:ConnectionString is required")]
+    [InlineData("Kafka:Compression", "brotli", "Kafka:Compression = 'brotli'")]
+    [InlineData("Kafka:MockPort", "70000", "Kafka:MockPort = '70000'")]
+    [InlineData("Ingress:MaxBatchEvents", "0", "Ingress:MaxBatchEvents must be positive")]
+    [InlineData("Ingress:TrustedProxies:0", "10.0.0.0/99", "Ingress:TrustedProxies")]
+    [InlineData("RateLimit:PerClientIp:Burst", "0", "RateLimit:PerClientIp needs")]
+    [InlineData("AppRegistry:CacheCapacity", "0", "AppRegistry:CacheCapacity must be above 0")]
+    [InlineData("LiveEvents:EventsPerWriteKey", "0", "LiveEvents:EventsPerWriteKey = '0'")]
+    public void Should_refuse_a_bad_setting_of_every_section_naming_it(string key, string value, string failure)
+    {
+        var failures = FailuresAtStart(new() { [key] = value });
+
+        Assert.Contains(failures, line => line.StartsWith(failure, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Shutdown:KillWindow", "10s", "00:00:10")]
+    [InlineData("Spool:WriteTimeout", "500ms", "00:00:00.5000000")]
+    [InlineData("AppRegistry:CacheTtl", "2m", "00:02:00")]
+    [InlineData("Spool:TruncationInterval", "00:00:02", "00:00:02")]
+    [InlineData("Spool:MaxBytes", "1GiB", "1073741824")]
+    [InlineData("Spool:MemoryBytesPerPartition", "512MiB", "536870912")]
+    [InlineData("Ingress:MaxEventBytes", "32KiB", "32768")]
+    [InlineData("Ingress:MaxRequestBytes", "1MB", "1000000")]
+    public void Should_read_the_units_people_write_as_the_binder_reads_them(string key, string value, string bound)
+    {
+        var result = SettingsCheck.Check(Configuration(new() { [key] = value }), profile: null);
+
+        Assert.Empty(result.Failures);
+        Assert.Equal(bound, result.Normalized[key]);
+    }
+
+    [Fact]
+    public void Should_start_clean_with_no_setting_and_with_every_default_address_form()
+    {
+        Assert.Empty(FailuresAtStart([]));
+        Assert.Empty(FailuresAtStart(new() { ["urls"] = "http://127.0.0.1:0;http://[::1]:8080;http://localhost:5000;http://*:8080" }));
+    }
+
+    [Fact]
+    public void Should_give_the_shutdown_plan_a_kill_window_written_with_a_unit()
+    {
+        var configuration = Configuration(new() { ["Shutdown:KillWindow"] = "30s" });
+        var result = SettingsCheck.Check(configuration, profile: null);
+
+        var plan = ShutdownSettings.Load(Overlay(configuration, result)).Plan;
+
+        Assert.Equal(TimeSpan.FromSeconds(30), plan.KillWindow);
+    }
+
+    [Theory]
+    [InlineData("call-timeout = 2s", "call-timeout must be above 0 and below 1s")]
+    [InlineData("max-failures = 0", "max-failures must be at least 1")]
+    [InlineData("call-timeout = soon", "HOCON collector.lookups.breaker")]
+    public void Should_refuse_a_bad_breaker_policy_in_HOCON_naming_its_path(string line, string failure)
+    {
+        var hocon = ConfigurationFactory.ParseString($"collector.lookups.breaker {{ {line} }}")
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(CollectorHocon.PathOf("lookups.conf"))));
+
+        var problem = SettingsCheck.BreakerProblem(hocon);
+
+        Assert.NotNull(problem);
+        Assert.StartsWith("HOCON collector.lookups.breaker", problem, StringComparison.Ordinal);
+        Assert.Contains(failure, problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_refuse_a_profile_that_does_not_exist_naming_the_known_ones()
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection([new KeyValuePair<string, string?>(CollectorProfile.Setting, "staging")]);
+
+        var result = SettingsCheck.Apply(configuration);
+
+        Assert.StartsWith("Collector:Profile = 'staging': there is no ", Assert.Single(result.Failures), StringComparison.Ordinal);
+        Assert.EndsWith("(profiles: production)", result.Failures[0], StringComparison.Ordinal);
+    }
+
+    /// <summary>What the collector's start refuses: the settings check first, then the options classes' validation.</summary>
+    private static IReadOnlyList<string> FailuresAtStart(Dictionary<string, string?> settings)
+    {
+        var configuration = Configuration(settings);
+        var result = SettingsCheck.Check(configuration, profile: null);
+        if (result.Failures.Count > 0)
+            return result.Failures;
+
+        var bound = Overlay(configuration, result);
+        using var services = new ServiceCollection()
+            .AddLogging()
+            .AddCollectorSpool(bound)
+            .AddCollectorPublishing(bound)
+            .AddCollectorLookups(bound)
+            .AddTrackingApi(bound)
+            .AddLiveEvents(bound)
+            .BuildServiceProvider();
+        return SettingsCheck.OptionsFailures(services);
+    }
+
+    private static IConfiguration Configuration(Dictionary<string, string?> settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+
+    private static IConfiguration Overlay(IConfiguration configuration, SettingsCheck.Result result) =>
+        new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(result.Normalized).Build();
+}
