@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AkkaCollector;
 
@@ -21,9 +22,9 @@ public sealed class AdminToken(string token)
     }
 
     /// <summary>The 401 of an admin route: JSON like every other error, with the scheme to use.</summary>
-    public static IResult Refused(HttpContext context)
+    public static JsonHttpResult<ErrorAnswer> Refused(HttpContext context)
     {
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        return Results.Json(new { error = "a valid bearer token is required", field = "Authorization" }, statusCode: StatusCodes.Status401Unauthorized);
+        return TypedResults.Json(new ErrorAnswer("a valid bearer token is required", "Authorization"), statusCode: StatusCodes.Status401Unauthorized);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using System.Text.Json.Serialization;
 
 namespace AkkaCollector;
 
@@ -31,6 +32,14 @@ public static class JsonStatusAnswers
                 _ => null,
             };
             if (error is not null)
-                await response.WriteAsJsonAsync(new { error }).ConfigureAwait(false);
+                await response.WriteAsJsonAsync(new ErrorAnswer(error)).ConfigureAwait(false);
         });
 }
+
+/// <summary>
+/// The body of every JSON error outside the tracking API (whose errors are <c>IngressError</c>s): what went wrong and,
+/// where one applies, the setting or header it is about.
+/// </summary>
+public sealed record ErrorAnswer(
+    [property: JsonPropertyName("error")] string Error,
+    [property: JsonPropertyName("field"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Field = null);

@@ -22,53 +22,61 @@ namespace AkkaCollector.Ingress;
 /// </summary>
 public static class TrackingApi
 {
-    /// <summary>The POST routes, each with the API it speaks and whether its write key may come in the query.</summary>
-    private static readonly (string Pattern, IngressRoute Route, bool WriteKeyInQuery)[] Routes =
+    /// <summary>Segment's tracking API: every route below is under this prefix (one route group).</summary>
+    public const string SegmentPrefix = "/v1";
+
+    /// <summary>Segment's POST routes under <see cref="SegmentPrefix"/>, each with the call it takes.</summary>
+    private static readonly (string Path, IngressRoute Route)[] SegmentRoutes =
     [
-        ("/v1/track", IngressRoute.Track, false),
-        ("/v1/identify", IngressRoute.Identify, false),
-        ("/v1/page", IngressRoute.Page, false),
-        ("/v1/screen", IngressRoute.Screen, false),
-        ("/v1/group", IngressRoute.Group, false),
-        ("/v1/alias", IngressRoute.Alias, false),
-        ("/v1/batch", IngressRoute.Batch, false),
+        ("/track", IngressRoute.Track),
+        ("/identify", IngressRoute.Identify),
+        ("/page", IngressRoute.Page),
+        ("/screen", IngressRoute.Screen),
+        ("/group", IngressRoute.Group),
+        ("/alias", IngressRoute.Alias),
+        ("/batch", IngressRoute.Batch),
         // analytics.js posts each call to {apiHost}/ + the first letter of its type, and batches to /b; analytics-swift
         // and analytics-kotlin post their batches to {apiHost}/b (apiHost defaults to api.segment.io/v1).
-        ("/v1/t", IngressRoute.Track, false),
-        ("/v1/i", IngressRoute.Identify, false),
-        ("/v1/p", IngressRoute.Page, false),
-        ("/v1/s", IngressRoute.Screen, false),
-        ("/v1/g", IngressRoute.Group, false),
-        ("/v1/a", IngressRoute.Alias, false),
-        ("/v1/b", IngressRoute.Batch, false),
+        ("/t", IngressRoute.Track),
+        ("/i", IngressRoute.Identify),
+        ("/p", IngressRoute.Page),
+        ("/s", IngressRoute.Screen),
+        ("/g", IngressRoute.Group),
+        ("/a", IngressRoute.Alias),
+        ("/b", IngressRoute.Batch),
         // The classic analytics-android uploads its batches to /v1/import.
-        ("/v1/import", IngressRoute.Batch, false),
-        // RudderStack's browser SDK with useBeacon: navigator.sendBeacon to /beacon/v1/batch?writeKey=...
-        ("/beacon/v1/batch", IngressRoute.Batch, true),
-        ("/api/track", IngressRoute.HeapTrack, false),
+        ("/import", IngressRoute.Batch),
     ];
 
-    /// <summary>Segment's pixel API: one GET route per call type.</summary>
-    private static readonly (string Pattern, IngressRoute Route)[] PixelRoutes =
+    /// <summary>Segment's pixel API under <see cref="SegmentPrefix"/>: one GET route per call type.</summary>
+    private static readonly (string Path, IngressRoute Route)[] PixelRoutes =
     [
-        ("/v1/pixel/track", IngressRoute.Track),
-        ("/v1/pixel/identify", IngressRoute.Identify),
-        ("/v1/pixel/page", IngressRoute.Page),
-        ("/v1/pixel/screen", IngressRoute.Screen),
-        ("/v1/pixel/group", IngressRoute.Group),
-        ("/v1/pixel/alias", IngressRoute.Alias),
+        ("/pixel/track", IngressRoute.Track),
+        ("/pixel/identify", IngressRoute.Identify),
+        ("/pixel/page", IngressRoute.Page),
+        ("/pixel/screen", IngressRoute.Screen),
+        ("/pixel/group", IngressRoute.Group),
+        ("/pixel/alias", IngressRoute.Alias),
     ];
 
     /// <summary>
     /// analytics.js posts its own telemetry (<c>{"series":[...]}</c>) to {apiHost}/m. It is no event: the body is read
     /// under the request limit and discarded, answered 200 so the SDK sees no failure, counted with cause <c>discarded</c>.
     /// </summary>
-    public const string SdkMetricsPattern = "/v1/m";
+    private const string SdkMetricsPath = "/m";
+
+    /// <summary>The other APIs' POST routes, each with the call it takes and whether its write key may come in the query.</summary>
+    private static readonly (string Pattern, IngressRoute Route, bool WriteKeyInQuery)[] OtherRoutes =
+    [
+        // RudderStack's browser SDK with useBeacon: navigator.sendBeacon to /beacon/v1/batch?writeKey=...
+        ("/beacon/v1/batch", IngressRoute.Batch, true),
+        ("/api/track", IngressRoute.HeapTrack, false),
+    ];
 
     /// <summary>Registers what the tracking API needs besides the spool: its options (validated at start), the client address resolver, the browser origins, and no lookups unless others are registered.</summary>
     public static IServiceCollection AddTrackingApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<IngressOptions>().Bind(configuration.GetSection(IngressOptions.SectionName)).ValidateOnStart();
+        services.AddValidatedOptions<IngressOptions>(configuration, IngressOptions.SectionName);
         services.AddSingleton<IValidateOptions<IngressOptions>, IngressOptionsValidator>();
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<BrowserOrigins>();
@@ -84,30 +92,37 @@ public static class TrackingApi
     {
         var origins = new OriginsHolder();
         var live = app.ServiceProvider.GetService<LiveEventsRecorder>();
-        foreach (var (pattern, route, writeKeyInQuery) in Routes)
+        var segment = app.MapGroup(SegmentPrefix);
+        foreach (var (path, route) in SegmentRoutes)
+            MapEvents(segment, path, new RouteMetrics(SegmentPrefix + path), route, writeKeyInQuery: false, origins, live);
+        foreach (var (pattern, route, writeKeyInQuery) in OtherRoutes)
+            MapEvents(app, pattern, new RouteMetrics(pattern), route, writeKeyInQuery, origins, live);
+        foreach (var (path, route) in PixelRoutes)
         {
-            var metrics = new RouteMetrics(pattern);
-            app.MapPost(pattern, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
-                        [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
-                    AnswerCountedAsync(metrics, route, writeKeyInQuery, context, spool, lookups, options.Value, addresses, origins, live))
-                .WithName($"ingress:{pattern}");
-            MapPreflight(app, pattern, metrics, HttpMethods.Post, origins);
-        }
-        foreach (var (pattern, route) in PixelRoutes)
-        {
-            var metrics = new RouteMetrics(pattern);
-            app.MapGet(pattern, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
+            var metrics = new RouteMetrics(SegmentPrefix + path);
+            segment.MapGet(path, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
                         [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
                     AnswerPixelAsync(metrics, route, context, spool, lookups, options.Value, addresses, origins, live))
-                .WithName($"ingress:{pattern}");
-            MapPreflight(app, pattern, metrics, HttpMethods.Get, origins);
+                .WithName($"ingress:{metrics.Pattern}");
+            MapPreflight(segment, path, metrics, HttpMethods.Get, origins);
         }
-        var sdkMetrics = new RouteMetrics(SdkMetricsPattern);
-        app.MapPost(SdkMetricsPattern, (HttpContext context, [FromServices] IOptions<IngressOptions> options) =>
+        var sdkMetrics = new RouteMetrics(SegmentPrefix + SdkMetricsPath);
+        segment.MapPost(SdkMetricsPath, (HttpContext context, [FromServices] IOptions<IngressOptions> options) =>
                 AnswerSdkMetricsAsync(sdkMetrics, context, options.Value, origins))
-            .WithName($"ingress:{SdkMetricsPattern}");
-        MapPreflight(app, SdkMetricsPattern, sdkMetrics, HttpMethods.Post, origins);
+            .WithName($"ingress:{sdkMetrics.Pattern}");
+        MapPreflight(segment, SdkMetricsPath, sdkMetrics, HttpMethods.Post, origins);
         return app;
+    }
+
+    /// <summary>A POST route that takes events, with its CORS preflight.</summary>
+    private static void MapEvents(IEndpointRouteBuilder builder, string path, RouteMetrics metrics, IngressRoute route, bool writeKeyInQuery,
+        OriginsHolder origins, LiveEventsRecorder? live)
+    {
+        builder.MapPost(path, (HttpContext context, [FromServices] IEventSpool spool, [FromServices] IRequestLookups lookups,
+                    [FromServices] IOptions<IngressOptions> options, [FromServices] ClientAddressResolver addresses) =>
+                AnswerCountedAsync(metrics, route, writeKeyInQuery, context, spool, lookups, options.Value, addresses, origins, live))
+            .WithName($"ingress:{metrics.Pattern}");
+        MapPreflight(builder, path, metrics, HttpMethods.Post, origins);
     }
 
     private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(
@@ -220,16 +235,16 @@ public static class TrackingApi
         return result;
     }
 
-    private static void MapPreflight(IEndpointRouteBuilder app, string pattern, RouteMetrics metrics, string method, OriginsHolder origins) =>
-        app.MapMethods(pattern, [HttpMethods.Options], (HttpContext context) => Preflight(context, metrics, method, origins))
-            .WithName($"preflight:{pattern}");
+    private static void MapPreflight(IEndpointRouteBuilder builder, string path, RouteMetrics metrics, string method, OriginsHolder origins) =>
+        builder.MapMethods(path, [HttpMethods.Options], (HttpContext context) => Preflight(context, metrics, method, origins))
+            .WithName($"preflight:{metrics.Pattern}");
 
     /// <summary>
     /// A CORS preflight (or a plain OPTIONS): 204 with the methods, headers and max-age for an allowed origin; 403
     /// <c>origin_not_allowed</c> without CORS headers for another; 405 <c>method_not_allowed</c> naming the served
     /// method when the browser asks for one the route does not serve. Counted with cause <c>preflight</c> when answered 204.
     /// </summary>
-    private static IResult Preflight(HttpContext context, RouteMetrics metrics, string method, OriginsHolder origins)
+    private static Results<NoContent, IngressError> Preflight(HttpContext context, RouteMetrics metrics, string method, OriginsHolder origins)
     {
         var started = Stopwatch.GetTimestamp();
         var headers = context.Request.Headers;

@@ -1,4 +1,5 @@
 using AkkaCollector.Observability;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.LiveEvents;
@@ -32,21 +33,23 @@ public static class LiveEventsApi
     public static IEndpointRouteBuilder MapLiveEvents(this IEndpointRouteBuilder app, string? adminToken)
     {
         var admin = string.IsNullOrEmpty(adminToken) ? null : new AdminToken(adminToken);
-        app.MapGet(Path, (HttpContext context, IOptions<LiveEventsOptions> options) => options.Value.Enabled ? Page.Serve(context) : Off())
+        app.MapGet(Path, Results<FileContentHttpResult, JsonHttpResult<ErrorAnswer>> (HttpContext context, IOptions<LiveEventsOptions> options) =>
+                options.Value.Enabled ? Page.Serve(context) : Off())
             .WithName("live-events");
-        app.MapGet(JsonPath, (HttpContext context, LiveEventsRecorder recorder, IOptions<LiveEventsOptions> options) =>
+        app.MapGet(JsonPath, Results<JsonHttpResult<LiveEventsSnapshot>, JsonHttpResult<ErrorAnswer>> (
+            HttpContext context, LiveEventsRecorder recorder, IOptions<LiveEventsOptions> options) =>
         {
             if (!options.Value.Enabled)
                 return Off();
             if (admin is not null && !admin.Admits(context.Request))
                 return AdminToken.Refused(context);
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(recorder.Read());
+            return TypedResults.Json(recorder.Read());
         }).WithName("live-events-json");
         return app;
     }
 
-    private static IResult Off() => Results.Json(
-        new { error = $"the live events view is off; start the collector with {LiveEventsOptions.Section}:Enabled=true to turn it on", field = $"{LiveEventsOptions.Section}:Enabled" },
+    private static JsonHttpResult<ErrorAnswer> Off() => TypedResults.Json(
+        new ErrorAnswer($"the live events view is off; start the collector with {LiveEventsOptions.Section}:Enabled=true to turn it on", $"{LiveEventsOptions.Section}:Enabled"),
         statusCode: StatusCodes.Status404NotFound);
 }

@@ -24,18 +24,14 @@ public static class LookupsHosting
     /// </summary>
     public static IServiceCollection AddCollectorLookups(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section))
-            .Validate(o => o.ConnectTimeout > TimeSpan.Zero, "Redis:ConnectTimeout must be above 0.")
-            .ValidateOnStart();
-        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section))
+        services.AddValidatedOptions<RedisOptions>(configuration, RedisOptions.Section)
+            .Validate(o => o.ConnectTimeout > TimeSpan.Zero, "Redis:ConnectTimeout must be above 0.");
+        services.AddValidatedOptions<RateLimitOptions>(configuration, RateLimitOptions.Section)
             .Validate(o => IsValid(o.PerWriteKey), "RateLimit:PerWriteKey needs Rate >= 0 and, when Rate > 0, Burst >= 1.")
-            .Validate(o => IsValid(o.PerClientIp), "RateLimit:PerClientIp needs Rate >= 0 and, when Rate > 0, Burst >= 1.")
-            .ValidateOnStart();
-        services.AddOptions<AppRegistryOptions>().Bind(configuration.GetSection(AppRegistryOptions.Section))
-            .Validate(o => o.CacheCapacity > 0, "AppRegistry:CacheCapacity must be above 0.")
-            .ValidateOnStart();
-        services.AddOptions<GeoOptions>().Bind(configuration.GetSection(GeoOptions.Section))
-            .ValidateOnStart();
+            .Validate(o => IsValid(o.PerClientIp), "RateLimit:PerClientIp needs Rate >= 0 and, when Rate > 0, Burst >= 1.");
+        services.AddValidatedOptions<AppRegistryOptions>(configuration, AppRegistryOptions.Section)
+            .Validate(o => o.CacheCapacity > 0, "AppRegistry:CacheCapacity must be above 0.");
+        services.AddValidatedOptions<GeoOptions>(configuration, GeoOptions.Section);
         services.AddSingleton(sp => new LookupPlan(
             sp.GetRequiredService<IOptions<RedisOptions>>().Value,
             sp.GetRequiredService<IOptions<RateLimitOptions>>().Value,

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
 namespace AkkaCollector.Observability;
 
 /// <summary>
@@ -16,9 +18,9 @@ public sealed class EmbeddedPage(string resourceName)
     });
 
     /// <summary>The page as the answer to <paramref name="context"/>'s request.</summary>
-    public IResult Serve(HttpContext context)
+    public FileContentHttpResult Serve(HttpContext context)
     {
         context.Response.Headers.CacheControl = "no-cache";
-        return Results.Bytes(_bytes.Value, "text/html; charset=utf-8");
+        return TypedResults.Bytes(_bytes.Value, "text/html; charset=utf-8");
     }
 }

@@ -1,7 +1,9 @@
 using System.Text;
+using System.Text.Json.Serialization;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -33,12 +35,13 @@ public static class AdminShutdownEndpoint
         var token = endpoints.ServiceProvider.GetRequiredService<ShutdownSettings>().Options.AdminToken;
         if (string.IsNullOrEmpty(token))
         {
-            endpoints.MapPost(Path, () => Results.Json(new { error = OffError, field = TokenSetting }, statusCode: StatusCodes.Status404NotFound));
+            endpoints.MapPost(Path, () => TypedResults.Json(new ErrorAnswer(OffError, TokenSetting), statusCode: StatusCodes.Status404NotFound));
             return endpoints;
         }
 
         var admin = new AdminToken(token);
-        endpoints.MapPost(Path, async (HttpContext context, CollectorShutdownService shutdown, ILoggerFactory loggers) =>
+        endpoints.MapPost(Path, async Task<Results<JsonHttpResult<ShutdownAccepted>, JsonHttpResult<ErrorAnswer>>> (
+            HttpContext context, CollectorShutdownService shutdown, ILoggerFactory loggers) =>
         {
             if (!admin.Admits(context.Request))
                 return AdminToken.Refused(context);
@@ -52,7 +55,7 @@ public static class AdminShutdownEndpoint
                 _ = shutdown.RunAsync(new AdminShutdownReason(reason));
                 return Task.CompletedTask;
             });
-            return Results.Json(new { status = "shutting down", reason }, statusCode: StatusCodes.Status202Accepted);
+            return TypedResults.Json(new ShutdownAccepted("shutting down", reason), statusCode: StatusCodes.Status202Accepted);
         });
         return endpoints;
     }
@@ -85,3 +88,6 @@ public sealed class AdminShutdownReason(string text) : CoordinatedShutdown.Reaso
     /// <inheritdoc />
     public override string ToString() => $"admin endpoint: {Text}";
 }
+
+/// <summary>The admin endpoint's 202: shutdown has begun, and why.</summary>
+public sealed record ShutdownAccepted([property: JsonPropertyName("status")] string Status, [property: JsonPropertyName("reason")] string Reason);

@@ -47,14 +47,14 @@ public sealed class DependencyRulesTests
 
     /// <summary>
     /// The parts may use the root's shared helpers (HOCON file paths, validated options, the admin token check, the
-    /// encoder of every JSON answer), nothing else of it.
+    /// encoder and the error body of every JSON answer), nothing else of it.
     /// </summary>
     [Fact]
     public void Should_let_no_part_depend_on_the_composition_root_that_wires_it() =>
         Types().That().ResideInNamespaceMatching(AnyOf(Parts))
             .Should().NotDependOnAny(Types().That().ResideInNamespace("AkkaCollector")
                 .And().DoNotHaveName("CollectorHocon").And().DoNotHaveName("ConfigurationValidation")
-                .And().DoNotHaveName("AdminToken").And().DoNotHaveName("JsonStatusAnswers"))
+                .And().DoNotHaveName("AdminToken").And().DoNotHaveName("JsonStatusAnswers").And().DoNotHaveName("ErrorAnswer"))
             .Check(Service);
 
     private static string Namespace(string part) => $"AkkaCollector.{part}";
