@@ -29,7 +29,8 @@ public sealed class ReadmeAnswersTests
         Assert.Equal(HttpStatusCode.NotFound, notFound);
         Assert.Equal("no route GET /nothing/here; the routes are in README.md (HTTP API)", Error(notFoundBody));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, notAllowed);
-        Assert.Equal("/v1/track does not take DELETE; it takes POST", Error(notAllowedBody));
+        // OPTIONS too: every ingest route answers a CORS preflight.
+        Assert.Equal("/v1/track does not take DELETE; it takes OPTIONS, POST", Error(notAllowedBody));
         Assert.Equal(HttpStatusCode.NotFound, adminOff);
         Assert.Equal(AdminShutdownEndpoint.OffError, Error(adminOffBody));
         Assert.Contains("Content-Encoding 'br' is not supported", unsupportedBody, StringComparison.Ordinal);
