@@ -131,11 +131,9 @@ public static class TrackingApi
     {
         var started = Stopwatch.GetTimestamp();
         Results<Ok<IngressSuccess>, IngressError> result;
-        // A known-header read: requests without an Origin (servers, phones) pay nothing more for CORS.
-        var origin = context.Request.Headers.Origin;
-        if (origin.Count != 0 && !origins.AllowAndAnswer(context, origin.ToString()))
+        if (origins.Refusal(context) is { } refused)
         {
-            result = IngressError.OriginNotAllowed(origin.ToString());
+            result = refused;
         }
         else
         {
@@ -183,13 +181,8 @@ public static class TrackingApi
         IngressOptions options, ClientAddressResolver addresses, OriginsHolder origins, LiveEventsRecorder? live)
     {
         var started = Stopwatch.GetTimestamp();
-        IngressError? error;
-        var origin = context.Request.Headers.Origin;
-        if (origin.Count != 0 && !origins.AllowAndAnswer(context, origin.ToString()))
-        {
-            error = IngressError.OriginNotAllowed(origin.ToString());
-        }
-        else if (!PixelApi.ReadEvent(context.Request.Query, options.MaxEventBytes).TryGetValue(out var body, out error))
+        var error = origins.Refusal(context);
+        if (error is not null || !PixelApi.ReadEvent(context.Request.Query, options.MaxEventBytes).TryGetValue(out var body, out error))
         {
             // Counted below by its cause; the image is answered all the same.
         }
@@ -215,10 +208,9 @@ public static class TrackingApi
     {
         var started = Stopwatch.GetTimestamp();
         Results<Ok<IngressSuccess>, IngressError> result;
-        var origin = context.Request.Headers.Origin;
-        if (origin.Count != 0 && !origins.AllowAndAnswer(context, origin.ToString()))
+        if (origins.Refusal(context) is { } refused)
         {
-            result = IngressError.OriginNotAllowed(origin.ToString());
+            result = refused;
         }
         else
         {
@@ -250,12 +242,8 @@ public static class TrackingApi
         var headers = context.Request.Headers;
         var origin = headers.Origin.ToString();
         var allowed = $"{method}, {HttpMethods.Options}";
-        IngressError? error = null;
-        if (origin.Length != 0 && !origins.AllowAndAnswer(context, origin))
-        {
-            error = IngressError.OriginNotAllowed(origin);
-        }
-        else
+        var error = origins.Refusal(context);
+        if (error is null)
         {
             context.Response.Headers.Allow = allowed;
             var requested = headers.AccessControlRequestMethod.ToString();
@@ -281,14 +269,21 @@ public static class TrackingApi
     {
         private BrowserOrigins? _origins;
 
-        /// <summary>True, with the CORS answer headers set, when <paramref name="origin"/> may send; false (and no header) otherwise.</summary>
-        public bool AllowAndAnswer(HttpContext context, string origin)
+        /// <summary>
+        /// Null when the request may go on: it has no Origin (servers, phones: one known-header read, nothing more for
+        /// CORS), or its origin is allowed and the CORS answer headers are set. Otherwise the 403 <c>origin_not_allowed</c>,
+        /// with no CORS header.
+        /// </summary>
+        public IngressError? Refusal(HttpContext context)
         {
-            var origins = _origins ??= context.RequestServices.GetRequiredService<BrowserOrigins>();
-            if (!origins.Allows(origin))
-                return false;
-            BrowserOrigins.AddAnswerHeaders(context.Response, origin);
-            return true;
+            var origin = context.Request.Headers.Origin;
+            if (origin.Count == 0)
+                return null;
+            var text = origin.ToString();
+            if (!(_origins ??= context.RequestServices.GetRequiredService<BrowserOrigins>()).Allows(text))
+                return IngressError.OriginNotAllowed(text);
+            BrowserOrigins.AddAnswerHeaders(context.Response, text);
+            return null;
         }
     }
 
