@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using AkkaCollector.IntegrationTests.Browser;
 using AkkaCollector.LiveEvents;
 using AkkaCollector.Testing.Processes;
 
@@ -42,6 +43,37 @@ public sealed class LiveEventsTests
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("id=\"writekeys\"", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Should_draw_in_chromium_each_stored_event_turning_delivered_and_each_rejected_request_with_its_status()
+    {
+        using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions
+        {
+            Settings = new Dictionary<string, string> { ["Shutdown__AdminToken"] = Token },
+        });
+        using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        await using var chromium = await HeadlessBrowser.LaunchAsync();
+        var withoutToken = await chromium.NewPageAsync();
+        await withoutToken.Page.GoToAsync(collector.BaseUrl + LiveEventsApi.Path);
+        var page = await chromium.NewPageAsync();
+        await page.Page.GoToAsync($"{collector.BaseUrl}{LiveEventsApi.Path}#token={Token}");
+
+        // The page polls the JSON once a second: once it is live, the collector records what arrives.
+        await page.Page.WaitForSelectorAsync("#status[data-state='live']", new() { Timeout = WaitMs });
+        var stored = await TrackAsync(http, """{"userId":"u-2","event":"Seen In Chromium","messageId":"live-chromium-1"}""");
+        var rejected = await TrackAsync(http, """{"event":"No User In Chromium"}""");
+        await page.Page.WaitForSelectorAsync(
+            $"section[data-write-key='{WriteKey}'] li.entry[data-kind='stored'][data-message-id='live-chromium-1'][data-delivered='true']", new() { Timeout = WaitMs });
+        await page.Page.WaitForSelectorAsync($"section[data-write-key='{WriteKey}'] li.entry[data-kind='rejected'][data-status='400']", new() { Timeout = WaitMs });
+        await withoutToken.Page.WaitForSelectorAsync("#status[data-state='unauthorized']", new() { Timeout = WaitMs });
+        var rejectionText = await page.EvaluateAsync<string>("document.querySelector(\"li.entry[data-kind='rejected']\").textContent");
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.BadRequest), (stored, rejected));
+        Assert.Contains("userId or anonymousId is required", rejectionText, StringComparison.Ordinal);
+        Assert.DoesNotContain(page.Network, request => request.Failure is not null);
+    }
+
+    private static readonly int WaitMs = (int)DeliveryTimeout.TotalMilliseconds;
 
     private static IEnumerable<JsonElement> Entries(JsonElement root) =>
         root.GetProperty("writeKeys").EnumerateArray()
