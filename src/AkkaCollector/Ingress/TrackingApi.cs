@@ -69,6 +69,8 @@ public static class TrackingApi
     {
         services.AddOptions<IngressOptions>().Bind(configuration.GetSection(IngressOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngressOptions>, IngressOptionsValidator>();
+        // The window lives in each spooler (it knows what it stored); the setting is the HTTP API's (retried requests).
+        services.AddOptions<SpoolOptions>().Configure<IOptions<IngressOptions>>((spool, ingress) => spool.DedupWindow = ingress.Value.DedupWindow);
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<BrowserOrigins>();
         services.TryAddSingleton<IRequestLookups, NoLookups>();

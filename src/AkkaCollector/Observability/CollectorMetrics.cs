@@ -31,6 +31,23 @@ public static class CollectorMetrics
     public static readonly Counter EventsDelivered = Metrics.CreateCounter(
         "collector_events_delivered_total", "Events delivered to Kafka.");
 
+    /// <summary>Events not stored, by cause: duplicate_dropped for a copy of an event stored already (a retried request, answered 200).</summary>
+    public static readonly Counter EventsDropped = Metrics.CreateCounter(
+        "collector_events_dropped_total", "Events accepted but not stored, by cause (duplicate_dropped: a copy of a stored event).",
+        new CounterConfiguration { LabelNames = ["cause"] });
+
+    /// <summary>The causes of <see cref="EventsDropped"/>.</summary>
+    public static class DropCause
+    {
+        /// <summary>A copy of an event the spool stored already (a retried request); its request is answered 200.</summary>
+        public const string Duplicate = "duplicate_dropped";
+    }
+
+    /// <summary>messageIds a spooler remembers to drop retried copies (Ingress:DedupWindow bounds the stored ones).</summary>
+    public static readonly Gauge DedupWindowIds = Metrics.CreateGauge(
+        "collector_dedup_window_ids", "messageIds in a spooler's de-duplication window (stored and being written), per spooler.",
+        new GaugeConfiguration { LabelNames = ["spooler"] });
+
     /// <summary>Undelivered events per spooler partition.</summary>
     public static readonly Gauge SpoolBacklogEvents = Metrics.CreateGauge(
         "collector_spool_backlog_events", "Events in the spool not yet delivered to Kafka, per spooler.",

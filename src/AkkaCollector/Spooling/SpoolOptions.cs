@@ -93,6 +93,12 @@ public sealed class SpoolOptions
     /// <summary>How long a request waits for its journal write before it is answered 503.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Stored messageIds each spooler remembers to drop a retried request's copies (invariant 7 of SpoolerActor). Set from
+    /// Ingress:DedupWindow by the ingress wiring, not bound from the Spool section: the setting belongs to the HTTP API.
+    /// </summary>
+    public int DedupWindow { get; internal set; }
+
     /// <summary>Bytes each spooler may hold: the global bound shared evenly.</summary>
     public long MaxBytesPerPartition => Math.Max(1, MaxBytes / Partitions);
 }

@@ -57,3 +57,9 @@ internal sealed record TruncationDue
 }
 
 internal sealed record RetryReload;
+
+/// <summary>Write what waits: sent by the spooler to itself where a write started directly would not be flushed.</summary>
+internal sealed record WriteWaiting
+{
+    public static readonly WriteWaiting Instance = new();
+}

@@ -30,6 +30,13 @@
 // 6. Memory is bounded. Undelivered batches keep their events in memory up to MemoryBytesPerPartition; past
 //    that they are "spilled": only their sequence number and size stay, and their events are read back from
 //    the journal when Kafka is ready for them. A long Kafka outage fills the disk bound, not the heap.
+// 7. A retried request is stored once. An SDK that never saw its 200 sends the same messageIds again; the spooler
+//    remembers the ids (per write key) of the last Ingress:DedupWindow events it stored, and of those waiting for or
+//    in a write (DedupWindow). A stored one is dropped (counted duplicate_dropped) and its request still answered
+//    Stored: it is durable. One still being written makes the whole request wait for that write's outcome (parked),
+//    never answered early: if the write fails, the retry is the copy that gets written. Routing is by user, so a
+//    retry reaches the spooler that stored the first copy. After a restart the window holds what the journal replays
+//    (the undelivered batches); ids delivered and truncated before the crash are forgotten.
 
 using System.Diagnostics;
 using Akka.Actor;
@@ -55,6 +62,9 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly List<PendingRequest> _waiting = [];
+    private readonly DedupWindow _dedup;
+    private List<PendingRequest> _parked = [];
+    private readonly Prometheus.Gauge.Child _dedupIds;
     private long _waitingBytes;
     private readonly Queue<List<SpoolRequester>> _writesInFlight = new();
     private long _inFlightBytes;
@@ -74,11 +84,14 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self), "hand-off");
         _reader = reader;
         _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents);
+        _dedup = new DedupWindow(options.DedupWindow);
+        _dedupIds = CollectorMetrics.DedupWindowIds.WithLabels(partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Recover<SpoolBatch>(HandleRecoveredBatch);
         Recover<RecoveryCompleted>(_ => HandleRecoveryCompleted());
 
         Command<Enqueue>(HandleEnqueue);
+        Command<WriteWaiting>(_ => WriteWhatWaits());
         Command<BatchDelivered>(HandleBatchDelivered);
         Command<SpilledBatchesLoaded>(HandleSpilledBatchesLoaded);
         Command<SpilledBatchesFailed>(HandleSpilledBatchesFailed);
@@ -106,7 +119,11 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private void HandleRecoveredBatch(SpoolBatch batch) => _window.Append(LastSequenceNr, batch);
+    private void HandleRecoveredBatch(SpoolBatch batch)
+    {
+        _window.Append(LastSequenceNr, batch);
+        _dedup.Stored(batch.Events);
+    }
 
     private void HandleRecoveryCompleted()
     {
@@ -122,17 +139,48 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private void HandleEnqueue(Enqueue request)
     {
         _lastRequestAt = Stopwatch.GetTimestamp();
-        var bytes = request.Events.Sum(e => (long)e.Payload.Length);
-        if (UsedBytes + bytes > _options.MaxBytesPerPartition)
+        Admit(request.Events, request.RequesterFrom(Sender));
+        WriteWhatWaits();
+    }
+
+    /// <summary>Invariant 7, then 3: drops what is stored already, parks a request whose events are being written, bounds the rest.</summary>
+    private void Admit(IReadOnlyList<SpooledEvent> events, SpoolRequester requester)
+    {
+        if (_dedup.Admit(events, out var duplicates) is not { } fresh)
         {
-            request.RequesterFrom(Sender).Answer(SpoolReply.Full);
+            _parked.Add(new PendingRequest(events, 0, requester));
+            return;
+        }
+        if (duplicates > 0)
+            CollectorMetrics.EventsDropped.WithLabels(CollectorMetrics.DropCause.Duplicate).Inc(duplicates);
+        if (fresh.Count == 0)
+        {
+            requester.Answer(SpoolReply.Stored);
             return;
         }
 
-        _waiting.Add(new PendingRequest(request.Events, bytes, request.RequesterFrom(Sender)));
+        var bytes = fresh.Sum(e => (long)e.Payload.Length);
+        if (UsedBytes + bytes > _options.MaxBytesPerPartition)
+        {
+            _dedup.Abandoned(fresh);
+            requester.Answer(SpoolReply.Full);
+            return;
+        }
+
+        _waiting.Add(new PendingRequest(fresh, bytes, requester));
         _waitingBytes += bytes;
         ReportBacklog();
-        WriteWhatWaits();
+    }
+
+    /// <summary>A write's outcome is known: the requests that waited for it are admitted again, in the order they came.</summary>
+    private void AdmitParked()
+    {
+        if (_parked.Count == 0)
+            return;
+        var parked = _parked;
+        _parked = [];
+        foreach (var request in parked)
+            Admit(request.Events, request.ReplyTo);
     }
 
     /// <summary>Group commit: one journal write for everything that waited, while fewer than MaxWritesInFlight run.</summary>
@@ -169,6 +217,9 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         var requesters = _writesInFlight.Dequeue();
         _inFlightBytes -= batch.PayloadBytes;
         SpoolRequester.AnswerAll(requesters, SpoolReply.Stored);
+        _dedup.Stored(batch.Events);
+        _dedupIds.Set(_dedup.Count);
+        AdmitParked();
 
         CollectorMetrics.JournalWriteSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         CollectorMetrics.JournalBatchEvents.Observe(batch.Events.Count);
@@ -186,10 +237,15 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _log.Warning(cause, "Spooler {0}: journal rejected write {1}; its requests are answered 503", _partition, sequenceNr);
         CollectorMetrics.JournalWriteFailures.Inc();
         var requesters = _writesInFlight.Dequeue();
-        _inFlightBytes -= ((SpoolBatch)@event).PayloadBytes;
+        var batch = (SpoolBatch)@event;
+        _inFlightBytes -= batch.PayloadBytes;
         SpoolRequester.AnswerAll(requesters, SpoolReply.Failed);
+        _dedup.Abandoned(batch.Events);
+        AdmitParked();
         ReportBacklog();
-        WriteWhatWaits();
+        // Akka.Persistence flushes writes asked for in a persist callback or a command handler, not in this one: a write
+        // started here would wait for the next command. The message is that command.
+        Self.Tell(WriteWaiting.Instance);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
@@ -198,11 +254,12 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         // that will never come: every request this actor holds is answered 503; its parent starts a fresh one,
         // which replays what did reach the journal.
         _log.Error(cause, "Spooler {0}: journal write {1} failed; answering 503 to {2} waiting requests and restarting",
-            _partition, sequenceNr, _writesInFlight.Sum(w => w.Count) + _waiting.Count);
+            _partition, sequenceNr, _writesInFlight.Sum(w => w.Count) + _waiting.Count + _parked.Count);
         CollectorMetrics.JournalWriteFailures.Inc();
-        SpoolRequester.AnswerAll(_writesInFlight.SelectMany(w => w).Concat(_waiting.Select(w => w.ReplyTo)).ToList(), SpoolReply.Failed);
+        SpoolRequester.AnswerAll(_writesInFlight.SelectMany(w => w).Concat(_waiting.Concat(_parked).Select(w => w.ReplyTo)).ToList(), SpoolReply.Failed);
         _writesInFlight.Clear();
         _waiting.Clear();
+        _parked.Clear();
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
+using AkkaCollector.Observability;
 using AkkaCollector.Spooling;
 using static AkkaCollector.Tests.Spooling.SpoolEvents;
 
@@ -183,6 +184,98 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(2, publisher.Published.Count);
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"e{i}"), publisher.PublishedIds);
     }
+
+    [Fact]
+    public void Should_store_a_retried_request_once_and_still_answer_it_stored()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
+        spool.Tell(Request("a", "b"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        var dropped = DuplicatesDropped();
+
+        spool.Tell(Request("a", "b"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        spool.Tell(Request("b", "c"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+
+        AwaitAssert(() => Assert.Equal(["a", "b", "c"], publisher.PublishedIds));
+        Assert.Equal(3, DuplicatesDropped() - dropped);
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        Assert.Equal(2, ExpectMsg<SpoolState>().LastSequenceNr);
+    }
+
+    [Fact]
+    public async Task Should_answer_a_retry_only_once_the_first_copys_write_has_completed()
+    {
+        var writes = new HeldWrites();
+        await _journal.OnWrite.SetInterceptorAsync(writes);
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
+        var firstCopy = CreateTestProbe();
+        spool.Tell(Request("a"), firstCopy);
+        await writes.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+
+        spool.Tell(Request("a"), TestActor);
+
+        // The first copy's write is held: a Stored for the retry now would promise what is not on disk yet.
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        writes.Release();
+        Assert.Equal(SpoolReply.Stored, firstCopy.ExpectMsg<SpoolReply>());
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        AwaitAssert(() => Assert.Equal(["a"], publisher.PublishedIds));
+    }
+
+    [Fact]
+    public async Task Should_write_the_retry_when_the_first_copys_write_was_rejected()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        await _journal.OnWrite.RejectIf(async _ =>
+        {
+            if (Interlocked.Increment(ref writes) > 1)
+                return false;
+            arrived.TrySetResult();
+            await released.Task;
+            return true;
+        });
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
+        var firstCopy = CreateTestProbe();
+        spool.Tell(Request("a"), firstCopy);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(5));
+
+        spool.Tell(Request("a"), TestActor);
+        released.SetResult();
+
+        Assert.Equal(SpoolReply.Failed, firstCopy.ExpectMsg<SpoolReply>());
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        AwaitAssert(() => Assert.Equal(["a"], publisher.PublishedIds));
+    }
+
+    [Fact]
+    public void Should_remember_the_replayed_ids_after_a_restart()
+    {
+        var options = Options(o => o.DedupWindow = 100);
+        var spool = StartSpool(new RecordingPublisher(), options);
+        spool.Tell(Request("a"), TestActor);
+        ExpectMsg<SpoolReply>();
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+
+        var afterRestart = new RecordingPublisher();
+        var restarted = StartSpool(afterRestart, options);
+        restarted.Tell(Request("a"), TestActor);
+
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        AwaitAssert(() => Assert.Equal(["a"], afterRestart.PublishedIds));
+        restarted.Tell(GetSpoolState.Instance, TestActor);
+        Assert.Equal(1, ExpectMsg<SpoolState>().LastSequenceNr);
+    }
+
+    private static double DuplicatesDropped() => CollectorMetrics.EventsDropped.WithLabels(CollectorMetrics.DropCause.Duplicate).Value;
 
     [Fact]
     public void Should_answer_full_and_store_nothing_once_the_byte_bound_is_reached()
