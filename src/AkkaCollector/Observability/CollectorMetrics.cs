@@ -81,6 +81,14 @@ public static class CollectorMetrics
         "collector_kafka_delivery_duration_seconds", "Kafka delivery latency (produce to delivery report).",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
 
+    /// <summary>Events a spooler found in Kafka already when it recovered or retried a batch, and so did not send again.</summary>
+    public static readonly Counter RecoveryDuplicatesAvoided = Metrics.CreateCounter(
+        "collector_recovery_duplicates_avoided_total", "Events found in Kafka already after a restart or a failed delivery, and not sent again.");
+
+    /// <summary>Records read back from Kafka to find what a spool had delivered.</summary>
+    public static readonly Counter KafkaReadBackRecords = Metrics.CreateCounter(
+        "collector_kafka_read_back_records_total", "Records read back from Kafka to find which events a spool had already delivered.");
+
     /// <summary>Kafka delivery errors by librdkafka error code.</summary>
     public static readonly Counter KafkaDeliveryErrors = Metrics.CreateCounter(
         "collector_kafka_delivery_errors_total", "Kafka delivery reports with an error, by error code.",

@@ -18,13 +18,15 @@ public sealed class Spool : IEventSpool
     private readonly SpoolOptions _options;
     private readonly SpoolStatus? _status;
     private readonly IEventPublisher? _publisher;
+    private readonly IKafkaReadBack? _kafkaReadBack;
     private readonly ILogger _logger;
 
-    public Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, ILogger<Spool> logger)
+    public Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, IKafkaReadBack kafkaReadBack, ILogger<Spool> logger)
     {
         _options = options.Value;
         _status = status;
         _publisher = publisher;
+        _kafkaReadBack = kafkaReadBack;
         _logger = logger;
     }
 
@@ -49,7 +51,7 @@ public sealed class Spool : IEventSpool
     }
 
     private IActorRef StartPartition(ActorSystem system, int partition, ISpoolReader reader) =>
-        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, _options, _status!, _publisher!, reader)), $"spool-{partition}");
+        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, _options, _status!, _publisher!, reader, _kafkaReadBack!)), $"spool-{partition}");
 
     /// <summary>
     /// Spool:Partitions may have been lowered since the journal was written: spools numbered at or above it still

@@ -19,12 +19,11 @@
 //    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause.
 //    A catch-up (batches that were spilled) gets the smaller MaxUnconfirmedBacklogEvents window while producers
 //    are sending: live requests come before the backlog.
-//    Kafka records are keyed by user and carry the messageId, so delivery is at least once and consumers can
-//    de-duplicate.
+//    Kafka records are keyed by user and carry the messageId and the spool (persistence id) as headers.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
 //    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
 //    one per TruncationInterval), so disk use follows the backlog and a restart replays exactly the undelivered
-//    batches (plus, at most, those delivered after the last truncation: duplicates, never losses). Truncation
+//    batches (plus, at most, those delivered after the last truncation: invariant 8 keeps them from Kafka). Truncation
 //    is paced because each delete is a journal transaction of its own: one per delivered batch would contend
 //    with the group-committed writes for SQLite's single writer lock and starve them.
 // 6. Memory is bounded. Undelivered batches keep their events in memory up to MemoryBytesPerPartition; past
@@ -37,6 +36,18 @@
 //    never answered early: if the write fails, the retry is the copy that gets written. Routing is by user, so a
 //    retry reaches the spooler that stored the first copy. After a restart the window holds what the journal replays
 //    (the undelivered batches); ids delivered and truncated before the crash are forgotten.
+// 8. One copy in Kafka across restarts. Every journal write also records how far delivery had got (a DeliveryMark,
+//    piggy-backed on the group commit that happens anyway, no write of its own): the delivered cursor, and the
+//    positions in Kafka (per partition) from which every record of a later batch must lie, taken when the oldest
+//    undelivered batch was first handed over (Kafka appends: what is produced after a position is known lands beyond
+//    it). On recovery, replayed batches at or below the newest mark's cursor are known delivered and dropped; for the
+//    rest the spooler reads the topic back from the mark's positions to the end, collects the messageIds of records
+//    carrying its spool header, and hands over nothing until that read is done; an event found there is not sent
+//    again (counted as a duplicate avoided at recovery). Replayed batches keep the recovered positions as their own,
+//    so a second crash still looks back far enough. A journal without marks (written before them) or a mark written
+//    before Kafka was ever reached is delivered at least once, as before. Costs: one mark per journal write (a few
+//    hundred bytes), partition and offset of each delivery report (librdkafka fills them whatever
+//    DeliveryReportFields says), and one read of the topic's tail per restart.
 
 using System.Diagnostics;
 using Akka.Actor;
@@ -55,6 +66,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly SpoolStatus _status;
     private readonly IActorRef _handOff;
     private readonly ISpoolReader _reader;
+    private readonly IKafkaReadBack _kafkaReadBack;
     private const string TruncationTimer = "truncate";
     /// <summary>A request within this long ago means producers are sending (a catch-up gets the smaller window).</summary>
     private static readonly TimeSpan ProducersActiveWithin = TimeSpan.FromSeconds(1);
@@ -74,15 +86,26 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private long _truncatedThrough;
     private bool _deleteInFlight;
+
+    /// <summary>Where Kafka's records are known to reach (invariant 8): recovered from the newest mark, then advanced by every confirmation.</summary>
+    private KafkaPositions _kafkaNow = KafkaPositions.None;
+    private DeliveryMark? _recoveredMark;
+    private long _firstReplayed;
+    /// <summary>Nothing is handed over until Kafka has been read back after recovery.</summary>
+    private bool _kafkaRead;
+    /// <summary>messageIds of replayed batches found in Kafka already; null once those batches are delivered.</summary>
+    private IReadOnlySet<string>? _alreadyInKafka;
+    private long _replayedThrough;
     private readonly List<IActorRef> _truncationWaiters = [];
 
-    public SpoolerActor(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader)
+    public SpoolerActor(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader, IKafkaReadBack kafkaReadBack)
     {
         _partition = partition;
         _options = options;
         _status = status;
-        _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self), "hand-off");
+        _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self, PersistenceIdOf(partition)), "hand-off");
         _reader = reader;
+        _kafkaReadBack = kafkaReadBack;
         _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents);
         _dedup = new DedupWindow(options.DedupWindow);
         _dedupIds = CollectorMetrics.DedupWindowIds.WithLabels(partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -97,6 +120,9 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<SpilledBatchesFailed>(HandleSpilledBatchesFailed);
         Command<RetryFailedDeliveries>(_ => HandleRetryFailedDeliveries());
         Command<RetryReload>(_ => PublishWhatFits());
+        Command<KafkaReadBackDone>(HandleKafkaReadBackDone);
+        Command<KafkaReadBackFailed>(HandleKafkaReadBackFailed);
+        Command<RetryKafkaReadBack>(_ => ReadKafkaBack());
         Command<TruncationDue>(_ => TruncateDelivered());
         Command<TruncateNow>(_ => HandleTruncateNow());
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
@@ -104,8 +130,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<GetSpoolState>(_ => Sender.Tell(CurrentState()));
     }
 
-    public static Props Props(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader) =>
-        Akka.Actor.Props.Create(() => new SpoolerActor(partition, options, status, publisher, reader));
+    public static Props Props(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader, IKafkaReadBack kafkaReadBack) =>
+        Akka.Actor.Props.Create(() => new SpoolerActor(partition, options, status, publisher, reader, kafkaReadBack));
 
     public static string PersistenceIdOf(int partition) => $"spool-{partition}";
 
@@ -121,19 +147,64 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleRecoveredBatch(SpoolBatch batch)
     {
+        if (_firstReplayed == 0)
+            _firstReplayed = LastSequenceNr;
         _window.Append(LastSequenceNr, batch);
         _dedup.Stored(batch.Events);
+        _recoveredMark = batch.Mark ?? _recoveredMark;
     }
 
     private void HandleRecoveryCompleted()
     {
-        _window.Recovered(LastSequenceNr);
-        _truncatedThrough = _window.DeliveredThrough;
+        _truncatedThrough = _firstReplayed > 0 ? _firstReplayed - 1 : LastSequenceNr;
+        _window.Recovered(LastSequenceNr, _recoveredMark?.DeliveredThrough ?? 0);
+        _kafkaNow = _recoveredMark?.KafkaFrom ?? KafkaPositions.None;
+        _replayedThrough = LastSequenceNr;
         if (_window.BacklogEvents > 0)
             _log.Info("Spooler {0} recovered {1} undelivered events ({2} bytes) in {3} batches; delivering them first",
                 _partition, _window.BacklogEvents, _window.BacklogBytes, _window.Batches);
         ReportBacklog();
+        ScheduleTruncation();
+        ReadKafkaBack();
+    }
+
+    /// <summary>
+    /// Invariant 8: reads back from Kafka what replayed batches may have delivered already, from the recovered mark's
+    /// positions; with nothing replayed (or no positions to start from) it asks only where the topic ends.
+    /// </summary>
+    private void ReadKafkaBack()
+    {
+        var from = _window.Batches > 0 && _kafkaNow.Next.Count > 0 ? _kafkaNow : null;
+        _kafkaReadBack.ReadAsync(PersistenceId, from, CancellationToken.None).PipeTo(Self,
+            success: result => new KafkaReadBackDone(result),
+            failure: cause => new KafkaReadBackFailed(cause));
+    }
+
+    private void HandleKafkaReadBackDone(KafkaReadBackDone done)
+    {
+        var result = done.Result;
+        if (_window.Batches > 0 && _kafkaNow.Next.Count > 0)
+        {
+            // Replayed batches keep the recovered positions: a second crash must still look back to where they may be.
+            _alreadyInKafka = result.MessageIds;
+            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} events of the {4} replayed are there already and are not sent again",
+                _partition, result.RecordsRead, _kafkaNow, result.MessageIds.Count, _window.BacklogEvents);
+        }
+        else
+        {
+            if (_window.Batches > 0)
+                _log.Info("Spooler {0}: the journal records no delivery positions for the {1} replayed events; they are sent again (at least once)",
+                    _partition, _window.BacklogEvents);
+            _kafkaNow = _kafkaNow.Max(result.End);
+        }
+        _kafkaRead = true;
         PublishWhatFits();
+    }
+
+    private void HandleKafkaReadBackFailed(KafkaReadBackFailed failed)
+    {
+        _log.Warning(failed.Cause, "Spooler {0}: reading Kafka back failed; nothing is handed over until it succeeds, retrying in 1 s", _partition);
+        Timers.StartSingleTimer("kafka-read-back", new RetryKafkaReadBack(), TimeSpan.FromSeconds(1));
     }
 
     private void HandleEnqueue(Enqueue request)
@@ -209,7 +280,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         _writesInFlight.Enqueue(requesters);
 
         var started = Stopwatch.GetTimestamp();
-        PersistAsync(new SpoolBatch(events), batch => HandleBatchPersisted(batch, started));
+        var mark = new DeliveryMark(_window.DeliveredThrough, _window.KafkaFrom(_kafkaNow));
+        PersistAsync(new SpoolBatch(events, mark), batch => HandleBatchPersisted(batch, started));
     }
 
     private void HandleBatchPersisted(SpoolBatch batch, long started)
@@ -266,15 +338,15 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Does what the delivery window asks: hands batches to Kafka while it has room, reads spilled ones back.</summary>
     private void PublishWhatFits()
     {
-        if (IsRecovering)
+        if (IsRecovering || !_kafkaRead)
             return;
 
         var producersActive = Stopwatch.GetElapsedTime(_lastRequestAt) < ProducersActiveWithin;
-        while (_window.Next(producersActive) is { } step)
+        while (_window.Next(producersActive, _kafkaNow) is { } step)
         {
             if (step is DeliveryStep.HandOver handOver)
             {
-                _handOff.Tell(handOver.Batch);
+                HandOver(handOver.Batch, firstTime: true);
                 continue;
             }
             var readBack = (DeliveryStep.ReadBack)step;
@@ -283,6 +355,24 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
                 failure: cause => new SpilledBatchesFailed(cause));
             return;
         }
+    }
+
+    /// <summary>Hands a batch to Kafka without the replayed events Kafka holds already (invariant 8).</summary>
+    private void HandOver(HandOff batch, bool firstTime)
+    {
+        if (_alreadyInKafka is { } delivered && batch.SequenceNr <= _replayedThrough)
+        {
+            var rest = batch.Events.Where(e => !delivered.Contains(e.MessageId)).ToList();
+            if (firstTime)
+                CollectorMetrics.RecoveryDuplicatesAvoided.Inc(batch.Events.Count - rest.Count);
+            if (rest.Count == 0)
+            {
+                Self.Tell(new BatchDelivered(batch.SequenceNr, null, KafkaPositions.None));
+                return;
+            }
+            batch = batch with { Events = rest };
+        }
+        _handOff.Tell(batch);
     }
 
     private void HandleSpilledBatchesLoaded(SpilledBatchesLoaded loaded)
@@ -300,6 +390,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleBatchDelivered(BatchDelivered delivered)
     {
+        _kafkaNow = _kafkaNow.Max(delivered.Confirmed);
         if (delivered.Error is not null)
         {
             if (_window.Unconfirmed(delivered.SequenceNr) is not { } failed)
@@ -313,6 +404,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         if (_window.Confirmed(delivered.SequenceNr) is not { } confirmed)
             return;
         CollectorMetrics.EventsDelivered.Inc(confirmed);
+        if (_window.DeliveredThrough >= _replayedThrough)
+            _alreadyInKafka = null;
         ReportBacklog();
         ScheduleTruncation();
         PublishWhatFits();
@@ -321,7 +414,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     private void HandleRetryFailedDeliveries()
     {
         foreach (var retry in _window.TakeRetries())
-            _handOff.Tell(retry);
+            HandOver(retry, firstTime: false);
         PublishWhatFits();
     }
 

@@ -26,7 +26,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null, ISpoolReader? reader = null, string? name = null) =>
-        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, reader ?? new ScriptedSpoolReader())), name);
+        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, reader ?? new ScriptedSpoolReader(), publisher)), name);
 
     [Fact]
     public async Task Should_answer_stored_only_after_the_journal_write_has_completed()
@@ -273,6 +273,59 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         AwaitAssert(() => Assert.Equal(["a"], afterRestart.PublishedIds));
         restarted.Tell(GetSpoolState.Instance, TestActor);
         Assert.Equal(1, ExpectMsg<SpoolState>().LastSequenceNr);
+    }
+
+    [Fact]
+    public void Should_not_send_again_after_a_restart_what_kafka_confirmed_before_the_journal_was_truncated()
+    {
+        // Truncation never comes: the restart replays both batches, as after a kill -9 within the pacing interval.
+        var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
+        var before = new RecordingPublisher(confirmAtOnce: true);
+        var spool = StartSpool(before, options);
+        foreach (var id in new[] { "a", "b" })
+        {
+            spool.Tell(Request(id), TestActor);
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+            AwaitAssert(() => Assert.Contains(id, before.Topic.MessageIds));
+        }
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+        var avoided = CollectorMetrics.RecoveryDuplicatesAvoided.Value;
+
+        var after = new RecordingPublisher(confirmAtOnce: true, before.Topic);
+        var restarted = StartSpool(after, options);
+        restarted.Tell(Request("c"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+
+        // "a" is below the delivered cursor "b"'s write recorded; "b" was confirmed after it and is found by reading back.
+        AwaitAssert(() => Assert.Equal(["a", "b", "c"], after.Topic.MessageIds));
+        Assert.Equal(["c"], after.PublishedIds);
+        Assert.Equal(1, CollectorMetrics.RecoveryDuplicatesAvoided.Value - avoided);
+        Assert.Equal([1L], after.Topic.ReadsFrom.TakeLast(1).Cast<long>());
+    }
+
+    [Fact]
+    public void Should_send_again_after_a_restart_what_kafka_had_not_confirmed()
+    {
+        var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
+        var before = new RecordingPublisher();
+        var spool = StartSpool(before, options);
+        spool.Tell(Request("a"), TestActor);
+        ExpectMsg<SpoolReply>();
+        spool.Tell(Request("b"), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => before.Published.Count == 2);
+        before.Published.First().Confirm();
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+
+        var after = new RecordingPublisher(confirmAtOnce: true, before.Topic);
+        StartSpool(after, options);
+
+        AwaitAssert(() => Assert.Equal(["a", "b"], after.Topic.MessageIds));
+        Assert.Equal(["b"], after.PublishedIds);
     }
 
     private static double DuplicatesDropped() => CollectorMetrics.EventsDropped.WithLabels(CollectorMetrics.DropCause.Duplicate).Value;
