@@ -65,6 +65,10 @@ internal sealed record KafkaReadBackFailed(Exception Cause);
 
 internal sealed record RetryKafkaReadBack;
 
+internal sealed record RetryReadBackDone(IReadOnlyList<HandOff> Retries, KafkaReadBackResult Result);
+
+internal sealed record RetryReadBackFailed(IReadOnlyList<HandOff> Retries, Exception Cause);
+
 /// <summary>Write what waits: sent by the spooler to itself where a write started directly would not be flushed.</summary>
 internal sealed record WriteWaiting
 {

@@ -44,7 +44,8 @@
 //    rest the spooler reads the topic back from the mark's positions to the end, collects the messageIds of records
 //    carrying its spool header, and hands over nothing until that read is done; an event found there is not sent
 //    again (counted as a duplicate avoided at recovery). Replayed batches keep the recovered positions as their own,
-//    so a second crash still looks back far enough. A journal without marks (written before them) or a mark written
+//    so a second crash still looks back far enough. A batch Kafka reported failed is read back the same way before
+//    it is sent again: only what the topic does not hold goes out twice. A journal without marks (written before them) or a mark written
 //    before Kafka was ever reached is delivered at least once, as before. Costs: one mark per journal write (a few
 //    hundred bytes), partition and offset of each delivery report (librdkafka fills them whatever
 //    DeliveryReportFields says), and one read of the topic's tail per restart.
@@ -123,6 +124,8 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<KafkaReadBackDone>(HandleKafkaReadBackDone);
         Command<KafkaReadBackFailed>(HandleKafkaReadBackFailed);
         Command<RetryKafkaReadBack>(_ => ReadKafkaBack());
+        Command<RetryReadBackDone>(HandleRetryReadBackDone);
+        Command<RetryReadBackFailed>(HandleRetryReadBackFailed);
         Command<TruncationDue>(_ => TruncateDelivered());
         Command<TruncateNow>(_ => HandleTruncateNow());
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
@@ -411,11 +414,39 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         PublishWhatFits();
     }
 
+    /// <summary>
+    /// A batch Kafka reported failed may still be partly there: records confirmed before others failed, or written
+    /// before librdkafka gave up waiting for them. The topic is read back first and only the rest is sent again.
+    /// </summary>
     private void HandleRetryFailedDeliveries()
     {
-        foreach (var retry in _window.TakeRetries())
-            HandOver(retry, firstTime: false);
+        var retries = _window.TakeRetries();
+        if (retries.Count > 0)
+            _kafkaReadBack.ReadAsync(PersistenceId, _window.KafkaFrom(_kafkaNow), CancellationToken.None).PipeTo(Self,
+                success: result => new RetryReadBackDone(retries, result),
+                failure: cause => new RetryReadBackFailed(retries, cause));
         PublishWhatFits();
+    }
+
+    private void HandleRetryReadBackDone(RetryReadBackDone done)
+    {
+        foreach (var retry in done.Retries)
+        {
+            var rest = retry.Events.Where(e => !done.Result.MessageIds.Contains(e.MessageId)).ToList();
+            CollectorMetrics.RecoveryDuplicatesAvoided.Inc(retry.Events.Count - rest.Count);
+            if (rest.Count == 0)
+                Self.Tell(new BatchDelivered(retry.SequenceNr, null, KafkaPositions.None));
+            else
+                HandOver(retry with { Events = rest }, firstTime: false);
+        }
+    }
+
+    private void HandleRetryReadBackFailed(RetryReadBackFailed failed)
+    {
+        _log.Warning(failed.Cause, "Spooler {0}: reading Kafka back before sending {1} failed batches again failed; retrying in 1 s", _partition, failed.Retries.Count);
+        foreach (var retry in failed.Retries)
+            _window.Unconfirmed(retry.SequenceNr);
+        Timers.StartSingleTimer("retry-deliveries", new RetryFailedDeliveries(), TimeSpan.FromSeconds(1));
     }
 
     /// <summary>Truncation waits for the interval's timer, so deliveries in between are truncated by one delete.</summary>

@@ -78,6 +78,9 @@ internal sealed record PublishedBatch(IReadOnlyList<IPublishableEvent> Events, s
     public void Confirm() => Answer(null, Topic.Append(Spool, Events));
 
     public void Fail(string error) => Answer(error, KafkaPositions.None);
+
+    /// <summary>The first <paramref name="written"/> events reached the topic, then Kafka reported the batch failed (as after a timeout).</summary>
+    public void FailAfterWriting(int written, string error) => Answer(error, Topic.Append(Spool, Events.Take(written)));
 }
 
 /// <summary>Stands in for the journal's query side: answers with the batches the test says are in the journal.</summary>

@@ -387,6 +387,23 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_send_again_only_the_part_of_a_failed_batch_that_kafka_does_not_hold()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher);
+        spool.Tell(Request("e1", "e2", "e3"), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => publisher.Published.Count == 1);
+
+        publisher.Published.Single().FailAfterWriting(2, "Local_MsgTimedOut");
+
+        AwaitCondition(() => publisher.Published.Count == 2, TimeSpan.FromSeconds(5));
+        Assert.Equal(["e3"], publisher.Published.Last().Events.Select(e => e.MessageId));
+        publisher.Published.Last().Confirm();
+        AwaitAssert(() => Assert.Equal(["e1", "e2", "e3"], publisher.Topic.MessageIds));
+    }
+
+    [Fact]
     public void Should_keep_spilled_batches_out_of_memory_and_read_them_back_in_order()
     {
         var publisher = new RecordingPublisher();
