@@ -168,7 +168,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
 
     /// <summary>
     /// The batches Kafka did not confirm, handed over again as they are: a handed-over batch keeps its events until
-    /// Kafka confirms it. A retried batch may overtake later ones (README: delivery is at least once).
+    /// Kafka confirms it (the spooler leaves out what Kafka holds already). A retried batch may overtake later ones.
     /// </summary>
     public IReadOnlyList<HandOff> TakeRetries()
     {

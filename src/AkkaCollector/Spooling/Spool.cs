@@ -84,7 +84,7 @@ public sealed class Spool : IEventSpool
         }
         catch (AskTimeoutException)
         {
-            _logger.LogWarning("Shutdown: the journal was not truncated within {Budget}; the next start sends the last delivered events again (at least once)", budget);
+            _logger.LogWarning("Shutdown: the journal was not truncated within {Budget}; the next start replays the last delivered batches and reads Kafka back to skip them", budget);
         }
         return Done.Instance;
     }
@@ -108,7 +108,7 @@ public sealed class Spool : IEventSpool
     {
         var groups = events.GroupBy(e => PartitionOf(e.WriteKey, e.PartitionKey, Partitions.Count)).ToList();
         var replies = await Task.WhenAll(groups.Select(g => StoreAsync(Partitions[g.Key], g.ToList(), cancellationToken)));
-        // One partition's trouble fails the request: the producer retries it whole (at least once; messageIds de-duplicate).
+        // One partition's trouble fails the request: the producer retries it whole; the partitions that stored their part drop it then (invariant 7).
         if (replies.Contains(SpoolOutcome.Failed))
             return SpoolOutcome.Failed;
         return replies.Contains(SpoolOutcome.Full) ? SpoolOutcome.Full : SpoolOutcome.Stored;

@@ -85,7 +85,8 @@ public sealed class SpoolOptions
 
     /// <summary>
     /// How often a spooler truncates the batches Kafka has confirmed. Each truncation is a journal transaction that
-    /// competes with writes for SQLite's one writer; after a crash, at most this much delivered traffic is sent again.
+    /// competes with writes for SQLite's one writer; after a crash, at most this much delivered traffic is replayed and
+    /// read back from Kafka to be skipped (SpoolerActor, invariant 8).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan TruncationInterval { get; set; } = TimeSpan.FromSeconds(1);
