@@ -117,30 +117,25 @@ public sealed class SpoolBatchSerializer(ExtendedActorSystem system) : Serialize
 
     private static int StringSize(string s) => 4 + Encoding.UTF8.GetByteCount(s);
 
-    private static void WriteInt(Span<byte> span, ref int offset, int value)
+    private static void WriteInt(Span<byte> span, ref int offset, int value) => BinaryPrimitives.WriteInt32LittleEndian(Take(span, ref offset, 4), value);
+
+    private static int ReadInt(ReadOnlySpan<byte> span, ref int offset) => BinaryPrimitives.ReadInt32LittleEndian(Take(span, ref offset, 4));
+
+    private static void WriteLong(Span<byte> span, ref int offset, long value) => BinaryPrimitives.WriteInt64LittleEndian(Take(span, ref offset, 8), value);
+
+    private static long ReadLong(ReadOnlySpan<byte> span, ref int offset) => BinaryPrimitives.ReadInt64LittleEndian(Take(span, ref offset, 8));
+
+    /// <summary>The next <paramref name="size"/> bytes, moving <paramref name="offset"/> past them.</summary>
+    private static Span<byte> Take(Span<byte> span, ref int offset, int size)
     {
-        BinaryPrimitives.WriteInt32LittleEndian(span[offset..], value);
-        offset += 4;
+        offset += size;
+        return span.Slice(offset - size, size);
     }
 
-    private static int ReadInt(ReadOnlySpan<byte> span, ref int offset)
+    private static ReadOnlySpan<byte> Take(ReadOnlySpan<byte> span, ref int offset, int size)
     {
-        var value = BinaryPrimitives.ReadInt32LittleEndian(span[offset..]);
-        offset += 4;
-        return value;
-    }
-
-    private static void WriteLong(Span<byte> span, ref int offset, long value)
-    {
-        BinaryPrimitives.WriteInt64LittleEndian(span[offset..], value);
-        offset += 8;
-    }
-
-    private static long ReadLong(ReadOnlySpan<byte> span, ref int offset)
-    {
-        var value = BinaryPrimitives.ReadInt64LittleEndian(span[offset..]);
-        offset += 8;
-        return value;
+        offset += size;
+        return span.Slice(offset - size, size);
     }
 
     private static void WriteString(Span<byte> span, ref int offset, string value)

@@ -109,13 +109,8 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var publisher = new RecordingPublisher();
         var spool = StartSpool(publisher);
-        spool.Tell(Request("delivered"), TestActor);
-        ExpectMsg<SpoolReply>();
-        spool.Tell(Request("pending"), TestActor);
-        ExpectMsg<SpoolReply>();
-        AwaitCondition(() => publisher.Published.Count == 2);
 
-        publisher.Published.First().Confirm();
+        DeliverOnlyTheFirst(spool, publisher, "delivered", "pending");
         AwaitAssert(() =>
         {
             spool.Tell(GetSpoolState.Instance, TestActor);
@@ -210,11 +205,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var writes = new HeldWrites();
         await _journal.OnWrite.SetInterceptorAsync(writes);
-        var publisher = new RecordingPublisher();
-        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
-        var firstCopy = CreateTestProbe();
-        spool.Tell(Request("a"), firstCopy);
-        await writes.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+        var (publisher, spool, firstCopy) = await SendFirstCopyAsync(writes.Arrived);
 
         spool.Tell(Request("a"), TestActor);
 
@@ -240,11 +231,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
             await released.Task;
             return true;
         });
-        var publisher = new RecordingPublisher();
-        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
-        var firstCopy = CreateTestProbe();
-        spool.Tell(Request("a"), firstCopy);
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var (publisher, spool, firstCopy) = await SendFirstCopyAsync(arrived.Task);
 
         spool.Tell(Request("a"), TestActor);
         released.SetResult();
@@ -311,12 +298,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
         var before = new RecordingPublisher();
         var spool = StartSpool(before, options);
-        spool.Tell(Request("a"), TestActor);
-        ExpectMsg<SpoolReply>();
-        spool.Tell(Request("b"), TestActor);
-        ExpectMsg<SpoolReply>();
-        AwaitCondition(() => before.Published.Count == 2);
-        before.Published.First().Confirm();
+        DeliverOnlyTheFirst(spool, before, "a", "b");
         Watch(spool);
         Sys.Stop(spool);
         ExpectTerminated(spool);
@@ -326,6 +308,28 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 
         AwaitAssert(() => Assert.Equal(["a", "b"], after.Topic.MessageIds));
         Assert.Equal(["b"], after.PublishedIds);
+    }
+
+    /// <summary>A spooler with a de-duplication window, and event "a" sent to it by another requester, whose write has reached the journal.</summary>
+    private async Task<(RecordingPublisher Publisher, IActorRef Spool, Akka.TestKit.TestProbe FirstCopy)> SendFirstCopyAsync(Task writeArrived)
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
+        var firstCopy = CreateTestProbe();
+        spool.Tell(Request("a"), firstCopy);
+        await writeArrived.WaitAsync(TimeSpan.FromSeconds(5));
+        return (publisher, spool, firstCopy);
+    }
+
+    /// <summary>Stores two events in two writes, waits until both are handed to Kafka, and has Kafka confirm only the first.</summary>
+    private void DeliverOnlyTheFirst(IActorRef spool, RecordingPublisher publisher, string first, string second)
+    {
+        spool.Tell(Request(first), TestActor);
+        ExpectMsg<SpoolReply>();
+        spool.Tell(Request(second), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => publisher.Published.Count == 2);
+        publisher.Published.First().Confirm();
     }
 
     private static double DuplicatesDropped() => CollectorMetrics.EventsDropped.WithLabels(CollectorMetrics.DropCause.Duplicate).Value;
