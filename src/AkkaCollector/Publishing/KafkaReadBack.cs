@@ -60,7 +60,15 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
             var spoolBytes = Encoding.UTF8.GetBytes(spool);
             while (open.Count > 0)
             {
-                var result = consumer.Consume(deadline.Token);
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (result is null)
+                {
+                    // Nothing more to read for now: a partition whose position has reached its end is done, even when
+                    // its last offsets hold no record a consumer sees (another producer's transaction markers, compaction).
+                    open.RemoveWhere(partition => consumer.Position(new TopicPartition(options.Topic, partition)).Value >= ends[partition]);
+                    deadline.Token.ThrowIfCancellationRequested();
+                    continue;
+                }
                 var partition = result.Partition.Value;
                 if (result.Offset.Value < ends[partition])
                 {
@@ -71,6 +79,7 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
                 }
                 if (result.Offset.Value + 1 >= ends[partition])
                     open.Remove(partition);
+                deadline.Token.ThrowIfCancellationRequested();
             }
             consumer.Close();
         }
