@@ -45,10 +45,16 @@
 //    carrying its spool header, and hands over nothing until that read is done; an event found there is not sent
 //    again (counted as a duplicate avoided at recovery). Replayed batches keep the recovered positions as their own,
 //    so a second crash still looks back far enough. A batch Kafka reported failed is read back the same way before
-//    it is sent again: only what the topic does not hold goes out twice. A journal without marks (written before them) or a mark written
-//    before Kafka was ever reached is delivered at least once, as before. Costs: one mark per journal write (a few
-//    hundred bytes), partition and offset of each delivery report (librdkafka fills them whatever
-//    DeliveryReportFields says), and one read of the topic's tail per restart.
+//    it is sent again: only what the topic does not hold goes out again. A journal without marks (written before
+//    them) or a mark written before Kafka was ever reached is delivered at least once, as before.
+//    Why this and not Kafka transactions: it works against any Kafka and can be proven here, where librdkafka's mock
+//    cluster does not implement transactions faithfully (OneCopyInKafkaTests: ten kill -9s on each spool provider,
+//    0 duplicates; 566 in the second round with the read-back turned off). The spool header is the persistence id,
+//    which collectors with their own journals share: an id found under another collector's spool-N is that same
+//    event, in Kafka already. Costs: ~12 bytes per Kafka partition on every journal write (396 bytes with 32
+//    partitions: 1 % of a 100-event write, and a single-event write doubles), ~50 ns per delivery report to keep
+//    the positions (librdkafka fills partition and offset whatever DeliveryReportFields asks for), a 13-byte
+//    header per record, and one read of the topic's tail per restart.
 
 using System.Diagnostics;
 using Akka.Actor;
