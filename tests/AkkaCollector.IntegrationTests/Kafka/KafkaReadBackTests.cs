@@ -7,14 +7,11 @@ namespace AkkaCollector.IntegrationTests.Kafka;
 /// <summary>The read-back a restarted spooler relies on, against the Kafka mock: what KafkaPublisher wrote is found by spool and position.</summary>
 public sealed class KafkaReadBackTests
 {
-    private const string Topic = "events";
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task Should_find_the_records_of_one_spool_written_after_the_given_positions_and_no_others()
     {
-        await using var mock = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 4, Topic);
-        var options = new KafkaOptions { Topic = Topic };
+        var options = new KafkaOptions();
+        await using var mock = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 4, options.Topic);
         using var publisher = new KafkaPublisher(options, mock.BootstrapServers, NullLogger<KafkaPublisher>.Instance);
         var readBack = new KafkaReadBack(options, mock.BootstrapServers, NullLogger<KafkaReadBack>.Instance);
         await PublishAsync(publisher, "spool-0", "before-1", "before-2", "before-3");
@@ -33,6 +30,8 @@ public sealed class KafkaReadBackTests
         Assert.All(confirmed.Next, position => Assert.True(position.Value <= everything.End.Next[position.Key], $"{confirmed} beyond {everything.End}"));
         Assert.Equal(10, everything.End.Next.Values.Sum());
     }
+
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private static async Task<KafkaPositions> PublishAsync(KafkaPublisher publisher, string spool, params string[] messageIds)
     {
