@@ -5,11 +5,14 @@ public interface IKafkaReadBack
 {
     /// <summary>
     /// Reads every partition of the topic from <paramref name="from"/> (a partition not listed: from its start) to its
-    /// end, and returns the messageIds of the records whose spool header is <paramref name="spool"/>, with the ends
+    /// end, and returns the identities of the records whose spool header is <paramref name="spool"/>, with the ends
     /// read to. <paramref name="from"/> null: nothing is read, only the ends are returned.
     /// </summary>
     Task<KafkaReadBackResult> ReadAsync(string spool, KafkaPositions? from, CancellationToken cancellationToken);
 }
 
-/// <summary>What a read-back found: the spool's messageIds, the topic's ends when it was read, and how many records it read.</summary>
-public sealed record KafkaReadBackResult(IReadOnlySet<string> MessageIds, KafkaPositions End, long RecordsRead);
+/// <summary>What a read-back found: the spool's records, the topic's ends when it was read, and how many records it read.</summary>
+public sealed record KafkaReadBackResult(IReadOnlySet<RecordId> Records, KafkaPositions End, long RecordsRead);
+
+/// <summary>An event's identity in the topic: a messageId is unique per app, so two write keys may each use the same one.</summary>
+public readonly record struct RecordId(string WriteKey, string MessageId);

@@ -49,7 +49,7 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
                 starts.Add(new TopicPartitionOffset(topicPartition, start));
         }
 
-        var found = new HashSet<string>(StringComparer.Ordinal);
+        var found = new HashSet<RecordId>();
         long records = 0;
         if (starts.Count > 0)
         {
@@ -74,8 +74,9 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
                 {
                     records++;
                     if (result.Message.Headers.TryGetLastBytes(KafkaPublisher.SpoolHeader, out var recordSpool) && recordSpool.AsSpan().SequenceEqual(spoolBytes)
-                        && result.Message.Headers.TryGetLastBytes(KafkaPublisher.MessageIdHeader, out var messageId))
-                        found.Add(Encoding.UTF8.GetString(messageId));
+                        && result.Message.Headers.TryGetLastBytes(KafkaPublisher.MessageIdHeader, out var messageId)
+                        && result.Message.Headers.TryGetLastBytes(KafkaPublisher.WriteKeyHeader, out var writeKey))
+                        found.Add(new RecordId(Encoding.UTF8.GetString(writeKey), Encoding.UTF8.GetString(messageId)));
                 }
                 if (result.Offset.Value + 1 >= ends[partition])
                     open.Remove(partition);

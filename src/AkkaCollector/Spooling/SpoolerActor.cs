@@ -41,8 +41,8 @@
 //    positions in Kafka (per partition) from which every record of a later batch must lie, taken when the oldest
 //    undelivered batch was first handed over (Kafka appends: what is produced after a position is known lands beyond
 //    it). On recovery, replayed batches at or below the newest mark's cursor are known delivered and dropped; for the
-//    rest the spooler reads the topic back from the mark's positions to the end, collects the messageIds of records
-//    carrying its spool header, and hands over nothing until that read is done; an event found there is not sent
+//    rest the spooler reads the topic back from the mark's positions to the end, collects the write key and messageId
+//    of records carrying its spool header, and hands over nothing until that read is done; an event found there is not sent
 //    again (counted as a duplicate avoided at recovery). Replayed batches keep the recovered positions as their own,
 //    so a second crash still looks back far enough. A batch Kafka reported failed is read back the same way before
 //    it is sent again: only what the topic does not hold goes out again. A journal without marks (written before
@@ -101,7 +101,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Nothing is handed over until Kafka has been read back after recovery.</summary>
     private bool _kafkaRead;
     /// <summary>messageIds of replayed batches found in Kafka already; null once those batches are delivered.</summary>
-    private IReadOnlySet<string>? _alreadyInKafka;
+    private IReadOnlySet<RecordId>? _alreadyInKafka;
     private long _replayedThrough;
     private readonly List<IActorRef> _truncationWaiters = [];
 
@@ -195,9 +195,9 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
         if (_window.Batches > 0 && _kafkaNow.Next.Count > 0)
         {
             // Replayed batches keep the recovered positions: a second crash must still look back to where they may be.
-            _alreadyInKafka = result.MessageIds;
+            _alreadyInKafka = result.Records;
             _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} events of the {4} replayed are there already and are not sent again",
-                _partition, result.RecordsRead, _kafkaNow, result.MessageIds.Count, _window.BacklogEvents);
+                _partition, result.RecordsRead, _kafkaNow, result.Records.Count, _window.BacklogEvents);
         }
         else
         {
@@ -371,7 +371,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     {
         if (_alreadyInKafka is { } delivered && batch.SequenceNr <= _replayedThrough)
         {
-            var rest = batch.Events.Where(e => !delivered.Contains(e.MessageId)).ToList();
+            var rest = batch.Events.Where(e => !delivered.Contains(new RecordId(e.WriteKey, e.MessageId))).ToList();
             if (firstTime)
                 CollectorMetrics.RecoveryDuplicatesAvoided.Inc(batch.Events.Count - rest.Count);
             if (rest.Count == 0)
@@ -438,7 +438,7 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
     {
         foreach (var retry in done.Retries)
         {
-            var rest = retry.Events.Where(e => !done.Result.MessageIds.Contains(e.MessageId)).ToList();
+            var rest = retry.Events.Where(e => !done.Result.Records.Contains(new RecordId(e.WriteKey, e.MessageId))).ToList();
             CollectorMetrics.RecoveryDuplicatesAvoided.Inc(retry.Events.Count - rest.Count);
             if (rest.Count == 0)
                 Self.Tell(new BatchDelivered(retry.SequenceNr, null, KafkaPositions.None));

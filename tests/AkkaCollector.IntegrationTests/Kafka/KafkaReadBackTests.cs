@@ -23,9 +23,10 @@ public sealed class KafkaReadBackTests
         var sinceEnds = await readBack.ReadAsync("spool-0", ends, CancellationToken.None).WaitAsync(Timeout);
         var everything = await readBack.ReadAsync("spool-0", KafkaPositions.None, CancellationToken.None).WaitAsync(Timeout);
 
-        Assert.Equal(["after-1", "after-2", "after-3", "after-4"], sinceEnds.MessageIds.Order());
+        Assert.Equal(["after-1", "after-2", "after-3", "after-4"], sinceEnds.Records.Select(r => r.MessageId).Order());
+        Assert.All(sinceEnds.Records, r => Assert.Equal("write-key", r.WriteKey));
         Assert.Equal(5, sinceEnds.RecordsRead);
-        Assert.Equal(["after-1", "after-2", "after-3", "after-4", "before-1", "before-2", "before-3"], everything.MessageIds.Order());
+        Assert.Equal(["after-1", "after-2", "after-3", "after-4", "before-1", "before-2", "before-3"], everything.Records.Select(r => r.MessageId).Order());
         // A batch's confirmed positions are just past its records: never beyond where the topic ends.
         Assert.All(confirmed.Next, position => Assert.True(position.Value <= everything.End.Next[position.Key], $"{confirmed} beyond {everything.End}"));
         Assert.Equal(10, everything.End.Next.Values.Sum());

@@ -37,7 +37,7 @@ internal sealed class RecordingPublisher(bool confirmAtOnce = false, RecordingTo
 /// <summary>One partition of a topic, in memory: what <see cref="RecordingPublisher"/> confirmed, in order.</summary>
 internal sealed class RecordingTopic
 {
-    private readonly List<(string Spool, string MessageId)> _records = [];
+    private readonly List<(string Spool, RecordId Id)> _records = [];
 
     /// <summary>Where each read-back started (null: only the end was asked for).</summary>
     public ConcurrentQueue<long?> ReadsFrom { get; } = new();
@@ -47,7 +47,7 @@ internal sealed class RecordingTopic
         get
         {
             lock (_records)
-                return _records.Select(r => r.MessageId).ToList();
+                return _records.Select(r => r.Id.MessageId).ToList();
         }
     }
 
@@ -55,7 +55,7 @@ internal sealed class RecordingTopic
     {
         lock (_records)
         {
-            _records.AddRange(events.Select(e => (spool, e.MessageId)));
+            _records.AddRange(events.Select(e => (spool, new RecordId(e.WriteKey, e.MessageId))));
             return KafkaPositions.Of([new(0, _records.Count)]);
         }
     }
@@ -66,7 +66,7 @@ internal sealed class RecordingTopic
         {
             var start = from is null ? _records.Count : from.Next.GetValueOrDefault(0);
             ReadsFrom.Enqueue(from is null ? null : start);
-            var ids = _records.Skip((int)start).Where(r => r.Spool == spool).Select(r => r.MessageId).ToHashSet();
+            var ids = _records.Skip((int)start).Where(r => r.Spool == spool).Select(r => r.Id).ToHashSet();
             return new KafkaReadBackResult(ids, KafkaPositions.Of([new(0, _records.Count)]), _records.Count - start);
         }
     }

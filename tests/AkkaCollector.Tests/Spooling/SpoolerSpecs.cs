@@ -110,7 +110,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         var publisher = new RecordingPublisher();
         var spool = StartSpool(publisher);
 
-        DeliverOnlyTheFirst(spool, publisher, "delivered", "pending");
+        DeliverOnlyTheFirst(spool, publisher, Request("delivered"), Request("pending"));
         AwaitAssert(() =>
         {
             spool.Tell(GetSpoolState.Instance, TestActor);
@@ -293,18 +293,18 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_send_after_a_restart_an_event_whose_messageId_only_another_app_has_in_kafka()
+    {
+        var after = RestartAfterDeliveringOnlyTheFirst(new Enqueue([Event("same-id") with { WriteKey = "other-app" }]), Request("same-id"));
+
+        AwaitAssert(() => Assert.Equal(["same-id", "same-id"], after.Topic.MessageIds));
+        Assert.Equal("write-key", Assert.Single(after.Published.SelectMany(p => p.Events)).WriteKey);
+    }
+
+    [Fact]
     public void Should_send_again_after_a_restart_what_kafka_had_not_confirmed()
     {
-        var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
-        var before = new RecordingPublisher();
-        var spool = StartSpool(before, options);
-        DeliverOnlyTheFirst(spool, before, "a", "b");
-        Watch(spool);
-        Sys.Stop(spool);
-        ExpectTerminated(spool);
-
-        var after = new RecordingPublisher(confirmAtOnce: true, before.Topic);
-        StartSpool(after, options);
+        var after = RestartAfterDeliveringOnlyTheFirst(Request("a"), Request("b"));
 
         AwaitAssert(() => Assert.Equal(["a", "b"], after.Topic.MessageIds));
         Assert.Equal(["b"], after.PublishedIds);
@@ -321,15 +321,34 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         return (publisher, spool, firstCopy);
     }
 
-    /// <summary>Stores two events in two writes, waits until both are handed to Kafka, and has Kafka confirm only the first.</summary>
-    private void DeliverOnlyTheFirst(IActorRef spool, RecordingPublisher publisher, string first, string second)
+    /// <summary>Stores two requests in two writes, waits until both are handed to Kafka, and has Kafka confirm only the first.</summary>
+    private void DeliverOnlyTheFirst(IActorRef spool, RecordingPublisher publisher, Enqueue first, Enqueue second)
     {
-        spool.Tell(Request(first), TestActor);
+        spool.Tell(first, TestActor);
         ExpectMsg<SpoolReply>();
-        spool.Tell(Request(second), TestActor);
+        spool.Tell(second, TestActor);
         ExpectMsg<SpoolReply>();
         AwaitCondition(() => publisher.Published.Count == 2);
         publisher.Published.First().Confirm();
+    }
+
+    /// <summary>
+    /// Kafka confirms the first of two requests, the spooler stops before the journal is truncated (as a kill -9 would
+    /// leave it), and a new one starts on the same journal and topic; returns the new one's publisher, confirming at once.
+    /// </summary>
+    private RecordingPublisher RestartAfterDeliveringOnlyTheFirst(Enqueue first, Enqueue second)
+    {
+        var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
+        var before = new RecordingPublisher();
+        var spool = StartSpool(before, options);
+        DeliverOnlyTheFirst(spool, before, first, second);
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+
+        var after = new RecordingPublisher(confirmAtOnce: true, before.Topic);
+        StartSpool(after, options);
+        return after;
     }
 
     private static double DuplicatesDropped() => CollectorMetrics.EventsDropped.WithLabels(CollectorMetrics.DropCause.Duplicate).Value;
