@@ -43,8 +43,8 @@
 //    it). On recovery, replayed batches at or below the newest mark's cursor are known delivered and dropped; for the
 //    rest the spooler reads the topic back from the mark's positions to the end, collects the write key and messageId
 //    of records carrying its spool header, and hands over nothing until that read is done; an event found there is not sent
-//    again (counted as a duplicate avoided at recovery). Replayed batches keep the recovered positions as their own,
-//    so a second crash still looks back far enough. A batch Kafka reported failed is read back the same way before
+//    again (counted as a duplicate avoided at recovery). Replayed batches keep the recovered positions as their own
+//    (positions do not advance until they are delivered), so a second crash still looks back far enough. A batch Kafka reported failed is read back the same way before
 //    it is sent again: only what the topic does not hold goes out again. A journal without marks (written before
 //    them) or a mark written before Kafka was ever reached is delivered at least once, as before.
 //    Why this and not Kafka transactions: it works against any Kafka and can be proven here, where librdkafka's mock
@@ -399,7 +399,10 @@ public sealed class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleBatchDelivered(BatchDelivered delivered)
     {
-        _kafkaNow = _kafkaNow.Max(delivered.Confirmed);
+        // Until the replayed batches are delivered, positions stay where the recovered mark put them: a replayed batch
+        // handed over after this confirmation must still record where its copies from before the restart may be.
+        if (_window.DeliveredThrough >= _replayedThrough)
+            _kafkaNow = _kafkaNow.Max(delivered.Confirmed);
         if (delivered.Error is not null)
         {
             if (_window.Unconfirmed(delivered.SequenceNr) is not { } failed)
