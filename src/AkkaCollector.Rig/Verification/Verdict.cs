@@ -2,7 +2,7 @@ namespace AkkaCollector.Rig.Verification;
 
 /// <summary>
 /// What the ledger and the Kafka topic say together. <see cref="Lost"/> is the number that must be 0: events the
-/// collector acknowledged that never reached Kafka. Delivery is at least once, so duplicates are counted, not failed.
+/// collector acknowledged that never reached Kafka. A producer's own retry may still repeat an event, so duplicates are counted, not failed.
 /// </summary>
 /// <param name="Acked">Distinct events answered 200.</param>
 /// <param name="Lost">Acked events never seen in Kafka.</param>

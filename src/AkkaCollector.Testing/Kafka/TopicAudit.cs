@@ -22,6 +22,8 @@ public sealed class TopicAudit : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reading;
     private readonly Action<AuditedRecord>? _inspect;
+    private readonly string _bootstrapServers;
+    private readonly int _partitions;
     private long _records;
     private long _withoutId;
     private int _duplicates;
@@ -32,6 +34,8 @@ public sealed class TopicAudit : IAsyncDisposable
     {
         Topic = topic;
         _inspect = inspect;
+        _bootstrapServers = bootstrapServers;
+        _partitions = partitions;
         var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
         {
             BootstrapServers = bootstrapServers,
@@ -112,6 +116,22 @@ public sealed class TopicAudit : IAsyncDisposable
                 return false;
             await Task.Delay(TimeSpan.FromMilliseconds(50));
         }
+    }
+
+    /// <summary>
+    /// Waits until the audit has read every record the topic holds now (the sum of its partitions' ends): then
+    /// <see cref="Duplicates"/> counts every copy written so far. False if it has not after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> WaitUntilReadToEndAsync(TimeSpan timeout)
+    {
+        long end;
+        using (var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _bootstrapServers, GroupId = $"topic-audit-end-{Guid.NewGuid():N}" })
+                   .SetLogHandler((_, _) => { })
+                   .Build())
+        {
+            end = Enumerable.Range(0, _partitions).Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(Topic, p), TimeSpan.FromSeconds(10)).High.Value);
+        }
+        return await WaitUntilAsync(audit => audit.Records >= end, timeout);
     }
 
     /// <inheritdoc />

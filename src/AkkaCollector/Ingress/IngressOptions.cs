@@ -33,6 +33,16 @@ public sealed class IngressOptions
     /// is stored; requests without an Origin header (servers, phones, pixels) are not concerned.
     /// </summary>
     public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// messageIds each spooler remembers, to store a retried request once (an SDK that never saw its 200 sends the same
+    /// messageIds again): a copy of an event stored among the last this many is dropped, counted <c>duplicate_dropped</c>,
+    /// and the request still answered 200. About 150 bytes of memory per id (docs/deploy.md); 0 turns it off.
+    /// </summary>
+    public int DedupWindow { get; set; } = 100_000;
+
+    /// <summary>Upper bound of <see cref="DedupWindow"/>: 10 million ids are about 1.5 GB per spooler.</summary>
+    public const int MaxDedupWindow = 10_000_000;
 }
 
 /// <summary>Refuses to start the collector with ingress limits that would reject everything or trust a typo.</summary>
@@ -47,6 +57,8 @@ internal sealed class IngressOptionsValidator : IValidateOptions<IngressOptions>
             failures.Add("Ingress:MaxRequestBytes must be at least Ingress:MaxEventBytes, or no single event could be sent.");
         if (options.MaxBatchEvents <= 0)
             failures.Add("Ingress:MaxBatchEvents must be positive.");
+        if (options.DedupWindow is < 0 or > IngressOptions.MaxDedupWindow)
+            failures.Add($"Ingress:DedupWindow must be between 0 (off) and {IngressOptions.MaxDedupWindow} messageIds per spooler (was {options.DedupWindow}).");
         if (options.RetryAfterSeconds <= 0)
             failures.Add("Ingress:RetryAfterSeconds must be positive.");
         failures.AddRange(options.TrustedProxies

@@ -78,6 +78,8 @@ public static class TrackingApi
     {
         services.AddValidatedOptions<IngressOptions>(configuration, IngressOptions.SectionName);
         services.AddSingleton<IValidateOptions<IngressOptions>, IngressOptionsValidator>();
+        // The window lives in each spooler (it knows what it stored); the setting is the HTTP API's (retried requests).
+        services.AddOptions<SpoolOptions>().Configure<IOptions<IngressOptions>>((spool, ingress) => spool.DedupWindow = ingress.Value.DedupWindow);
         services.AddSingleton<ClientAddressResolver>();
         services.AddSingleton<BrowserOrigins>();
         services.TryAddSingleton<IRequestLookups, NoLookups>();

@@ -31,6 +31,23 @@ public static class CollectorMetrics
     public static readonly Counter EventsDelivered = Metrics.CreateCounter(
         "collector_events_delivered_total", "Events delivered to Kafka.");
 
+    /// <summary>Events not stored, by cause: duplicate_dropped for a copy of an event stored already (a retried request, answered 200).</summary>
+    public static readonly Counter EventsDropped = Metrics.CreateCounter(
+        "collector_events_dropped_total", "Events accepted but not stored, by cause (duplicate_dropped: a copy of a stored event).",
+        new CounterConfiguration { LabelNames = ["cause"] });
+
+    /// <summary>The causes of <see cref="EventsDropped"/>.</summary>
+    public static class DropCause
+    {
+        /// <summary>A copy of an event the spool stored already (a retried request); its request is answered 200.</summary>
+        public const string Duplicate = "duplicate_dropped";
+    }
+
+    /// <summary>messageIds a spooler remembers to drop retried copies (Ingress:DedupWindow bounds the stored ones).</summary>
+    public static readonly Gauge DedupWindowIds = Metrics.CreateGauge(
+        "collector_dedup_window_ids", "messageIds in a spooler's de-duplication window (stored and being written), per spooler.",
+        new GaugeConfiguration { LabelNames = ["spooler"] });
+
     /// <summary>Undelivered events per spooler partition.</summary>
     public static readonly Gauge SpoolBacklogEvents = Metrics.CreateGauge(
         "collector_spool_backlog_events", "Events in the spool not yet delivered to Kafka, per spooler.",
@@ -63,6 +80,14 @@ public static class CollectorMetrics
     public static readonly Histogram KafkaDeliverySeconds = Metrics.CreateHistogram(
         "collector_kafka_delivery_duration_seconds", "Kafka delivery latency (produce to delivery report).",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
+
+    /// <summary>Events a spooler found in Kafka already when it recovered or retried a batch, and so did not send again.</summary>
+    public static readonly Counter RecoveryDuplicatesAvoided = Metrics.CreateCounter(
+        "collector_recovery_duplicates_avoided_total", "Events found in Kafka already after a restart or a failed delivery, and not sent again.");
+
+    /// <summary>Records read back from Kafka to find what a spool had delivered.</summary>
+    public static readonly Counter KafkaReadBackRecords = Metrics.CreateCounter(
+        "collector_kafka_read_back_records_total", "Records read back from Kafka to find which events a spool had already delivered.");
 
     /// <summary>Kafka delivery errors by librdkafka error code.</summary>
     public static readonly Counter KafkaDeliveryErrors = Metrics.CreateCounter(

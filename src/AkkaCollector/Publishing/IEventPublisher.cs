@@ -4,14 +4,18 @@ namespace AkkaCollector.Publishing;
 public interface IEventPublisher
 {
     /// <summary>
-    /// Produces every event of the batch; <paramref name="answered"/> runs once Kafka has answered for all of them
-    /// (on the producer's thread, so it must only hand the answer on).
+    /// Produces every event of the batch, each record carrying <paramref name="spool"/> as its spool header;
+    /// <paramref name="answered"/> runs once Kafka has answered for all of them (on the producer's thread, so it must
+    /// only hand the answer on).
     /// </summary>
-    void Publish(IReadOnlyList<IPublishableEvent> events, BatchAnswered answered);
+    void Publish(IReadOnlyList<IPublishableEvent> events, string spool, BatchAnswered answered);
 }
 
-/// <summary>Kafka's answer for a whole batch: <paramref name="error"/> is null when every event was confirmed.</summary>
-public delegate void BatchAnswered(string? error);
+/// <summary>
+/// Kafka's answer for a whole batch: <paramref name="error"/> is null when every event was confirmed;
+/// <paramref name="confirmed"/> says where the confirmed records landed (also when some failed).
+/// </summary>
+public delegate void BatchAnswered(string? error, KafkaPositions confirmed);
 
 /// <summary>What a Kafka record is made of: key, value and headers (<see cref="KafkaPublisher"/> names them).</summary>
 public interface IPublishableEvent
@@ -22,4 +26,39 @@ public interface IPublishableEvent
     string Type { get; }
     byte[] Payload { get; }
     bool Unverified { get; }
+}
+
+/// <summary>
+/// Positions in the topic, per Kafka partition: the offset just past a record known to be there. A record produced
+/// after the positions were known lands at or beyond them (Kafka appends), so they bound where to look for it.
+/// Immutable: a snapshot can be kept as it is.
+/// </summary>
+public sealed class KafkaPositions
+{
+    public static readonly KafkaPositions None = new(new Dictionary<int, long>());
+
+    private readonly Dictionary<int, long> _next;
+
+    private KafkaPositions(Dictionary<int, long> next) => _next = next;
+
+    /// <summary>Per partition, the offset just past a known record. A partition not listed: nothing known, look from its start.</summary>
+    public IReadOnlyDictionary<int, long> Next => _next;
+
+    public static KafkaPositions Of(IEnumerable<KeyValuePair<int, long>> next) => new(new Dictionary<int, long>(next));
+
+    /// <summary>The further of the two positions, per partition (this instance when <paramref name="other"/> adds nothing).</summary>
+    public KafkaPositions Max(KafkaPositions other)
+    {
+        Dictionary<int, long>? merged = null;
+        foreach (var (partition, next) in other._next)
+        {
+            if (_next.TryGetValue(partition, out var known) && known >= next)
+                continue;
+            merged ??= new Dictionary<int, long>(_next);
+            merged[partition] = next;
+        }
+        return merged is null ? this : new KafkaPositions(merged);
+    }
+
+    public override string ToString() => string.Join(' ', _next.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}:{kv.Value}"));
 }

@@ -9,7 +9,9 @@ namespace AkkaCollector.Publishing;
 
 /// <summary>
 /// Delivers spooled events with one shared idempotent producer (acks=all): records keyed by user, the event JSON
-/// as value, messageId / writeKey / type (and "unverified" when the app registry could not be asked) as headers.
+/// as value, messageId / writeKey / type / spool (and "unverified" when the app registry could not be asked) as headers.
+/// Each batch's answer says where its confirmed records landed (partition and offset come with every delivery report,
+/// whatever DeliveryReportFields asks for), so the spool can record how far its delivery got.
 /// </summary>
 public sealed class KafkaPublisher : IEventPublisher, IDisposable
 {
@@ -17,6 +19,8 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     public const string WriteKeyHeader = "writeKey";
     public const string TypeHeader = "type";
     public const string UnverifiedHeader = "unverified";
+    /// <summary>The spool that delivered the record (its persistence id): what a read-back after a crash looks for.</summary>
+    public const string SpoolHeader = "spool";
 
     private readonly IProducer<string, byte[]> _producer;
     private readonly string _topic;
@@ -53,12 +57,13 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             .Build();
     }
 
-    public void Publish(IReadOnlyList<IPublishableEvent> events, BatchAnswered answered)
+    public void Publish(IReadOnlyList<IPublishableEvent> events, string spool, BatchAnswered answered)
     {
         // Closed during shutdown: the batch stays unconfirmed in the journal and is delivered after the next start.
         if (Volatile.Read(ref _closed) == 1)
             return;
         var tracker = new BatchTracker(events, answered, this);
+        var spoolBytes = Encoding.UTF8.GetBytes(spool);
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
@@ -67,6 +72,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
                 { MessageIdHeader, Encoding.UTF8.GetBytes(e.MessageId) },
                 { WriteKeyHeader, Encoding.UTF8.GetBytes(e.WriteKey) },
                 { TypeHeader, Encoding.UTF8.GetBytes(e.Type) },
+                { SpoolHeader, spoolBytes },
             };
             if (e.Unverified)
                 headers.Add(UnverifiedHeader, [1]);
@@ -119,6 +125,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     private sealed class BatchTracker(IReadOnlyList<IPublishableEvent> events, BatchAnswered answered, KafkaPublisher publisher)
     {
         private readonly long _started = Stopwatch.GetTimestamp();
+        private readonly Dictionary<int, long> _confirmed = new();
         private int _remaining = events.Count;
         private string? _error;
 
@@ -132,6 +139,12 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             else
             {
                 CollectorMetrics.KafkaDeliverySeconds.Observe(Stopwatch.GetElapsedTime(_started).TotalSeconds);
+                lock (_confirmed)
+                {
+                    var partition = report.Partition.Value;
+                    if (!_confirmed.TryGetValue(partition, out var next) || next <= report.Offset.Value)
+                        _confirmed[partition] = report.Offset.Value + 1;
+                }
             }
             Complete(1);
         }
@@ -149,7 +162,10 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
                 return;
             if (_error is null)
                 publisher.NoteDelivered(events);
-            answered(_error);
+            KafkaPositions confirmed;
+            lock (_confirmed)
+                confirmed = KafkaPositions.Of(_confirmed);
+            answered(_error, confirmed);
         }
     }
 }

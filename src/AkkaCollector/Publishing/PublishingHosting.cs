@@ -6,7 +6,7 @@ namespace AkkaCollector.Publishing;
 /// <summary>Wiring of delivery to Kafka: <c>services.AddCollectorPublishing(configuration)</c>.</summary>
 public static class PublishingHosting
 {
-    /// <summary>Binds Kafka:* (validated at start) and registers the connection (embedded mock when no bootstrap servers are set) and the publisher.</summary>
+    /// <summary>Binds Kafka:* (validated at start) and registers the connection (embedded mock when no bootstrap servers are set), the publisher and the read-back.</summary>
     public static IServiceCollection AddCollectorPublishing(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<KafkaOptions>(configuration, KafkaOptions.Section);
@@ -17,6 +17,10 @@ public static class PublishingHosting
             sp.GetRequiredService<ILogger<KafkaPublisher>>(),
             sp.GetService<LiveEventsRecorder>()));
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<KafkaPublisher>());
+        services.AddSingleton<IKafkaReadBack>(sp => new KafkaReadBack(
+            sp.GetRequiredService<IOptions<KafkaOptions>>().Value,
+            sp.GetRequiredService<KafkaConnection>().BootstrapServers,
+            sp.GetRequiredService<ILogger<KafkaReadBack>>()));
         return services;
     }
 }

@@ -1,9 +1,12 @@
+using AkkaCollector.Publishing;
+
 namespace AkkaCollector.Spooling;
 
 /// <summary>
 /// A spooler's bookkeeping of its journaled, undelivered batches (invariants 4 to 6 of <see cref="SpoolerActor"/>):
 /// which batch goes to Kafka next, how many events are out unconfirmed, which batches are spilled (only in the
-/// journal) and must be read back, and the delivered cursor below which every batch is confirmed. A plain class:
+/// journal) and must be read back, the delivered cursor below which every batch is confirmed, and where in Kafka the
+/// records of the undelivered batches can be (invariant 8). A plain class:
 /// the actor does the I/O it asks for (hand-overs, reads), this decides what and when.
 /// </summary>
 /// <param name="memoryBytes">Payload bytes of undelivered batches kept in memory; past it, batches are spilled.</param>
@@ -50,16 +53,39 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         BacklogEvents += batch.Events.Count;
     }
 
-    /// <summary>After recovery: everything below the first replayed batch was truncated, so it was delivered.</summary>
-    public void Recovered(long lastSequenceNr) =>
-        DeliveredThrough = _segments.First is { } first ? first.Value.SequenceNr - 1 : lastSequenceNr;
+    /// <summary>
+    /// After recovery: everything below the first replayed batch was truncated, so it was delivered, and so was every
+    /// batch at or below <paramref name="markedDelivered"/> (the cursor the newest journal write recorded).
+    /// </summary>
+    public void Recovered(long lastSequenceNr, long markedDelivered)
+    {
+        while (_segments.First is { } first && first.Value.SequenceNr <= markedDelivered)
+        {
+            _segments.RemoveFirst();
+            _bySequenceNr.Remove(first.Value.SequenceNr);
+            BacklogBytes -= first.Value.Bytes;
+            BacklogEvents -= first.Value.Count;
+            if (first.Value.Events is not null)
+                MemoryBytes -= first.Value.Bytes;
+        }
+        _next = _segments.First;
+        DeliveredThrough = _segments.First is { } oldest ? oldest.Value.SequenceNr - 1 : lastSequenceNr;
+    }
+
+    /// <summary>
+    /// Where in Kafka the records of the undelivered batches can be: the positions known when the oldest of them was
+    /// first handed over (batches are handed over in journal order), or <paramref name="now"/> when none has been.
+    /// </summary>
+    public KafkaPositions KafkaFrom(KafkaPositions now) =>
+        _segments.First?.Value.KafkaFrom ?? now;
 
     /// <summary>
     /// The next thing to do for delivery, in journal order: hand a batch over while the window has room, or read a
     /// run of spilled batches back (asked once until <see cref="ReadBackCompleted"/> or <see cref="ReadBackFailed"/>);
     /// null when there is nothing to do now.
     /// </summary>
-    public DeliveryStep? Next(bool producersActive)
+    /// <param name="kafkaNow">Where Kafka's records are known to reach now: recorded with a batch handed over for the first time.</param>
+    public DeliveryStep? Next(bool producersActive, KafkaPositions kafkaNow)
     {
         if (_next is not { } node || UnconfirmedEvents >= WindowFor(node.Value, producersActive))
             return null;
@@ -68,6 +94,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
             return _readingBack ? null : ReadBackFrom(node);
 
         UnconfirmedEvents += segment.Count;
+        segment.KafkaFrom ??= kafkaNow;
         _next = node.Next;
         return new DeliveryStep.HandOver(new HandOff(segment.SequenceNr, segment.Events));
     }
@@ -141,7 +168,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
 
     /// <summary>
     /// The batches Kafka did not confirm, handed over again as they are: a handed-over batch keeps its events until
-    /// Kafka confirms it. A retried batch may overtake later ones (README: delivery is at least once).
+    /// Kafka confirms it (the spooler leaves out what Kafka holds already). A retried batch may overtake later ones.
     /// </summary>
     public IReadOnlyList<HandOff> TakeRetries()
     {
@@ -166,6 +193,8 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         /// <summary>It was spilled when journaled: it belongs to a catch-up, even once read back.</summary>
         public bool Spilled { get; init; }
         public bool Delivered { get; set; }
+        /// <summary>Where Kafka's records reached when it was first handed over: none of its records can be before that.</summary>
+        public KafkaPositions? KafkaFrom { get; set; }
     }
 }
 

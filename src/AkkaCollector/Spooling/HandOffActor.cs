@@ -14,20 +14,22 @@ public sealed class HandOffActor : ReceiveActor
 {
     private readonly IEventPublisher _publisher;
     private readonly IActorRef _spooler;
+    private readonly string _spool;
 
-    public HandOffActor(IEventPublisher publisher, IActorRef spooler)
+    public HandOffActor(IEventPublisher publisher, IActorRef spooler, string spool)
     {
         _publisher = publisher;
         _spooler = spooler;
+        _spool = spool;
         Receive<HandOff>(HandleHandOff);
     }
 
-    public static Props Props(IEventPublisher publisher, IActorRef spooler) =>
-        Akka.Actor.Props.Create(() => new HandOffActor(publisher, spooler));
+    public static Props Props(IEventPublisher publisher, IActorRef spooler, string spool) =>
+        Akka.Actor.Props.Create(() => new HandOffActor(publisher, spooler, spool));
 
     private void HandleHandOff(HandOff batch)
     {
         var spooler = _spooler;
-        _publisher.Publish(batch.Events, error => spooler.Tell(new BatchDelivered(batch.SequenceNr, error)));
+        _publisher.Publish(batch.Events, _spool, (error, confirmed) => spooler.Tell(new BatchDelivered(batch.SequenceNr, error, confirmed)));
     }
 }

@@ -18,13 +18,15 @@ public sealed class Spool : IEventSpool
     private readonly SpoolOptions _options;
     private readonly SpoolStatus? _status;
     private readonly IEventPublisher? _publisher;
+    private readonly IKafkaReadBack? _kafkaReadBack;
     private readonly ILogger _logger;
 
-    public Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, ILogger<Spool> logger)
+    public Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, IKafkaReadBack kafkaReadBack, ILogger<Spool> logger)
     {
         _options = options.Value;
         _status = status;
         _publisher = publisher;
+        _kafkaReadBack = kafkaReadBack;
         _logger = logger;
     }
 
@@ -49,7 +51,7 @@ public sealed class Spool : IEventSpool
     }
 
     private IActorRef StartPartition(ActorSystem system, int partition, ISpoolReader reader) =>
-        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, _options, _status!, _publisher!, reader)), $"spool-{partition}");
+        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, _options, _status!, _publisher!, reader, _kafkaReadBack!)), $"spool-{partition}");
 
     /// <summary>
     /// Spool:Partitions may have been lowered since the journal was written: spools numbered at or above it still
@@ -82,7 +84,7 @@ public sealed class Spool : IEventSpool
         }
         catch (AskTimeoutException)
         {
-            _logger.LogWarning("Shutdown: the journal was not truncated within {Budget}; the next start sends the last delivered events again (at least once)", budget);
+            _logger.LogWarning("Shutdown: the journal was not truncated within {Budget}; the next start replays the last delivered batches and reads Kafka back to skip them", budget);
         }
         return Done.Instance;
     }
@@ -106,7 +108,7 @@ public sealed class Spool : IEventSpool
     {
         var groups = events.GroupBy(e => PartitionOf(e.WriteKey, e.PartitionKey, Partitions.Count)).ToList();
         var replies = await Task.WhenAll(groups.Select(g => StoreAsync(Partitions[g.Key], g.ToList(), cancellationToken)));
-        // One partition's trouble fails the request: the producer retries it whole (at least once; messageIds de-duplicate).
+        // One partition's trouble fails the request: the producer retries it whole; the partitions that stored their part drop it then (invariant 7).
         if (replies.Contains(SpoolOutcome.Failed))
             return SpoolOutcome.Failed;
         return replies.Contains(SpoolOutcome.Full) ? SpoolOutcome.Full : SpoolOutcome.Stored;

@@ -85,13 +85,20 @@ public sealed class SpoolOptions
 
     /// <summary>
     /// How often a spooler truncates the batches Kafka has confirmed. Each truncation is a journal transaction that
-    /// competes with writes for SQLite's one writer; after a crash, at most this much delivered traffic is sent again.
+    /// competes with writes for SQLite's one writer; after a crash, at most this much delivered traffic is replayed and
+    /// read back from Kafka to be skipped (SpoolerActor, invariant 8).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan TruncationInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a request waits for its journal write before it is answered 503.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Stored messageIds each spooler remembers to drop a retried request's copies (invariant 7 of SpoolerActor). Set from
+    /// Ingress:DedupWindow by the ingress wiring, not bound from the Spool section: the setting belongs to the HTTP API.
+    /// </summary>
+    public int DedupWindow { get; internal set; }
 
     /// <summary>Bytes each spooler may hold: the global bound shared evenly.</summary>
     public long MaxBytesPerPartition => Math.Max(1, MaxBytes / Partitions);

@@ -1,6 +1,7 @@
 // The spooler's protocol: every message a SpoolerActor takes or sends, in one place.
 
 using Akka.Actor;
+using AkkaCollector.Publishing;
 
 namespace AkkaCollector.Spooling;
 
@@ -24,8 +25,8 @@ public sealed record SpoolReply(SpoolOutcome Outcome)
 /// <summary>Give this journaled batch to Kafka; the spooler hears back through <see cref="BatchDelivered"/>.</summary>
 public sealed record HandOff(long SequenceNr, IReadOnlyList<SpooledEvent> Events);
 
-/// <summary>Kafka's verdict on a whole batch: Error is null when every event in it was confirmed.</summary>
-public sealed record BatchDelivered(long SequenceNr, string? Error);
+/// <summary>Kafka's verdict on a whole batch: Error is null when every event in it was confirmed; Confirmed says where confirmed records landed.</summary>
+public sealed record BatchDelivered(long SequenceNr, string? Error, KafkaPositions Confirmed);
 
 /// <summary>Truncate what Kafka has confirmed now, without waiting for the pacing interval; answered with <see cref="Truncated"/>.</summary>
 public sealed record TruncateNow
@@ -57,3 +58,19 @@ internal sealed record TruncationDue
 }
 
 internal sealed record RetryReload;
+
+internal sealed record KafkaReadBackDone(KafkaReadBackResult Result);
+
+internal sealed record KafkaReadBackFailed(Exception Cause);
+
+internal sealed record RetryKafkaReadBack;
+
+internal sealed record RetryReadBackDone(IReadOnlyList<HandOff> Retries, KafkaReadBackResult Result);
+
+internal sealed record RetryReadBackFailed(IReadOnlyList<HandOff> Retries, Exception Cause);
+
+/// <summary>Write what waits: sent by the spooler to itself where a write started directly would not be flushed.</summary>
+internal sealed record WriteWaiting
+{
+    public static readonly WriteWaiting Instance = new();
+}

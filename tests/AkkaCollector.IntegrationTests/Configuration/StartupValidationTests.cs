@@ -13,6 +13,7 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("--Spool:Provider=postgresql", "Spool:ConnectionString")]
     [InlineData("--Kafka:Compression=brotli", "Kafka:Compression")]
     [InlineData("--Ingress:MaxEventBytes=0", "Ingress:MaxEventBytes")]
+    [InlineData("--Ingress:DedupWindow=-1", "Ingress:DedupWindow")]
     [InlineData("--Ingress:AllowedOrigins:0=https://shop.example.com/checkout", "Ingress:AllowedOrigins:0")]
     [InlineData("--Ingress:AllowedOrigins:0=*.example.com", "Ingress:AllowedOrigins:0")]
     [InlineData("--Spool:MaxBytes=abc", "Spool:MaxBytes")]

@@ -52,7 +52,7 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Should_deliver_every_acked_event_after_all_brokers_were_down_for_10_seconds()
+    public async Task Should_deliver_every_acked_event_once_after_all_brokers_were_down_for_10_seconds()
     {
         const int events = 12_000;
         var outage = TimeSpan.FromSeconds(10);
@@ -75,6 +75,9 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("all brokers down 10 s", DeliveryTimeout, collector, clock.Elapsed);
         Assert.Empty(lost);
         Assert.Empty(sender.Ledger.Failures);
+        // No failure, so no retry: any second copy would be the collector's.
+        Assert.True(await audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {audit}");
+        Assert.Equal(0, audit.Duplicates);
         // The outage was real: producers kept being answered 200 while Kafka took nothing.
         Assert.True(ackedAtUp - ackedAtDown > 1_000, $"only {ackedAtUp - ackedAtDown} acks during the outage");
         Assert.True(seenAtUp - seenAtDown < (ackedAtUp - ackedAtDown) / 10, $"{seenAtUp - seenAtDown} events reached Kafka while it was down");
@@ -118,16 +121,16 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         Assert.Equal(1, later.Ledger.AckedCount);
     }
 
-    /// <summary>A request the collector must refuse, and the status it must refuse it with.</summary>
-    private sealed record RejectedRequest(string Path, byte[] Body, int Status, bool WithWriteKey = true, string? ContentEncoding = null)
+    /// <summary>A request sent as it is, and the status the collector must answer it with.</summary>
+    private sealed record ScriptedRequest(string Path, byte[] Body, int Status, bool WithWriteKey = true, string? ContentEncoding = null)
     {
-        public RejectedRequest(string path, string json, int status, bool withWriteKey = true)
+        public ScriptedRequest(string path, string json, int status, bool withWriteKey = true)
             : this(path, Encoding.UTF8.GetBytes(json), status, withWriteKey)
         {
         }
     }
 
-    private static readonly Dictionary<string, RejectedRequest> Rejected = new()
+    private static readonly Dictionary<string, ScriptedRequest> Rejected = new()
     {
         ["bad JSON"] = new("/v1/track", """{"userId":"u1","event":""", 400),
         ["an array, not an object"] = new("/v1/track", """[{"userId":"u1","event":"e"}]""", 400),
@@ -179,7 +182,7 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Should_redeliver_after_a_graceful_restart_what_kafka_had_not_confirmed()
+    public async Task Should_redeliver_after_a_graceful_restart_what_kafka_had_not_confirmed_and_only_that()
     {
         const int events = 2_000;
         var clock = Stopwatch.StartNew();
@@ -200,9 +203,39 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         Assert.Equal(events, sender.Ledger.AckedCount);
         Assert.Equal(0, seenBeforeStop);
         Assert.Empty(lost);
+        Assert.True(await audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {audit}");
+        Assert.Equal(0, audit.Duplicates);
     }
 
-    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, RejectedRequest request)
+    [Fact]
+    public async Task Should_store_a_retried_request_once_and_answer_it_200()
+    {
+        await using var rig = await CollectorWithKafka.StartAsync(brokers: 1);
+        var (audit, collector) = (rig.Audit, rig.Collector);
+        using var client = new HttpClient { BaseAddress = new Uri(collector.BaseUrl) };
+
+        var answers = new List<int>();
+        foreach (var ids in new[] { ["r1", "r2", "r3"], ["r1", "r2", "r3"], ["r3", "r4"], new[] { "last" } })
+        {
+            using var response = await PostAsync(client, BatchOfOneUser(ids));
+            answers.Add((int)response.StatusCode);
+        }
+        Assert.True(await audit.WaitUntilAsync(a => a.Contains("last"), DeliveryTimeout), $"the last event never reached the topic: {audit}");
+
+        output.WriteLine($"answers {string.Join(' ', answers)}; topic: {audit}");
+        Assert.Equal([200, 200, 200, 200], answers);
+        Assert.Equal([1, 1, 1, 1], new[] { "r1", "r2", "r3", "r4" }.Select(audit.TimesSeen));
+        Assert.Equal(5, audit.Records);
+    }
+
+    /// <summary>
+    /// Events of one user with the given messageIds: one spooler and one Kafka partition take them, so the last
+    /// request's record reaches the topic after every earlier one's.
+    /// </summary>
+    private static ScriptedRequest BatchOfOneUser(string[] ids) => new("/v1/batch",
+        "{\"batch\":[" + string.Join(',', ids.Select(id => $$"""{"type":"track","event":"e","userId":"retrying-user","messageId":"{{id}}"}""")) + "]}", 200);
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, ScriptedRequest request)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, request.Path) { Content = new ByteArrayContent(request.Body) };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");

@@ -40,7 +40,7 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null) =>
-        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, new SqlSpoolReader(Sys))));
+        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, new SqlSpoolReader(Sys), publisher)));
 
     private void Stop(IActorRef spool)
     {

@@ -1,3 +1,4 @@
+using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
 using static AkkaCollector.Tests.Spooling.SpoolEvents;
 
@@ -18,7 +19,7 @@ public sealed class DeliveryWindowTests
     private static List<long> HandOverAll(DeliveryWindow window, bool producersActive = false)
     {
         var handedOver = new List<long>();
-        while (window.Next(producersActive) is DeliveryStep.HandOver handOver)
+        while (window.Next(producersActive, KafkaPositions.None) is DeliveryStep.HandOver handOver)
             handedOver.Add(handOver.Batch.SequenceNr);
         return handedOver;
     }
@@ -87,10 +88,10 @@ public sealed class DeliveryWindowTests
         window.Append(3, Batch(1));
         Assert.Equal(2 * EventBytes, window.MemoryBytes);
 
-        Assert.Equal(1, Assert.IsType<DeliveryStep.HandOver>(window.Next(producersActive: false)).Batch.SequenceNr);
-        var readBack = Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false));
+        Assert.Equal(1, Assert.IsType<DeliveryStep.HandOver>(window.Next(producersActive: false, KafkaPositions.None)).Batch.SequenceNr);
+        var readBack = Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false, KafkaPositions.None));
         Assert.Equal((2L, 2L), (readBack.From, readBack.To));
-        Assert.Null(window.Next(producersActive: false));
+        Assert.Null(window.Next(producersActive: false, KafkaPositions.None));
 
         window.ReadBackCompleted([(2, Batch(1))]);
         Assert.Equal([2L], HandOverAll(window));
@@ -103,9 +104,9 @@ public sealed class DeliveryWindowTests
         window.Append(1, Batch(4));
         for (var sequenceNr = 2; sequenceNr <= 6; sequenceNr++)
             window.Append(sequenceNr, Batch(1));
-        Assert.IsType<DeliveryStep.HandOver>(window.Next(producersActive: false));
+        Assert.IsType<DeliveryStep.HandOver>(window.Next(producersActive: false, KafkaPositions.None));
 
-        var readBack = Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false));
+        var readBack = Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false, KafkaPositions.None));
 
         Assert.Equal((2L, 3L), (readBack.From, readBack.To));
     }
@@ -115,12 +116,12 @@ public sealed class DeliveryWindowTests
     {
         var window = Window(memoryBytes: 0);
         window.Append(1, Batch(1));
-        Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false));
-        Assert.Null(window.Next(producersActive: false));
+        Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false, KafkaPositions.None));
+        Assert.Null(window.Next(producersActive: false, KafkaPositions.None));
 
         window.ReadBackFailed();
 
-        Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false));
+        Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false, KafkaPositions.None));
     }
 
     [Fact]
@@ -129,7 +130,7 @@ public sealed class DeliveryWindowTests
         var window = Window(memoryBytes: 0, liveWindow: 100, backlogWindow: 10);
         for (var sequenceNr = 1; sequenceNr <= 3; sequenceNr++)
             window.Append(sequenceNr, Batch(10));
-        window.Next(producersActive: false);
+        window.Next(producersActive: false, KafkaPositions.None);
         window.ReadBackCompleted([(1, Batch(10)), (2, Batch(10)), (3, Batch(10))]);
 
         Assert.Equal([1L], HandOverAll(window, producersActive: true));
@@ -157,11 +158,43 @@ public sealed class DeliveryWindowTests
     {
         var replayed = Window();
         replayed.Append(7, Batch(1));
-        replayed.Recovered(lastSequenceNr: 7);
+        replayed.Recovered(lastSequenceNr: 7, markedDelivered: 0);
         Assert.Equal(6, replayed.DeliveredThrough);
 
         var empty = Window();
-        empty.Recovered(lastSequenceNr: 12);
+        empty.Recovered(lastSequenceNr: 12, markedDelivered: 0);
         Assert.Equal(12, empty.DeliveredThrough);
+    }
+
+    [Fact]
+    public void Should_drop_the_replayed_batches_the_recorded_cursor_says_were_delivered()
+    {
+        var window = Window();
+        foreach (var sequenceNr in new long[] { 7, 8, 9 })
+            window.Append(sequenceNr, Batch(2));
+
+        window.Recovered(lastSequenceNr: 9, markedDelivered: 8);
+
+        Assert.Equal(8, window.DeliveredThrough);
+        Assert.Equal((2L, 1), (window.BacklogEvents, window.Batches));
+        Assert.Equal(9, Assert.IsType<DeliveryStep.HandOver>(window.Next(producersActive: false, KafkaPositions.None)).Batch.SequenceNr);
+    }
+
+    [Fact]
+    public void Should_place_the_undelivered_records_from_where_kafka_was_when_the_oldest_was_first_handed_over()
+    {
+        var window = Window();
+        var atFirstHandOver = KafkaPositions.Of([new(0, 10)]);
+        var later = KafkaPositions.Of([new(0, 20)]);
+        window.Append(1, Batch(1));
+        window.Append(2, Batch(1));
+        Assert.Same(atFirstHandOver, window.KafkaFrom(atFirstHandOver));
+
+        window.Next(producersActive: false, atFirstHandOver);
+        window.Next(producersActive: false, later);
+        Assert.Same(atFirstHandOver, window.KafkaFrom(later));
+
+        window.Confirmed(1);
+        Assert.Same(later, window.KafkaFrom(KafkaPositions.Of([new(0, 30)])));
     }
 }

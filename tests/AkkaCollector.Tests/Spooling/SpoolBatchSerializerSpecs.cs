@@ -1,4 +1,5 @@
 using Akka.Actor;
+using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
 
 namespace AkkaCollector.Tests.Spooling;
@@ -22,6 +23,34 @@ public sealed class SpoolBatchSerializerSpecs : Akka.TestKit.Xunit2.TestKit
             Assert.Equal(batch.Events[i] with { Payload = [] }, copy.Events[i] with { Payload = [] });
             Assert.Equal(batch.Events[i].Payload, copy.Events[i].Payload);
         }
+    }
+
+    [Fact]
+    public void Should_read_back_the_delivery_mark_it_wrote()
+    {
+        var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
+        var mark = new DeliveryMark(41, KafkaPositions.Of([new(0, 1_000_000_000_000), new(31, 7)]));
+        var batch = new SpoolBatch([new SpooledEvent("id-1", "wk", "user", "track", [1, 2])], mark);
+
+        var copy = (SpoolBatch)serializer.FromBinary(serializer.ToBinary(batch), typeof(SpoolBatch));
+
+        Assert.Equal(41, copy.Mark!.DeliveredThrough);
+        Assert.Equal(mark.KafkaFrom.Next.OrderBy(kv => kv.Key), copy.Mark.KafkaFrom.Next.OrderBy(kv => kv.Key));
+        Assert.Equal([1, 2], copy.Events[0].Payload);
+    }
+
+    [Fact]
+    public void Should_still_read_batches_written_before_delivery_marks_existed()
+    {
+        var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
+        // Version 1, one event: flags, messageId "m", writeKey "w", partitionKey "p", type "t", payload [7].
+        byte[] version1 = [1, 1, 0, 0, 0, 0, 1, 0, 0, 0, (byte)'m', 1, 0, 0, 0, (byte)'w', 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'t', 1, 0, 0, 0, 7];
+
+        var batch = (SpoolBatch)serializer.FromBinary(version1, typeof(SpoolBatch));
+
+        Assert.Equal(new SpooledEvent("m", "w", "p", "t", batch.Events[0].Payload), batch.Events[0]);
+        Assert.Equal([7], batch.Events[0].Payload);
+        Assert.Null(batch.Mark);
     }
 
     [Fact]

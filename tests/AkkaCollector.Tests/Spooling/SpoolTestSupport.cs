@@ -9,28 +9,78 @@ using AkkaCollector.Spooling;
 
 namespace AkkaCollector.Tests.Spooling;
 
-/// <summary>A Kafka stand-in: records what the spooler hands over and confirms only when told to (or at once).</summary>
-internal sealed class RecordingPublisher(bool confirmAtOnce = false) : IEventPublisher
+/// <summary>
+/// A Kafka stand-in: records what the spooler hands over and confirms only when told to (or at once). Confirmed
+/// events land in its <see cref="RecordingTopic"/>, which it also reads back (one partition, offsets from 0).
+/// </summary>
+internal sealed class RecordingPublisher(bool confirmAtOnce = false, RecordingTopic? topic = null) : IEventPublisher, IKafkaReadBack
 {
     public ConcurrentQueue<PublishedBatch> Published { get; } = new();
 
-    public void Publish(IReadOnlyList<IPublishableEvent> events, BatchAnswered answered)
+    /// <summary>What Kafka holds: shared with the publisher of a restarted spooler, as a real topic outlives a collector.</summary>
+    public RecordingTopic Topic { get; } = topic ?? new();
+
+    public void Publish(IReadOnlyList<IPublishableEvent> events, string spool, BatchAnswered answered)
     {
-        var batch = new PublishedBatch(events, answered);
+        var batch = new PublishedBatch(events, spool, answered, Topic);
         Published.Enqueue(batch);
         if (confirmAtOnce)
             batch.Confirm();
     }
 
     public IReadOnlyList<string> PublishedIds => Published.SelectMany(p => p.Events).Select(e => e.MessageId).ToList();
+
+    public Task<KafkaReadBackResult> ReadAsync(string spool, KafkaPositions? from, CancellationToken cancellationToken) =>
+        Task.FromResult(Topic.Read(spool, from));
+}
+
+/// <summary>One partition of a topic, in memory: what <see cref="RecordingPublisher"/> confirmed, in order.</summary>
+internal sealed class RecordingTopic
+{
+    private readonly List<(string Spool, RecordId Id)> _records = [];
+
+    /// <summary>Where each read-back started (null: only the end was asked for).</summary>
+    public ConcurrentQueue<long?> ReadsFrom { get; } = new();
+
+    public IReadOnlyList<string> MessageIds
+    {
+        get
+        {
+            lock (_records)
+                return _records.Select(r => r.Id.MessageId).ToList();
+        }
+    }
+
+    public KafkaPositions Append(string spool, IEnumerable<IPublishableEvent> events)
+    {
+        lock (_records)
+        {
+            _records.AddRange(events.Select(e => (spool, new RecordId(e.WriteKey, e.MessageId))));
+            return KafkaPositions.Of([new(0, _records.Count)]);
+        }
+    }
+
+    public KafkaReadBackResult Read(string spool, KafkaPositions? from)
+    {
+        lock (_records)
+        {
+            var start = from is null ? _records.Count : from.Next.GetValueOrDefault(0);
+            ReadsFrom.Enqueue(from is null ? null : start);
+            var ids = _records.Skip((int)start).Where(r => r.Spool == spool).Select(r => r.Id).ToHashSet();
+            return new KafkaReadBackResult(ids, KafkaPositions.Of([new(0, _records.Count)]), _records.Count - start);
+        }
+    }
 }
 
 /// <summary>One batch handed to <see cref="RecordingPublisher"/>, waiting for the test to say how Kafka answered.</summary>
-internal sealed record PublishedBatch(IReadOnlyList<IPublishableEvent> Events, BatchAnswered Answer)
+internal sealed record PublishedBatch(IReadOnlyList<IPublishableEvent> Events, string Spool, BatchAnswered Answer, RecordingTopic Topic)
 {
-    public void Confirm() => Answer(null);
+    public void Confirm() => Answer(null, Topic.Append(Spool, Events));
 
-    public void Fail(string error) => Answer(error);
+    public void Fail(string error) => Answer(error, KafkaPositions.None);
+
+    /// <summary>The first <paramref name="written"/> events reached the topic, then Kafka reported the batch failed (as after a timeout).</summary>
+    public void FailAfterWriting(int written, string error) => Answer(error, Topic.Append(Spool, Events.Take(written)));
 }
 
 /// <summary>Stands in for the journal's query side: answers with the batches the test says are in the journal.</summary>

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
+using AkkaCollector.Observability;
 using AkkaCollector.Spooling;
 using static AkkaCollector.Tests.Spooling.SpoolEvents;
 
@@ -25,7 +26,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null, ISpoolReader? reader = null, string? name = null) =>
-        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, reader ?? new ScriptedSpoolReader())), name);
+        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, reader ?? new ScriptedSpoolReader(), publisher)), name);
 
     [Fact]
     public async Task Should_answer_stored_only_after_the_journal_write_has_completed()
@@ -108,13 +109,8 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var publisher = new RecordingPublisher();
         var spool = StartSpool(publisher);
-        spool.Tell(Request("delivered"), TestActor);
-        ExpectMsg<SpoolReply>();
-        spool.Tell(Request("pending"), TestActor);
-        ExpectMsg<SpoolReply>();
-        AwaitCondition(() => publisher.Published.Count == 2);
 
-        publisher.Published.First().Confirm();
+        DeliverOnlyTheFirst(spool, publisher, Request("delivered"), Request("pending"));
         AwaitAssert(() =>
         {
             spool.Tell(GetSpoolState.Instance, TestActor);
@@ -174,6 +170,10 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         // The first write is held in the journal: the 49 requests below all arrive while it is in flight.
         for (var i = 1; i < 50; i++)
             spool.Tell(Request($"e{i}"), TestActor);
+        // The partition forwards to its spooler in order: once the spooler answers this, it holds all 49 (on a busy
+        // machine some were still being forwarded when the write was released, and formed a third write).
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        ExpectMsg<SpoolState>();
         writes.Release();
         for (var i = 0; i < 50; i++)
             Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(5)));
@@ -183,6 +183,221 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(2, publisher.Published.Count);
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"e{i}"), publisher.PublishedIds);
     }
+
+    [Fact]
+    public void Should_store_a_retried_request_once_and_still_answer_it_stored()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
+        spool.Tell(Request("a", "b"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        var dropped = DuplicatesDropped();
+
+        spool.Tell(Request("a", "b"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        spool.Tell(Request("b", "c"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+
+        AwaitAssert(() => Assert.Equal(["a", "b", "c"], publisher.PublishedIds));
+        Assert.Equal(3, DuplicatesDropped() - dropped);
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        Assert.Equal(2, ExpectMsg<SpoolState>().LastSequenceNr);
+    }
+
+    [Fact]
+    public async Task Should_answer_a_retry_only_once_the_first_copys_write_has_completed()
+    {
+        var writes = new HeldWrites();
+        await _journal.OnWrite.SetInterceptorAsync(writes);
+        var (publisher, spool, firstCopy) = await SendFirstCopyAsync(writes.Arrived);
+
+        spool.Tell(Request("a"), TestActor);
+
+        // The first copy's write is held: a Stored for the retry now would promise what is not on disk yet.
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        writes.Release();
+        Assert.Equal(SpoolReply.Stored, firstCopy.ExpectMsg<SpoolReply>());
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        AwaitAssert(() => Assert.Equal(["a"], publisher.PublishedIds));
+    }
+
+    [Fact]
+    public async Task Should_write_the_retry_when_the_first_copys_write_was_rejected()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        await _journal.OnWrite.RejectIf(async _ =>
+        {
+            if (Interlocked.Increment(ref writes) > 1)
+                return false;
+            arrived.TrySetResult();
+            await released.Task;
+            return true;
+        });
+        var (publisher, spool, firstCopy) = await SendFirstCopyAsync(arrived.Task);
+
+        spool.Tell(Request("a"), TestActor);
+        released.SetResult();
+
+        Assert.Equal(SpoolReply.Failed, firstCopy.ExpectMsg<SpoolReply>());
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        AwaitAssert(() => Assert.Equal(["a"], publisher.PublishedIds));
+    }
+
+    [Fact]
+    public void Should_remember_the_replayed_ids_after_a_restart()
+    {
+        var options = Options(o => o.DedupWindow = 100);
+        var spool = StartSpool(new RecordingPublisher(), options);
+        spool.Tell(Request("a"), TestActor);
+        ExpectMsg<SpoolReply>();
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+
+        var afterRestart = new RecordingPublisher();
+        var restarted = StartSpool(afterRestart, options);
+        restarted.Tell(Request("a"), TestActor);
+
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        AwaitAssert(() => Assert.Equal(["a"], afterRestart.PublishedIds));
+        restarted.Tell(GetSpoolState.Instance, TestActor);
+        Assert.Equal(1, ExpectMsg<SpoolState>().LastSequenceNr);
+    }
+
+    [Fact]
+    public void Should_not_send_again_after_a_restart_what_kafka_confirmed_before_the_journal_was_truncated()
+    {
+        // Truncation never comes: the restart replays both batches, as after a kill -9 within the pacing interval.
+        var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
+        var before = new RecordingPublisher(confirmAtOnce: true);
+        var spool = StartSpool(before, options);
+        foreach (var id in new[] { "a", "b" })
+        {
+            spool.Tell(Request(id), TestActor);
+            Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+            AwaitAssert(() => Assert.Contains(id, before.Topic.MessageIds));
+        }
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+        var avoided = CollectorMetrics.RecoveryDuplicatesAvoided.Value;
+
+        var after = new RecordingPublisher(confirmAtOnce: true, before.Topic);
+        var restarted = StartSpool(after, options);
+        restarted.Tell(Request("c"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+
+        // "a" is below the delivered cursor "b"'s write recorded; "b" was confirmed after it and is found by reading back.
+        AwaitAssert(() => Assert.Equal(["a", "b", "c"], after.Topic.MessageIds));
+        Assert.Equal(["c"], after.PublishedIds);
+        Assert.Equal(1, CollectorMetrics.RecoveryDuplicatesAvoided.Value - avoided);
+        Assert.Equal([1L], after.Topic.ReadsFrom.TakeLast(1).Cast<long>());
+    }
+
+    [Fact]
+    public void Should_not_send_again_after_a_second_restart_what_kafka_got_before_the_first()
+    {
+        var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
+        var first = new RecordingPublisher();
+        var spool = StartSpool(first, options);
+        spool.Tell(Request("x"), TestActor);
+        ExpectMsg<SpoolReply>();
+        spool.Tell(Request("y", "z"), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => first.Published.Count == 2);
+        // "x" is not answered; "y" reached Kafka before its batch failed. Then the first crash.
+        first.Published.Last().FailAfterWriting(1, "Local_MsgTimedOut");
+        Restart(spool);
+
+        // One event handed over at a time: the replayed "y z" goes out only after Kafka confirmed "x".
+        var oneAtATime = Options(o => (o.TruncationInterval, o.MaxUnconfirmedEvents) = (TimeSpan.FromMinutes(10), 1));
+        var second = new RecordingPublisher(topic: first.Topic);
+        spool = StartSpool(second, oneAtATime);
+        AwaitCondition(() => second.Published.Count == 1);
+        second.Published.First().Confirm();
+        AwaitCondition(() => second.Published.Count == 2);
+        spool.Tell(Request("w"), TestActor);
+        ExpectMsg<SpoolReply>();
+        Restart(spool);
+
+        var third = new RecordingPublisher(confirmAtOnce: true, first.Topic);
+        StartSpool(third, oneAtATime);
+
+        AwaitAssert(() => Assert.Equal(["y", "x", "z", "w"], third.Topic.MessageIds));
+        Assert.Equal(["z", "w"], third.PublishedIds);
+        Assert.Equal(["x", "z"], second.PublishedIds);
+    }
+
+    [Fact]
+    public void Should_send_after_a_restart_an_event_whose_messageId_only_another_app_has_in_kafka()
+    {
+        var after = RestartAfterDeliveringOnlyTheFirst(new Enqueue([Event("same-id") with { WriteKey = "other-app" }]), Request("same-id"));
+
+        AwaitAssert(() => Assert.Equal(["same-id", "same-id"], after.Topic.MessageIds));
+        Assert.Equal("write-key", Assert.Single(after.Published.SelectMany(p => p.Events)).WriteKey);
+    }
+
+    [Fact]
+    public void Should_send_again_after_a_restart_what_kafka_had_not_confirmed()
+    {
+        var after = RestartAfterDeliveringOnlyTheFirst(Request("a"), Request("b"));
+
+        AwaitAssert(() => Assert.Equal(["a", "b"], after.Topic.MessageIds));
+        Assert.Equal(["b"], after.PublishedIds);
+    }
+
+    /// <summary>A spooler with a de-duplication window, and event "a" sent to it by another requester, whose write has reached the journal.</summary>
+    private async Task<(RecordingPublisher Publisher, IActorRef Spool, Akka.TestKit.TestProbe FirstCopy)> SendFirstCopyAsync(Task writeArrived)
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher, Options(o => o.DedupWindow = 100));
+        var firstCopy = CreateTestProbe();
+        spool.Tell(Request("a"), firstCopy);
+        await writeArrived.WaitAsync(TimeSpan.FromSeconds(5));
+        return (publisher, spool, firstCopy);
+    }
+
+    /// <summary>Stores two requests in two writes, waits until both are handed to Kafka, and has Kafka confirm only the first.</summary>
+    private void DeliverOnlyTheFirst(IActorRef spool, RecordingPublisher publisher, Enqueue first, Enqueue second)
+    {
+        spool.Tell(first, TestActor);
+        ExpectMsg<SpoolReply>();
+        spool.Tell(second, TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => publisher.Published.Count == 2);
+        publisher.Published.First().Confirm();
+    }
+
+    /// <summary>
+    /// Kafka confirms the first of two requests, the spooler stops before the journal is truncated (as a kill -9 would
+    /// leave it), and a new one starts on the same journal and topic; returns the new one's publisher, confirming at once.
+    /// </summary>
+    private RecordingPublisher RestartAfterDeliveringOnlyTheFirst(Enqueue first, Enqueue second)
+    {
+        var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
+        var before = new RecordingPublisher();
+        var spool = StartSpool(before, options);
+        DeliverOnlyTheFirst(spool, before, first, second);
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+
+        var after = new RecordingPublisher(confirmAtOnce: true, before.Topic);
+        StartSpool(after, options);
+        return after;
+    }
+
+    /// <summary>Stops a spooler as a kill -9 would leave its journal (the test starts the next one).</summary>
+    private void Restart(IActorRef spool)
+    {
+        Watch(spool);
+        Sys.Stop(spool);
+        ExpectTerminated(spool);
+    }
+
+    private static double DuplicatesDropped() => CollectorMetrics.EventsDropped.WithLabels(CollectorMetrics.DropCause.Duplicate).Value;
 
     [Fact]
     public void Should_answer_full_and_store_nothing_once_the_byte_bound_is_reached()
@@ -238,6 +453,23 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 
         AwaitCondition(() => publisher.Published.Count == 2, TimeSpan.FromSeconds(5));
         Assert.Equal(["e1", "e1"], publisher.PublishedIds);
+    }
+
+    [Fact]
+    public void Should_send_again_only_the_part_of_a_failed_batch_that_kafka_does_not_hold()
+    {
+        var publisher = new RecordingPublisher();
+        var spool = StartSpool(publisher);
+        spool.Tell(Request("e1", "e2", "e3"), TestActor);
+        ExpectMsg<SpoolReply>();
+        AwaitCondition(() => publisher.Published.Count == 1);
+
+        publisher.Published.Single().FailAfterWriting(2, "Local_MsgTimedOut");
+
+        AwaitCondition(() => publisher.Published.Count == 2, TimeSpan.FromSeconds(5));
+        Assert.Equal(["e3"], publisher.Published.Last().Events.Select(e => e.MessageId));
+        publisher.Published.Last().Confirm();
+        AwaitAssert(() => Assert.Equal(["e1", "e2", "e3"], publisher.Topic.MessageIds));
     }
 
     [Fact]
