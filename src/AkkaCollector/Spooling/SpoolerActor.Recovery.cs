@@ -1,0 +1,73 @@
+// The spooler's recovery: replayed batches, and the read-back from Kafka of what they delivered already (invariant 8).
+
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using AkkaCollector.Publishing;
+
+namespace AkkaCollector.Spooling;
+
+public sealed partial class SpoolerActor
+{
+    private void HandleRecoveredBatch(SpoolBatch batch)
+    {
+        if (_firstReplayed == 0)
+            _firstReplayed = LastSequenceNr;
+        _window.Append(LastSequenceNr, batch);
+        _dedup.Stored(batch.Events);
+        _recoveredMark = batch.Mark ?? _recoveredMark;
+    }
+
+    private void HandleRecoveryCompleted()
+    {
+        _truncatedThrough = _firstReplayed > 0 ? _firstReplayed - 1 : LastSequenceNr;
+        _window.Recovered(LastSequenceNr, _recoveredMark?.DeliveredThrough ?? 0);
+        _kafkaNow = _recoveredMark?.KafkaFrom ?? KafkaPositions.None;
+        _replayedThrough = LastSequenceNr;
+        if (_window.BacklogEvents > 0)
+            _log.Info("Spooler {0} recovered {1} undelivered events ({2} bytes) in {3} batches; delivering them first",
+                _partition, _window.BacklogEvents, _window.BacklogBytes, _window.Batches);
+        ReportBacklog();
+        ScheduleTruncation();
+        ReadKafkaBack();
+    }
+
+    /// <summary>
+    /// Invariant 8: reads back from Kafka what replayed batches may have delivered already, from the recovered mark's
+    /// positions; with nothing replayed (or no positions to start from) it asks only where the topic ends.
+    /// </summary>
+    private void ReadKafkaBack()
+    {
+        var from = _window.Batches > 0 && _kafkaNow.Next.Count > 0 ? _kafkaNow : null;
+        _kafkaReadBack.ReadAsync(PersistenceId, from, CancellationToken.None).PipeTo(Self,
+            success: result => new KafkaReadBackDone(result),
+            failure: cause => new KafkaReadBackFailed(cause));
+    }
+
+    private void HandleKafkaReadBackDone(KafkaReadBackDone done)
+    {
+        var result = done.Result;
+        if (_window.Batches > 0 && _kafkaNow.Next.Count > 0)
+        {
+            // Replayed batches keep the recovered positions: a second crash must still look back to where they may be.
+            _alreadyInKafka = result.Records;
+            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} events of the {4} replayed are there already and are not sent again",
+                _partition, result.RecordsRead, _kafkaNow, result.Records.Count, _window.BacklogEvents);
+        }
+        else
+        {
+            if (_window.Batches > 0)
+                _log.Info("Spooler {0}: the journal records no delivery positions for the {1} replayed events; they are sent again (at least once)",
+                    _partition, _window.BacklogEvents);
+            _kafkaNow = _kafkaNow.Max(result.End);
+        }
+        _kafkaRead = true;
+        PublishWhatFits();
+    }
+
+    private void HandleKafkaReadBackFailed(KafkaReadBackFailed failed)
+    {
+        _log.Warning(failed.Cause, "Spooler {0}: reading Kafka back failed; nothing is handed over until it succeeds, retrying in 1 s", _partition);
+        Timers.StartSingleTimer("kafka-read-back", new RetryKafkaReadBack(), TimeSpan.FromSeconds(1));
+    }
+}
