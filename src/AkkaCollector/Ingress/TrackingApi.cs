@@ -200,7 +200,7 @@ public static class TrackingApi
                 error = IngressError.ClientClosed;
             }
         }
-        metrics.Count(StatusCodes.Status200OK, error?.Cause ?? "ok", Stopwatch.GetElapsedTime(started));
+        metrics.Count(StatusCodes.Status200OK, error?.Cause ?? RouteMetrics.OkCause, Stopwatch.GetElapsedTime(started));
         context.Response.Headers.CacheControl = "no-store, max-age=0";
         return TypedResults.File(PixelApi.TransparentGif, "image/gif");
     }
@@ -242,7 +242,6 @@ public static class TrackingApi
     {
         var started = Stopwatch.GetTimestamp();
         var headers = context.Request.Headers;
-        var origin = headers.Origin.ToString();
         var allowed = $"{method}, {HttpMethods.Options}";
         var error = origins.Refusal(context);
         if (error is null)
@@ -251,7 +250,7 @@ public static class TrackingApi
             var requested = headers.AccessControlRequestMethod.ToString();
             if (requested.Length != 0 && !string.Equals(requested, method, StringComparison.OrdinalIgnoreCase))
                 error = IngressError.PreflightMethodNotAllowed(requested, method);
-            else if (origin.Length != 0)
+            else if (!StringValues.IsNullOrEmpty(headers.Origin))
                 BrowserOrigins.AddPreflightHeaders(context.Response, allowed);
         }
         if (error is not null)
@@ -294,21 +293,23 @@ public static class TrackingApi
     {
         public string Pattern => pattern;
 
-        private readonly Prometheus.Counter.Child _stored = CollectorMetrics.HttpRequests.WithLabels(pattern, "200", "ok");
+        /// <summary>The cause of an answer that stored what it was sent.</summary>
+        public const string OkCause = "ok";
+        private readonly Prometheus.Counter.Child _stored = CollectorMetrics.HttpRequests.WithLabels(pattern, "200", OkCause);
         private readonly Prometheus.Histogram.Child _latency = CollectorMetrics.HttpRequestSeconds.WithLabels(pattern);
 
         public void Count(IngressError? error, TimeSpan elapsed)
         {
             if (error is null)
-                _stored.Inc();
+                Count(StatusCodes.Status200OK, OkCause, elapsed);
             else
-                CollectorMetrics.HttpRequests.WithLabels(pattern, error.StatusCode.ToString(CultureInfo.InvariantCulture), error.Cause).Inc();
-            _latency.Observe(elapsed.TotalSeconds);
+                Count(error.StatusCode, error.Cause, elapsed);
         }
 
+        /// <summary>An answer by status and cause: a 200 <c>ok</c> is the stored request's child, looked up once.</summary>
         public void Count(int status, string cause, TimeSpan elapsed)
         {
-            if (status == StatusCodes.Status200OK && cause == "ok")
+            if (status == StatusCodes.Status200OK && cause == OkCause)
                 _stored.Inc();
             else
                 CollectorMetrics.HttpRequests.WithLabels(pattern, status.ToString(CultureInfo.InvariantCulture), cause).Inc();
