@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using AkkaCollector.KafkaMock;
 using Microsoft.Extensions.Logging;
@@ -26,7 +24,7 @@ public sealed class KafkaConnection : IDisposable
         }
 
         _embedded = MockCluster.Start(brokers: 1, kafka.Topic, kafka.MockPartitions);
-        BootstrapServers = StableAddress(kafka.MockPort, logger) ?? _embedded.BootstrapServers;
+        BootstrapServers = StableAddress(_embedded, kafka.MockPort, logger) ?? _embedded.BootstrapServers;
         logger.LogWarning(
             "No Kafka:BootstrapServers configured: started librdkafka's in-process MOCK Kafka cluster at {Bootstrap}. " +
             "Delivered events live in memory only and are gone when this process exits. Set Kafka:BootstrapServers for real use.",
@@ -35,22 +33,21 @@ public sealed class KafkaConnection : IDisposable
 
     // The mock listens on a random port librdkafka picks; a forwarder on the fixed port, advertised as the broker's
     // address, gives consumers the same address every start. Null when the port is off (0) or taken.
-    private string? StableAddress(int port, ILogger logger)
+    private string? StableAddress(MockCluster embedded, int port, ILogger logger)
     {
         if (port == 0)
             return null;
-        var mock = _embedded!.BootstrapServers.Split(':');
         try
         {
-            _forwarder = LoopbackForwarder.Start(port, new IPEndPoint(IPAddress.Parse(mock[0]), int.Parse(mock[1], CultureInfo.InvariantCulture)));
+            _forwarder = LoopbackForwarder.Start(port, MockControlProtocol.ParseEndPoint(embedded.BootstrapServers));
         }
         catch (SocketException taken) when (taken.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
             logger.LogWarning("Kafka:MockPort {Port} on 127.0.0.1 is taken (another collector?): the embedded mock Kafka " +
-                              "stays on its random address {Bootstrap}", port, _embedded.BootstrapServers);
+                              "stays on its random address {Bootstrap}", port, embedded.BootstrapServers);
             return null;
         }
-        _embedded.SetBrokerHostPort(1, "127.0.0.1", port);
+        embedded.SetBrokerHostPort(1, "127.0.0.1", port);
         return $"127.0.0.1:{port}";
     }
 
