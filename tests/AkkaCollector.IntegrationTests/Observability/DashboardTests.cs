@@ -41,7 +41,8 @@ public sealed class DashboardTests
         var statuses = await SendTrafficAsync(collector, TrafficRounds);
         var busy = await WaitForChartsAsync(browser, charts =>
             charts["events"].PeakOf("delivered") > 0 && charts["http4xx"].PeakOf("unauthorized") > 0);
-        var busyPixels = await DrawnPixelsAsync(browser, "events", "http4xx");
+        // The page redraws once a second: read the pixels until the last rounds are drawn, not from the first frame that has any.
+        var busyPixels = await WaitForDrawnPixelsAsync(browser, ["events", "http4xx"], idlePixels);
         var screenshot = await SaveScreenshotAsync(browser, "dashboard-traffic.png");
 
         Assert.Equal(TrafficRounds * TrackedPerRound, statuses.Count(status => status == 200));
