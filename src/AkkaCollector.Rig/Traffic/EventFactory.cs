@@ -47,13 +47,17 @@ public sealed class EventFactory
     private readonly int _users;
     private readonly int _writeKeys;
     private readonly int _batchSize;
+    private readonly string _padding;
+    private readonly string? _clientAddress;
     private long _sequence;
 
     /// <param name="idPrefix">Start of every messageId; unique per run so runs never mix in one topic.</param>
     /// <param name="users">Distinct users to spread events over.</param>
     /// <param name="writeKeys">Distinct write keys (apps).</param>
     /// <param name="batchSize">1: one event per request to /v1/track|identify|page; more: /v1/batch with that many.</param>
-    public EventFactory(string idPrefix, int users, int writeKeys, int batchSize)
+    /// <param name="paddingBytes">Extra bytes in each event, as a top-level <c>padding</c> field.</param>
+    /// <param name="clientAddress">The one device every request comes from; null spreads them over addresses MaxMind's test databases know and do not.</param>
+    public EventFactory(string idPrefix, int users, int writeKeys, int batchSize, int paddingBytes = 0, string? clientAddress = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(users, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(writeKeys, 1);
@@ -62,6 +66,8 @@ public sealed class EventFactory
         _users = users;
         _writeKeys = writeKeys;
         _batchSize = batchSize;
+        _padding = new string('x', paddingBytes);
+        _clientAddress = clientAddress;
     }
 
     /// <summary>The write key of app <paramref name="index"/>.</summary>
@@ -72,7 +78,7 @@ public sealed class EventFactory
     {
         var random = Random.Shared;
         var writeKey = WriteKey(random.Next(_writeKeys));
-        var client = ClientAddresses[random.Next(ClientAddresses.Length)];
+        var client = _clientAddress ?? ClientAddresses[random.Next(ClientAddresses.Length)];
         var ids = new string[_batchSize];
         var buffer = new ArrayBufferWriter<byte>(_batchSize * 700);
         using (var json = new Utf8JsonWriter(buffer))
@@ -144,6 +150,8 @@ public sealed class EventFactory
                 json.WriteEndObject();
                 break;
         }
+        if (_padding.Length > 0)
+            json.WriteString("padding", _padding);
         WriteContext(json, random, user);
         json.WriteEndObject();
     }

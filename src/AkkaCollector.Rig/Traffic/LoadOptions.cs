@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace AkkaCollector.Rig.Traffic;
 
 /// <summary>What traffic to generate. Every run is bounded twice: by <see cref="Duration"/> and by <see cref="MaxEvents"/>.</summary>
@@ -33,6 +35,21 @@ public sealed record LoadOptions
     /// <summary>How long one request may take before it counts as a timeout.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a request is sent again after a 5xx or no answer at all, with the same messageIds, as the SDKs do; a 4xx
+    /// is final. Zero sends each request once, so that every refusal shows in the ledger as the producer first saw it.
+    /// </summary>
+    public TimeSpan GiveUpAfter { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The pause before a request is sent again.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Extra bytes in each event (a top-level <c>padding</c> field), to fill a spool with fewer events.</summary>
+    public int PaddingBytes { get; init; }
+
+    /// <summary>The one device every request comes from (X-Forwarded-For); null spreads them over the rig's addresses.</summary>
+    public string? ClientAddress { get; init; }
+
     /// <summary>Throws when a bound is missing or out of range.</summary>
     public void Validate()
     {
@@ -48,5 +65,13 @@ public sealed record LoadOptions
             throw new ArgumentException($"The batch size must be between 1 and 1000, not {BatchSize}.");
         if (RequestTimeout <= TimeSpan.Zero)
             throw new ArgumentException("The request timeout must be positive.");
+        if (GiveUpAfter < TimeSpan.Zero || GiveUpAfter > LongestDuration)
+            throw new ArgumentException($"The time to give up after must be between 0 and {LongestDuration}, not {GiveUpAfter}.");
+        if (RetryDelay <= TimeSpan.Zero || RetryDelay > TimeSpan.FromMinutes(1))
+            throw new ArgumentException($"The retry delay must be positive and at most a minute, not {RetryDelay}.");
+        if (PaddingBytes is < 0 or > 1 << 20)
+            throw new ArgumentException($"The padding must be between 0 and 1 MiB, not {PaddingBytes} bytes.");
+        if (ClientAddress is not null && !IPAddress.TryParse(ClientAddress, out _))
+            throw new ArgumentException($"The client address must be an IP address, not '{ClientAddress}'.");
     }
 }

@@ -18,6 +18,9 @@ public sealed class LoadStats
     private long _events5xx;
     private long _connectionErrors;
 
+    /// <summary>The wall-clock time the ledger's milliseconds count from.</summary>
+    public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;
+
     /// <summary>Time since the run started.</summary>
     public TimeSpan Elapsed => TimeProvider.System.GetElapsedTime(_startedTimestamp);
 

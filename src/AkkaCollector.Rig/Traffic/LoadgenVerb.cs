@@ -7,11 +7,11 @@ namespace AkkaCollector.Rig.Traffic;
 /// <summary>
 /// <c>loadgen</c>: sends generated events to collectors on this machine and reports what came back.
 /// <code>loadgen --url http://127.0.0.1:8080[,URL...] [--rate N|max] [--concurrency N] [--batch N] [--duration 30s] [--count N]
-///         [--users N] [--write-keys N] [--timeout 10s] [--ledger FILE]</code>
+///         [--users N] [--write-keys N] [--timeout 10s] [--give-up-after 0s] [--ledger FILE]</code>
 /// </summary>
 public static class LoadgenVerb
 {
-    private static readonly string[] Valued = ["url", "rate", "concurrency", "batch", "duration", "count", "users", "write-keys", "timeout", "ledger"];
+    private static readonly string[] Valued = ["url", "rate", "concurrency", "batch", "duration", "count", "users", "write-keys", "timeout", "give-up-after", "ledger"];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken stop)
     {
@@ -28,6 +28,7 @@ public static class LoadgenVerb
             Users = line.Int("users", defaults.Users),
             WriteKeys = line.Int("write-keys", defaults.WriteKeys),
             RequestTimeout = line.Duration("timeout") ?? defaults.RequestTimeout,
+            GiveUpAfter = line.Duration("give-up-after") ?? defaults.GiveUpAfter,
         };
         var runId = $"lg{DateTime.UtcNow:yyyyMMddHHmmss}";
         var ledgerPath = line.Text("ledger") ?? DefaultLedgerPath(runId);

@@ -16,23 +16,31 @@ public enum EventOutcome
     ConnectionError,
 }
 
-/// <summary>One event in the ledger: where it was sent, how it ended, and why when it was not acked.</summary>
+/// <summary>One attempt at sending one event: where it went, how it ended, and why when it was not acked.</summary>
 /// <param name="ElapsedMs">Milliseconds since the traffic started when the answer (or the failure) came.</param>
 /// <param name="Target">The collector the request went to.</param>
 /// <param name="Status">HTTP status; 0 for connection errors.</param>
 /// <param name="Cause">"ok", the collector's JSON reason with its status, or the connection error's kind.</param>
-public sealed record LedgerEntry(long ElapsedMs, string Target, string MessageId, EventOutcome Outcome, int Status, string Cause);
+/// <param name="LatencyMs">How long the attempt took, from sending to its answer or failure.</param>
+public sealed record LedgerEntry(long ElapsedMs, string Target, string MessageId, EventOutcome Outcome, int Status, string Cause, double LatencyMs)
+{
+    /// <summary>Milliseconds since the traffic started when the attempt was sent.</summary>
+    public double StartedMs => ElapsedMs - LatencyMs;
+}
 
 /// <summary>
-/// Every event the traffic generator sent and how it ended, kept in memory for the verdict and appended to a
-/// tab-separated file (elapsed ms, target, messageId, outcome, status, cause) so a run can be audited afterwards.
+/// Every attempt the traffic generator made at every event and how it ended (an event sent again after a 5xx has
+/// an entry per attempt), kept in memory for the verdict and the tests, and appended to a tab-separated file
+/// (elapsed ms, target, messageId, outcome, status, cause, latency ms) so a run can be audited afterwards. Thread-safe.
 /// </summary>
 public sealed class Ledger : IDisposable
 {
-    private const string Header = "elapsed_ms\ttarget\tmessage_id\toutcome\tstatus\tcause";
+    private const string Header = "elapsed_ms\ttarget\tmessage_id\toutcome\tstatus\tcause\tlatency_ms";
+    private const int Fields = 7;
     private readonly object _gate = new();
     private readonly List<LedgerEntry> _entries = [];
     private readonly StreamWriter? _file;
+    private int _ackedCount;
 
     /// <summary>A ledger kept in memory and, when <paramref name="path"/> is given, written to that file as it grows.</summary>
     public Ledger(string? path = null)
@@ -58,6 +66,43 @@ public sealed class Ledger : IDisposable
         }
     }
 
+    /// <summary>Events answered 200 so far (an event is sent again only when it was not, so each counts once).</summary>
+    public int AckedCount => Volatile.Read(ref _ackedCount);
+
+    /// <summary>The messageIds answered 200: the collector's promise that they are durable.</summary>
+    public IReadOnlyCollection<string> Acked
+    {
+        get
+        {
+            lock (_gate)
+                return _entries.Where(e => e.Outcome == EventOutcome.Acked).Select(e => e.MessageId).ToHashSet(StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>Every attempt not answered 200, in the order the answers came.</summary>
+    public IReadOnlyList<LedgerEntry> Failures
+    {
+        get
+        {
+            lock (_gate)
+                return _entries.Where(e => e.Outcome != EventOutcome.Acked).ToArray();
+        }
+    }
+
+    /// <summary>The messageIds never answered 200 (so far): a 4xx, or still failing when the producer gave up.</summary>
+    public IReadOnlyCollection<string> NeverAcked
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var never = _entries.Select(e => e.MessageId).ToHashSet(StringComparer.Ordinal);
+                never.ExceptWith(_entries.Where(e => e.Outcome == EventOutcome.Acked).Select(e => e.MessageId));
+                return never;
+            }
+        }
+    }
+
     /// <summary>Records the outcome of every event of one request.</summary>
     public void Record(IEnumerable<LedgerEntry> entries)
     {
@@ -67,8 +112,31 @@ public sealed class Ledger : IDisposable
             {
                 _entries.Add(entry);
                 _file?.WriteLine(Format(entry));
+                if (entry.Outcome == EventOutcome.Acked)
+                    Interlocked.Increment(ref _ackedCount);
             }
         }
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> events are acked; false if not within <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForAcksAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (AckedCount < count)
+        {
+            if (DateTime.UtcNow >= deadline)
+                return false;
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+        return true;
+    }
+
+    /// <summary>Acked and never-acked events, and the failed attempts by cause.</summary>
+    public override string ToString()
+    {
+        var failures = Failures;
+        var causes = failures.GroupBy(f => f.Cause).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}: {g.Count()}");
+        return $"{AckedCount} acked, {NeverAcked.Count} never acked, {failures.Count} failed attempts ({string.Join(", ", causes)})";
     }
 
     /// <summary>Reads a ledger file written by <see cref="Ledger"/>.</summary>
@@ -90,13 +158,13 @@ public sealed class Ledger : IDisposable
 
     private static string Format(LedgerEntry e) =>
         string.Join('\t', e.ElapsedMs.ToString(CultureInfo.InvariantCulture), e.Target, e.MessageId, OutcomeName(e.Outcome),
-            e.Status.ToString(CultureInfo.InvariantCulture), Sanitize(e.Cause));
+            e.Status.ToString(CultureInfo.InvariantCulture), Sanitize(e.Cause), e.LatencyMs.ToString("0.###", CultureInfo.InvariantCulture));
 
     private static LedgerEntry Parse(string line)
     {
         var f = line.Split('\t');
-        if (f.Length != 6)
-            throw new FormatException($"A ledger line has 6 tab-separated fields, not {f.Length}: '{line}'.");
+        if (f.Length != Fields)
+            throw new FormatException($"A ledger line has {Fields} tab-separated fields, not {f.Length}: '{line}'.");
         var outcome = f[3] switch
         {
             "acked" => EventOutcome.Acked,
@@ -104,7 +172,8 @@ public sealed class Ledger : IDisposable
             "connection_error" => EventOutcome.ConnectionError,
             _ => throw new FormatException($"Unknown ledger outcome '{f[3]}'."),
         };
-        return new LedgerEntry(long.Parse(f[0], CultureInfo.InvariantCulture), f[1], f[2], outcome, int.Parse(f[4], CultureInfo.InvariantCulture), f[5]);
+        return new LedgerEntry(long.Parse(f[0], CultureInfo.InvariantCulture), f[1], f[2], outcome, int.Parse(f[4], CultureInfo.InvariantCulture), f[5],
+            double.Parse(f[6], CultureInfo.InvariantCulture));
     }
 
     private static string OutcomeName(EventOutcome outcome) => outcome switch

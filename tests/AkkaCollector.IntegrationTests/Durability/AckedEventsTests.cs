@@ -4,8 +4,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using AkkaCollector.IntegrationTests.Shutdown;
+using AkkaCollector.Rig.Verification;
 using AkkaCollector.Testing.Processes;
-using AkkaCollector.Testing.Traffic;
 using Xunit.Abstractions;
 
 namespace AkkaCollector.IntegrationTests.Durability;
@@ -27,17 +27,18 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         await using var rig = await CollectorWithKafka.StartAsync();
         var (audit, collector) = (rig.Audit, rig.Collector);
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 32 });
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(events, concurrency: 32));
 
-        var sending = sender.SendAsync(events);
-        Assert.True(await sender.Ledger.WaitForAcksAsync(acksBeforeOutage, TimeSpan.FromSeconds(40)), $"no {acksBeforeOutage} acks: {sender.Ledger}");
+        var sending = producer.RunAsync(CancellationToken.None);
+        Assert.True(await ledger.WaitForAcksAsync(acksBeforeOutage, TimeSpan.FromSeconds(40)), $"no {acksBeforeOutage} acks: {ledger}");
         await rig.SetAllBrokersDownAsync();
-        var ackedAtDown = sender.Ledger.AckedCount;
-        Assert.True(await sender.Ledger.WaitForAcksAsync(ackedAtDown + acksDuringOutage, TimeSpan.FromSeconds(40)), $"no acks while Kafka was down: {sender.Ledger}");
+        var ackedAtDown = ledger.AckedCount;
+        Assert.True(await ledger.WaitForAcksAsync(ackedAtDown + acksDuringOutage, TimeSpan.FromSeconds(40)), $"no acks while Kafka was down: {ledger}");
         Assert.True(collector.Kill());
         // Acked after every broker went down, so in the journal and nowhere else when the process died: the tail a
         // journal could lose. (Requests answered just after the down may add to it; they only make it larger.)
-        var undeliveredAtKill = sender.Ledger.AckedCount - ackedAtDown;
+        var undeliveredAtKill = ledger.AckedCount - ackedAtDown;
         var killedAt = clock.Elapsed;
         await collector.RestartAsync();
         await rig.SetAllBrokersUpAsync();
@@ -45,10 +46,10 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
                          $"restarted and answering after {(clock.Elapsed - killedAt).TotalSeconds:F1} s");
         await sending;
 
-        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("kill -9", DeliveryTimeout, collector, clock.Elapsed);
+        var lost = await new DeliveryCheck(output, ledger, audit).ReportAsync("kill -9", DeliveryTimeout, collector, clock.Elapsed);
         Assert.True(undeliveredAtKill >= acksDuringOutage, $"only {undeliveredAtKill} acked events were undelivered at the kill");
         Assert.Empty(lost);
-        Assert.Empty(sender.Ledger.Abandoned);
+        Assert.Empty(ledger.NeverAcked);
     }
 
     [Fact]
@@ -60,21 +61,22 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         await using var rig = await CollectorWithKafka.StartAsync();
         var (audit, collector) = (rig.Audit, rig.Collector);
         // Paced so that sending spans the outage: about 2 s before, 10 s during, 3 s after.
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 32, EventsPerSecond = 800 });
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(events, concurrency: 32) with { Rate = 800 });
 
-        var sending = sender.SendAsync(events);
-        Assert.True(await sender.Ledger.WaitForAcksAsync(1_500, TimeSpan.FromSeconds(20)), $"no traffic before the outage: {sender.Ledger}");
+        var sending = producer.RunAsync(CancellationToken.None);
+        Assert.True(await ledger.WaitForAcksAsync(1_500, TimeSpan.FromSeconds(20)), $"no traffic before the outage: {ledger}");
         await rig.SetAllBrokersDownAsync();
-        var (ackedAtDown, seenAtDown) = (sender.Ledger.AckedCount, audit.Count);
+        var (ackedAtDown, seenAtDown) = (ledger.AckedCount, audit.Count);
         await Task.Delay(outage);
-        var (ackedAtUp, seenAtUp) = (sender.Ledger.AckedCount, audit.Count);
+        var (ackedAtUp, seenAtUp) = (ledger.AckedCount, audit.Count);
         await rig.SetAllBrokersUpAsync();
         output.WriteLine($"outage: {ackedAtUp - ackedAtDown} events acked while all brokers were down; {seenAtUp - seenAtDown} reached the topic meanwhile");
         await sending;
 
-        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("all brokers down 10 s", DeliveryTimeout, collector, clock.Elapsed);
+        var lost = await new DeliveryCheck(output, ledger, audit).ReportAsync("all brokers down 10 s", DeliveryTimeout, collector, clock.Elapsed);
         Assert.Empty(lost);
-        Assert.Empty(sender.Ledger.Failures);
+        Assert.Empty(ledger.Failures);
         // No failure, so no retry: any second copy would be the collector's.
         Assert.True(await audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {audit}");
         Assert.Equal(0, audit.Duplicates);
@@ -95,30 +97,39 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
             ["Ingress__RetryAfterSeconds"] = "1",
         });
         var (audit, collector) = (rig.Audit, rig.Collector);
-        // About 1.2 KB per event: some 170 events fill the 200 KB spool.
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 16, PaddingBytes = 1_000, RetryDelay = TimeSpan.FromMilliseconds(200) });
+        // With 1 KB of padding each event is well over 1 KB: far fewer than the 1 000 sent fill the 200 KB spool.
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger,
+            Producer.Sending(events, concurrency: 16) with { PaddingBytes = 1_000, RetryDelay = TimeSpan.FromMilliseconds(200) });
+        using var client = new HttpClient { BaseAddress = new Uri(collector.BaseUrl) };
         await rig.SetAllBrokersDownAsync();
 
-        var sending = sender.SendAsync(events);
-        var full = await WaitForFailureAsync(sender.Ledger, f => f.Status == 503, TimeSpan.FromSeconds(20));
-        var ackedWhenFull = sender.Ledger.AckedCount;
+        var sending = producer.RunAsync(CancellationToken.None);
+        var full = await WaitForFailureAsync(ledger, f => f.Status == 503, TimeSpan.FromSeconds(20));
+        var ackedWhenFull = ledger.AckedCount;
+        // Kafka stays down a second longer, so the full spoolers stay full for requests of the test's own, which show what the producers were told.
+        using var refused = await FirstRefusalAsync(client);
         await Task.Delay(TimeSpan.FromSeconds(1));
         await rig.SetAllBrokersUpAsync();
         await sending;
 
-        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("spool full", DeliveryTimeout, collector, clock.Elapsed);
-        output.WriteLine($"first 503 after {ackedWhenFull} acks: Retry-After {full.RetryAfter}, body {full.Body}");
-        Assert.Equal("1", full.RetryAfter);
-        Assert.Equal("the collector's spool is full; retry later", JsonDocument.Parse(full.Body!).RootElement.GetProperty("error").GetString());
+        var lost = await new DeliveryCheck(output, ledger, audit).ReportAsync("spool full", DeliveryTimeout, collector, clock.Elapsed);
+        var refusal = await refused.Content.ReadAsStringAsync();
+        output.WriteLine($"first 503 after {ackedWhenFull} acks: {full.Cause}; a request of its own then: {(int)refused.StatusCode}, Retry-After {refused.Headers.RetryAfter}, body {refusal}");
+        Assert.Equal("503 the collector's spool is full; retry later", full.Cause);
+        Assert.Equal(503, (int)refused.StatusCode);
+        Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+        Assert.Equal("the collector's spool is full; retry later", JsonDocument.Parse(refusal).RootElement.GetProperty("error").GetString());
         Assert.InRange(ackedWhenFull, 1, events - 1);
         Assert.Empty(lost);
-        Assert.Empty(sender.Ledger.Abandoned);
-        Assert.All(sender.Ledger.Failures, f => Assert.Equal(503, f.Status));
+        Assert.Empty(ledger.NeverAcked);
+        Assert.All(ledger.Failures, f => Assert.Equal(503, f.Status));
 
         // The backlog has drained: a new producer is answered 200 at its first attempt.
-        using var later = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 1, GiveUpAfter = TimeSpan.Zero });
-        await later.SendAsync(1);
-        Assert.Equal(1, later.Ledger.AckedCount);
+        using var laterLedger = new Ledger();
+        using var later = Producer.To(collector, laterLedger, Producer.Sending(1, concurrency: 1) with { GiveUpAfter = TimeSpan.Zero });
+        await later.RunAsync(CancellationToken.None);
+        Assert.Equal(1, laterLedger.AckedCount);
     }
 
     /// <summary>A request sent as it is, and the status the collector must answer it with.</summary>
@@ -154,11 +165,12 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
     {
         await using var rig = await CollectorWithKafka.StartAsync(brokers: 1);
         var (audit, collector) = (rig.Audit, rig.Collector);
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 1 });
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(1, concurrency: 1));
         using var client = new HttpClient { BaseAddress = new Uri(collector.BaseUrl) };
         // One good event first: the pipeline works end to end and the journal exists, delivered and truncated.
-        await sender.SendAsync(1);
-        var check = new DeliveryCheck(output, sender.Ledger, audit);
+        await producer.RunAsync(CancellationToken.None);
+        var check = new DeliveryCheck(output, ledger, audit);
         Assert.Empty(await check.MissingAfterAsync(DeliveryTimeout));
         var rowsBefore = await SettledJournalRowsAsync(collector);
 
@@ -170,7 +182,7 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         }
         var rowsAfter = DeliveryCheck.JournalRows(collector);
         // A good event after the bad ones: once it is in the topic, anything wrongly stored before it would be too.
-        await sender.SendAsync(1);
+        await producer.RunAsync(CancellationToken.None);
         Assert.Empty(await check.MissingAfterAsync(DeliveryTimeout));
         await Task.Delay(TimeSpan.FromSeconds(1));
 
@@ -188,19 +200,20 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         await using var rig = await CollectorWithKafka.StartAsync();
         var (audit, collector) = (rig.Audit, rig.Collector);
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 32 });
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(events, concurrency: 32));
         await rig.SetAllBrokersDownAsync();
 
-        await sender.SendAsync(events);
+        await producer.RunAsync(CancellationToken.None);
         var seenBeforeStop = audit.Count;
         var stop = await collector.StopAsync(ShippedShutdown.KillWindow);
-        output.WriteLine($"SIGTERM with {sender.Ledger.AckedCount} acked and {seenBeforeStop} in the topic: {stop}");
+        output.WriteLine($"SIGTERM with {ledger.AckedCount} acked and {seenBeforeStop} in the topic: {stop}");
         Assert.True(stop.KeptTheKillWindow, $"SIGTERM: {stop} (kill window {ShippedShutdown.KillWindow.TotalSeconds:F0} s)");
         await collector.RestartAsync();
         await rig.SetAllBrokersUpAsync();
 
-        var lost = await new DeliveryCheck(output, sender.Ledger, audit).ReportAsync("graceful restart", DeliveryTimeout, collector, clock.Elapsed);
-        Assert.Equal(events, sender.Ledger.AckedCount);
+        var lost = await new DeliveryCheck(output, ledger, audit).ReportAsync("graceful restart", DeliveryTimeout, collector, clock.Elapsed);
+        Assert.Equal(events, ledger.AckedCount);
         Assert.Equal(0, seenBeforeStop);
         Assert.Empty(lost);
         Assert.True(await audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {audit}");
@@ -264,7 +277,24 @@ public sealed class AckedEventsTests(ITestOutputHelper output)
         throw new TimeoutException($"the journal's row count never settled (last {rows})");
     }
 
-    private static async Task<SendFailure> WaitForFailureAsync(AckLedger ledger, Func<SendFailure, bool> predicate, TimeSpan timeout)
+    /// <summary>
+    /// Posts events larger than any of the producer's, each from another user, until one is refused: a spooler that
+    /// refused one of the producer's events has no room for it, and 64 users reach every one of the 8 spoolers (all but surely).
+    /// </summary>
+    private static async Task<HttpResponseMessage> FirstRefusalAsync(HttpClient client)
+    {
+        var padding = new string('x', 4_000);
+        for (var user = 0; user < 64; user++)
+        {
+            var response = await PostAsync(client, new ScriptedRequest("/v1/track", $$$"""{"userId":"probe-{{{user}}}","event":"e","properties":{"p":"{{{padding}}}"}}""", 503));
+            if (response.StatusCode != System.Net.HttpStatusCode.OK)
+                return response;
+            response.Dispose();
+        }
+        throw new InvalidOperationException("64 users' events were all accepted: no spooler was full");
+    }
+
+    private static async Task<LedgerEntry> WaitForFailureAsync(Ledger ledger, Func<LedgerEntry, bool> predicate, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)

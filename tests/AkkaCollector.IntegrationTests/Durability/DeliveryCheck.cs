@@ -1,13 +1,13 @@
+using AkkaCollector.Rig.Verification;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
-using AkkaCollector.Testing.Traffic;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
 namespace AkkaCollector.IntegrationTests.Durability;
 
 /// <summary>Compares what producers were told (the ack ledger) with what reached Kafka (the topic audit), and reports the figures.</summary>
-internal sealed class DeliveryCheck(ITestOutputHelper output, AckLedger ledger, TopicAudit audit)
+internal sealed class DeliveryCheck(ITestOutputHelper output, Ledger ledger, TopicAudit audit)
 {
     private const int Listed = 20;
 

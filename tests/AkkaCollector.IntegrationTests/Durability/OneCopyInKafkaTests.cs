@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using AkkaCollector.IntegrationTests.Spooling;
-using AkkaCollector.Testing.Traffic;
+using AkkaCollector.Rig.Verification;
 using Xunit.Abstractions;
 
 namespace AkkaCollector.IntegrationTests.Durability;
@@ -44,18 +44,19 @@ public sealed class OneCopyInKafkaTests(PostgresServerFixture postgres, ITestOut
         var acked = 0;
         for (var round = 1; round <= Rounds; round++)
         {
-            using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 16, GiveUpAfter = TimeSpan.Zero });
+            using var ledger = new Ledger();
+            using var producer = Producer.To(collector, ledger, Producer.Sending(EventsPerRound, concurrency: 16) with { GiveUpAfter = TimeSpan.Zero });
             var killAt = random.Next(50, EventsPerRound * 2 / 3);
-            var sending = sender.SendAsync(EventsPerRound);
-            Assert.True(await sender.Ledger.WaitForAcksAsync(killAt, TimeSpan.FromSeconds(30)), $"round {round}: no {killAt} acks: {sender.Ledger}");
+            var sending = producer.RunAsync(CancellationToken.None);
+            Assert.True(await ledger.WaitForAcksAsync(killAt, TimeSpan.FromSeconds(30)), $"round {round}: no {killAt} acks: {ledger}");
             Assert.True(collector.Kill());
             // Connections refused from here: the sender gives every remaining event up at once.
             await sending;
             await collector.RestartAsync();
 
-            var lost = await new DeliveryCheck(output, sender.Ledger, audit).MissingAfterAsync(DeliveryTimeout);
-            acked += sender.Ledger.AckedCount;
-            output.WriteLine($"round {round}: kill -9 at {killAt} acks; {sender.Ledger.AckedCount} acked; lost {lost.Count}; topic: {audit.Duplicates} duplicates so far ({audit.Records} records)");
+            var lost = await new DeliveryCheck(output, ledger, audit).MissingAfterAsync(DeliveryTimeout);
+            acked += ledger.AckedCount;
+            output.WriteLine($"round {round}: kill -9 at {killAt} acks; {ledger.AckedCount} acked; lost {lost.Count}; topic: {audit.Duplicates} duplicates so far ({audit.Records} records)");
             Assert.Empty(lost);
             Assert.Equal(0, audit.Duplicates);
         }

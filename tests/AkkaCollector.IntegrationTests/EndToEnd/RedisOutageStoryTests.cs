@@ -5,11 +5,12 @@ using AkkaCollector.IntegrationTests.Durability;
 using AkkaCollector.IntegrationTests.Lookups;
 using AkkaCollector.Lookups;
 using AkkaCollector.Publishing;
+using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Rig.Verification;
 using AkkaCollector.Testing.Faults;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Redis;
 using AkkaCollector.Testing.Repository;
-using AkkaCollector.Testing.Traffic;
 using Xunit.Abstractions;
 
 namespace AkkaCollector.IntegrationTests.EndToEnd;
@@ -25,7 +26,8 @@ namespace AkkaCollector.IntegrationTests.EndToEnd;
 [Collection(EndToEndCollection.Name)]
 public sealed class RedisOutageStoryTests(ITestOutputHelper output)
 {
-    private const string WriteKey = "story-app";
+    // The producer's one app.
+    private static readonly string WriteKey = EventFactory.WriteKey(0);
     // In MaxMind's test data: GB, London.
     private const string ClientAddress = "81.2.69.142";
     private const int Workers = 16;
@@ -99,16 +101,16 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
         var pendingReset = ResetTimeoutPendingAtTheEndOf(Outage, breaker);
 
         await using var watch = CollectorWatch.Start(collector.BaseUrl);
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(LoadOptions.MostEvents, Workers) with
         {
-            Workers = Workers,
-            EventsPerSecond = EventsPerSecond,
-            WriteKey = WriteKey,
-            ForwardedFor = ClientAddress,
+            Rate = EventsPerSecond,
+            WriteKeys = 1,
+            ClientAddress = ClientAddress,
             GiveUpAfter = TimeSpan.Zero,
         });
         using var stopSending = new CancellationTokenSource();
-        var sending = sender.SendAsync(int.MaxValue / 2, stopSending.Token);
+        var sending = producer.RunAsync(stopSending.Token);
         var baselineStart = await WaitForStableBaselineAsync(watch, DateTimeOffset.UtcNow + WarmUp);
 
         var outageStart = DateTimeOffset.UtcNow;
@@ -120,18 +122,13 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
         var closed = await watch.WaitForBreakersAsync(BreakerPosition.Closed, outageEnd, pendingReset + CloseMargin + TimeSpan.FromSeconds(5));
         // A little traffic after the breakers closed, to see the lookups answer again.
         await Task.Delay(CloseMargin);
+        // Requests in flight finish and are recorded; no new one starts.
         await stopSending.CancelAsync();
-        try
-        {
-            await sending;
-        }
-        catch (OperationCanceledException)
-        {
-            // The traffic was stopped: requests cut short are neither acked nor failed in the ledger.
-        }
-        var missing = await new DeliveryCheck(output, sender.Ledger, rig.Audit).MissingAfterAsync(DeliveryTimeout);
+        await sending;
+        var missing = await new DeliveryCheck(output, ledger, rig.Audit).MissingAfterAsync(DeliveryTimeout);
 
-        var attempts = sender.Ledger.Attempts;
+        var attempts = ledger.Entries.Select(e => new TimedAttempt(
+            e.MessageId, producer.Stats.StartedAt.AddMilliseconds(e.StartedMs), TimeSpan.FromMilliseconds(e.LatencyMs))).ToList();
         var baselineP99 = Percentile(attempts.Where(a => a.StartedAt >= baselineStart && a.StartedAt + a.Elapsed < outageStart), 0.99);
         // The bar is the promise itself: with the breakers open no request waits on Redis, so a second's median stays
         // under the one call-timeout that every request would pay without them. Not the p99 against twice the baseline's:
@@ -143,7 +140,7 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
         var health = watch.HealthPolls;
         var slowHealth = health.Where(p => p.Elapsed >= HealthTimeout).ToList();
         var longestSlowRun = health.GroupBy(p => p.Path).Max(polls => LongestRun(polls, p => p.Elapsed >= HealthTimeout));
-        output.WriteLine($"{sender.Ledger}; {rig.Audit}");
+        output.WriteLine($"{ledger}; {rig.Audit}");
         output.WriteLine($"baseline p99 {Ms(baselineP99)} -> bar {Ms(bar)}; breakers opened {Seconds(opened?.At - outageStart)} after the outage start, " +
                          $"closed {Seconds(closed?.At - outageEnd)} after Redis returned (pending reset timeout {pendingReset.TotalSeconds:F0} s)");
         foreach (var window in windows)
@@ -154,8 +151,8 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
             output.WriteLine($"  {poll.Path} at +{Seconds(poll.At - outageStart)}: {Ms(poll.Elapsed)}");
 
         // Every request answered 200 at its first attempt: no 5xx, no 429, no timeout, no reset.
-        Assert.Empty(sender.Ledger.Failures);
-        Assert.Equal(attempts.Count, sender.Ledger.AckedCount);
+        Assert.Empty(ledger.Failures);
+        Assert.Equal(attempts.Count, ledger.AckedCount);
         Assert.Empty(missing);
         // The load balancer's view never changed: always live and ready, never slow long enough to be taken out.
         Assert.All(health, poll => Assert.True(poll.Status == 200 && poll.Elapsed < HealthHardBound,
@@ -173,7 +170,7 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
         Assert.True(underBar >= RecoveredShare * recovered.Count,
             $"only {underBar} of {recovered.Count} seconds of the outage (from +{Recovery.TotalSeconds:F0} s) had a median under the bar {Ms(bar)}");
         // What was accepted during the outage is marked unverified; before it, verified; every event is geo-coded.
-        var acked = sender.Ledger.Acked.ToHashSet(StringComparer.Ordinal);
+        var acked = ledger.Acked.ToHashSet(StringComparer.Ordinal);
         var before = attempts.Where(a => a.StartedAt >= baselineStart && a.StartedAt + a.Elapsed < outageStart).Select(a => records[a.MessageId]).ToList();
         var during = attempts.Where(a => a.StartedAt >= opened!.At && a.StartedAt + a.Elapsed < outageEnd).Select(a => records[a.MessageId]).ToList();
         var after = attempts.Where(a => a.StartedAt >= closed!.At).Select(a => records[a.MessageId]).ToList();
@@ -279,6 +276,9 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
     private static string Ms(TimeSpan span) => $"{span.TotalMilliseconds:F1} ms";
 
     private static string Seconds(TimeSpan? span) => span is { } s ? $"{s.TotalSeconds:F2} s" : "never";
+
+    /// <summary>One request of one event: when it was sent, and how long until its answer.</summary>
+    private sealed record TimedAttempt(string MessageId, DateTimeOffset StartedAt, TimeSpan Elapsed);
 
     private sealed record StoryRecord(string MessageId, bool Unverified, string? CountryCode, string? City);
 

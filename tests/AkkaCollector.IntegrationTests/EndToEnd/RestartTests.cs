@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 using AkkaCollector.IntegrationTests.Durability;
 using AkkaCollector.IntegrationTests.Shutdown;
 using AkkaCollector.KafkaMock;
+using AkkaCollector.Rig.Verification;
 using AkkaCollector.Testing.Processes;
-using AkkaCollector.Testing.Traffic;
 using Xunit.Abstractions;
 
 namespace AkkaCollector.IntegrationTests.EndToEnd;
@@ -29,20 +29,21 @@ public sealed partial class RestartTests(ITestOutputHelper output)
         await using var rig = await CollectorWithKafka.StartAsync();
         var collector = rig.Collector;
         // Retries (same messageId) ride out the restart: refused connections are the only failures a producer may see.
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = Workers, EventsPerSecond = 300 });
-        var sending = sender.SendAsync(3_000);
-        Assert.True(await sender.Ledger.WaitForAcksAsync(600, TimeSpan.FromSeconds(20)), $"no steady traffic: {sender.Ledger}");
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(3_000, Workers) with { Rate = 300 });
+        var sending = producer.RunAsync(CancellationToken.None);
+        Assert.True(await ledger.WaitForAcksAsync(600, TimeSpan.FromSeconds(20)), $"no steady traffic: {ledger}");
 
         var signalledAt = DateTimeOffset.UtcNow;
-        var (exitCode, exitTime, ackedAtSignal, ackedAtExit) = await TerminateAsync(collector, sender.Ledger);
+        var (exitCode, exitTime, ackedAtSignal, ackedAtExit) = await TerminateAsync(collector, ledger);
         await collector.RestartAsync();
         var liveAgainAt = DateTimeOffset.UtcNow;
         await sending;
-        var lost = await new DeliveryCheck(output, sender.Ledger, rig.Audit).ReportAsync("SIGTERM under load", DeliveryTimeout, collector, exitTime);
+        var lost = await new DeliveryCheck(output, ledger, rig.Audit).ReportAsync("SIGTERM under load", DeliveryTimeout, collector, exitTime);
 
-        var refused = sender.Ledger.Failures.Where(IsRefusedConnection).ToList();
-        var unread = sender.Ledger.Failures.Where(IsResetConnection).ToList();
-        var otherFailures = sender.Ledger.Failures.Except(refused).Except(unread).ToList();
+        var refused = ledger.Failures.Where(IsRefusedConnection).ToList();
+        var unread = ledger.Failures.Where(IsResetConnection).ToList();
+        var otherFailures = ledger.Failures.Except(refused).Except(unread).ToList();
         var everyAcceptedAnswered = collector.Output.Contains(EveryRequestAnswered, StringComparison.Ordinal);
         output.WriteLine($"SIGTERM at {ackedAtSignal} acks; exit {exitCode} after {exitTime.TotalSeconds:F2} s (kill window {KillWindow.TotalSeconds:F0} s), " +
                          $"{ackedAtExit - ackedAtSignal} answered 200 meanwhile; {refused.Count} refused connections; {unread.Count} reset before the collector " +
@@ -58,9 +59,9 @@ public sealed partial class RestartTests(ITestOutputHelper output)
         Assert.True(unread.Count == 0 || everyAcceptedAnswered, $"{unread.Count} requests reset while the collector aborted requests it had accepted");
         // The resets belong to the unbind: none before the signal, none once the new incarnation was live, at most one
         // per producer (each has one request in flight).
-        Assert.All(unread, reset => Assert.InRange(reset.At, signalledAt, liveAgainAt));
+        Assert.All(unread, reset => Assert.InRange(producer.Stats.StartedAt.AddMilliseconds(reset.ElapsedMs), signalledAt, liveAgainAt));
         Assert.True(unread.Count <= Workers, $"{unread.Count} resets for {Workers} producers");
-        Assert.Empty(sender.Ledger.Abandoned);
+        Assert.Empty(ledger.NeverAcked);
         Assert.Empty(lost);
         // The drain answered requests after the signal, and the restart made producers wait at most a refusal.
         Assert.True(ackedAtExit > ackedAtSignal, "nothing was answered between SIGTERM and exit");
@@ -72,22 +73,23 @@ public sealed partial class RestartTests(ITestOutputHelper output)
     {
         await using var rig = await CollectorWithKafka.StartAsync();
         var collector = rig.Collector;
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 16, GiveUpAfter = TimeSpan.Zero });
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(1_500, concurrency: 16) with { GiveUpAfter = TimeSpan.Zero });
         await rig.Kafka.Control.SetRoundTripTimeAsync(MockCluster.AllBrokers, 2_000);
-        await sender.SendAsync(1_500);
+        await producer.RunAsync(CancellationToken.None);
         var seenAtSignal = rig.Audit.Count;
 
-        var (exitCode, exitTime, _, _) = await TerminateAsync(collector, sender.Ledger);
+        var (exitCode, exitTime, _, _) = await TerminateAsync(collector, ledger);
         var remaining = RemainingSpooled(collector.Current);
         var seenAtExit = rig.Audit.Count;
         await rig.Kafka.Control.SetRoundTripTimeAsync(MockCluster.AllBrokers, 0);
         await collector.RestartAsync();
-        var lost = await new DeliveryCheck(output, sender.Ledger, rig.Audit).ReportAsync("SIGTERM with a slow Kafka", DeliveryTimeout, collector, exitTime);
+        var lost = await new DeliveryCheck(output, ledger, rig.Audit).ReportAsync("SIGTERM with a slow Kafka", DeliveryTimeout, collector, exitTime);
 
-        output.WriteLine($"{sender.Ledger.AckedCount} acked; {seenAtSignal} in the topic at SIGTERM, {seenAtExit} at exit; exit {exitCode} after " +
+        output.WriteLine($"{ledger.AckedCount} acked; {seenAtSignal} in the topic at SIGTERM, {seenAtExit} at exit; exit {exitCode} after " +
                          $"{exitTime.TotalSeconds:F2} s (kill window {KillWindow.TotalSeconds:F0} s) with {remaining} events spooled");
         Assert.Equal(0, exitCode);
-        Assert.Equal(1_500, sender.Ledger.AckedCount);
+        Assert.Equal(1_500, ledger.AckedCount);
         // The slow Kafka really left work for the next start, and the next start did it.
         Assert.True(remaining > 0, "every event was delivered before exit: the slow Kafka left nothing for the restart to prove");
         Assert.Empty(lost);
@@ -99,28 +101,29 @@ public sealed partial class RestartTests(ITestOutputHelper output)
         const int events = 200;
         await using var rig = await CollectorWithKafka.StartAsync(settings: new Dictionary<string, string> { ["Spool__Partitions"] = "8" });
         var collector = rig.Collector;
-        using var sender = new EventSender(collector.BaseUrl, new EventSenderOptions { Workers = 8, GiveUpAfter = TimeSpan.Zero });
+        using var ledger = new Ledger();
+        using var producer = Producer.To(collector, ledger, Producer.Sending(events, concurrency: 8) with { GiveUpAfter = TimeSpan.Zero });
         await rig.SetAllBrokersDownAsync();
-        await sender.SendAsync(events);
+        await producer.RunAsync(CancellationToken.None);
 
-        var (exitCode, exitTime, _, _) = await TerminateAsync(collector, sender.Ledger);
+        var (exitCode, exitTime, _, _) = await TerminateAsync(collector, ledger);
         var spooledAtExit = RemainingSpooled(collector.Current);
         await collector.RestartAsync(new Dictionary<string, string> { ["Spool__Partitions"] = "2" });
         await rig.SetAllBrokersUpAsync();
-        var lost = await new DeliveryCheck(output, sender.Ledger, rig.Audit).ReportAsync("8 spool partitions, then 2", DeliveryTimeout, collector, exitTime);
+        var lost = await new DeliveryCheck(output, ledger, rig.Audit).ReportAsync("8 spool partitions, then 2", DeliveryTimeout, collector, exitTime);
 
         var drained = collector.Current.Lines.Select(line => BeyondPartitions().Match(line.Text)).Where(m => m.Success)
             .Select(m => int.Parse(m.Groups["spool"].Value, CultureInfo.InvariantCulture)).Order().ToList();
         output.WriteLine($"exit {exitCode} with {spooledAtExit} events spooled; after the restart the spools beyond 2 were drained: {string.Join(", ", drained)}");
         Assert.Equal(0, exitCode);
-        Assert.Equal(events, sender.Ledger.AckedCount);
+        Assert.Equal(events, ledger.AckedCount);
         Assert.Equal(events, spooledAtExit);
         Assert.Equal([2, 3, 4, 5, 6, 7], drained);
         Assert.Empty(lost);
     }
 
     /// <summary>SIGTERM by PID, then the exit, which must be 0 and come inside the kill window (timed from the signal); returns the exit code, how long it took, and the acks at signal and at exit.</summary>
-    private static async Task<(int ExitCode, TimeSpan ExitTime, int AckedAtSignal, int AckedAtExit)> TerminateAsync(CollectorProcess collector, AckLedger ledger)
+    private static async Task<(int ExitCode, TimeSpan ExitTime, int AckedAtSignal, int AckedAtExit)> TerminateAsync(CollectorProcess collector, Ledger ledger)
     {
         var ackedAtSignal = ledger.AckedCount;
         var stop = await collector.StopAsync(KillWindow);
@@ -138,13 +141,10 @@ public sealed partial class RestartTests(ITestOutputHelper output)
     }
 
     /// <summary>A connection the collector never accepted: refused because nothing listened (after unbind, before the restart).</summary>
-    private static bool IsRefusedConnection(SendFailure failure) =>
-        failure.Status is null && failure.Exception?.Contains("Connection refused", StringComparison.Ordinal) == true;
+    private static bool IsRefusedConnection(LedgerEntry failure) => failure.Cause == "connection ConnectionRefused";
 
     /// <summary>A connection reset under a request that was sent: at unbind, one the collector never read from.</summary>
-    private static bool IsResetConnection(SendFailure failure) =>
-        failure.Status is null && failure.Exception is { } e
-        && (e.Contains("Connection reset by peer", StringComparison.Ordinal) || e.StartsWith("ResponseEnded", StringComparison.Ordinal));
+    private static bool IsResetConnection(LedgerEntry failure) => failure.Cause is "connection ConnectionReset" or "connection ResponseEnded";
 
     [GeneratedRegex(@"Shutdown complete in \d+\.\d+s .*; (?<remaining>\d+) events remain spooled$")]
     private static partial Regex FinalLine();

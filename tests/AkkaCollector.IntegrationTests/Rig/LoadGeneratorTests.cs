@@ -74,6 +74,43 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_send_a_refused_request_again_with_the_same_messageIds_to_the_next_collector_until_it_is_acked()
+    {
+        // One producer in turn: every request goes first to a port nothing listens on, then, sent again, to the collector.
+        var nobody = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}");
+        using var ledger = new Ledger();
+        using var generator = new LoadGenerator(
+            new LoadOptions { Rate = 0, Concurrency = 1, BatchSize = 3, MaxEvents = 30, Duration = TimeSpan.FromSeconds(60), GiveUpAfter = TimeSpan.FromSeconds(30) },
+            new TargetPool([nobody, CollectorUrl]), ledger, "retried");
+
+        await generator.RunAsync(CancellationToken.None);
+
+        var attempts = ledger.Entries.GroupBy(e => e.MessageId).ToList();
+        Assert.Equal(30, attempts.Count);
+        Assert.Equal(30, ledger.AckedCount);
+        Assert.Empty(ledger.NeverAcked);
+        Assert.All(attempts, events => Assert.Equal(
+            [(nobody.Authority, EventOutcome.ConnectionError, "connection ConnectionRefused"), (CollectorUrl.Authority, EventOutcome.Acked, "ok")],
+            events.Select(e => (e.Target, e.Outcome, e.Cause))));
+        Assert.All(ledger.Entries, e => Assert.InRange(e.LatencyMs, 0, e.ElapsedMs));
+    }
+
+    [Fact]
+    public async Task Should_send_each_new_run_its_own_events()
+    {
+        using var ledger = new Ledger();
+        using var generator = new LoadGenerator(
+            new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 1, MaxEvents = 10, Duration = TimeSpan.FromSeconds(60) },
+            new TargetPool([CollectorUrl]), ledger, "twice");
+
+        await generator.RunAsync(CancellationToken.None);
+        await generator.RunAsync(CancellationToken.None);
+
+        Assert.Equal(20, ledger.AckedCount);
+        Assert.Equal(20, ledger.Acked.Count);
+    }
+
+    [Fact]
     public async Task Should_stop_at_the_duration_when_the_rate_would_take_longer()
     {
         using var ledger = new Ledger();

@@ -7,9 +7,9 @@ namespace AkkaCollector.IntegrationTests.Rig;
 /// <summary>The arithmetic of a run's verdict: the ledger against what Kafka held.</summary>
 public sealed class VerdictTests
 {
-    private static LedgerEntry Acked(string id) => new(0, "127.0.0.1:1", id, EventOutcome.Acked, 200, "ok");
+    private static LedgerEntry Acked(string id) => new(0, "127.0.0.1:1", id, EventOutcome.Acked, 200, "ok", LatencyMs: 2.5);
 
-    private static LedgerEntry Failed(string id, EventOutcome outcome, int status, string cause) => new(0, "127.0.0.1:1", id, outcome, status, cause);
+    private static LedgerEntry Failed(string id, EventOutcome outcome, int status, string cause) => new(0, "127.0.0.1:1", id, outcome, status, cause, LatencyMs: 0.125);
 
     private static Func<string, int> Kafka(params (string Id, int Copies)[] copies)
     {
@@ -121,12 +121,12 @@ public sealed class VerdictTests
         // b1 (127.0.0.1:2) was killed at 1 s and live again at 3 s: its refusals then are the step's doing.
         var ledger = new[]
         {
-            new LedgerEntry(500, "127.0.0.1:1", "m1", EventOutcome.Acked, 200, "ok"),
-            new LedgerEntry(500, "127.0.0.1:2", "m2", EventOutcome.Acked, 200, "ok"),
-            new LedgerEntry(1_500, "127.0.0.1:1", "m3", EventOutcome.Acked, 200, "ok"),
-            new LedgerEntry(1_500, "127.0.0.1:2", "m4", EventOutcome.ConnectionError, 0, "connection ConnectionRefused"),
-            new LedgerEntry(2_500, "127.0.0.1:2", "m5", EventOutcome.ConnectionError, 0, "connection ConnectionRefused"),
-            new LedgerEntry(3_500, "127.0.0.1:2", "m6", EventOutcome.Acked, 200, "ok"),
+            new LedgerEntry(500, "127.0.0.1:1", "m1", EventOutcome.Acked, 200, "ok", LatencyMs: 1),
+            new LedgerEntry(500, "127.0.0.1:2", "m2", EventOutcome.Acked, 200, "ok", LatencyMs: 1),
+            new LedgerEntry(1_500, "127.0.0.1:1", "m3", EventOutcome.Acked, 200, "ok", LatencyMs: 1),
+            new LedgerEntry(1_500, "127.0.0.1:2", "m4", EventOutcome.ConnectionError, 0, "connection ConnectionRefused", LatencyMs: 1),
+            new LedgerEntry(2_500, "127.0.0.1:2", "m5", EventOutcome.ConnectionError, 0, "connection ConnectionRefused", LatencyMs: 1),
+            new LedgerEntry(3_500, "127.0.0.1:2", "m6", EventOutcome.Acked, 200, "ok", LatencyMs: 1),
         };
 
         var acceptance = Acceptance.Compute(ledger, [new RefusalWindow("127.0.0.1:2", 1_000, 3_000)]);
@@ -153,7 +153,7 @@ public sealed class VerdictTests
 
             var read = Ledger.ReadFile(path).ToArray();
 
-            Assert.Equal(written.Select(e => (e.MessageId, e.Outcome, e.Status)), read.Select(e => (e.MessageId, e.Outcome, e.Status)));
+            Assert.Equal(written.Select(e => (e.MessageId, e.Outcome, e.Status, e.LatencyMs)), read.Select(e => (e.MessageId, e.Outcome, e.Status, e.LatencyMs)));
             Assert.Equal("400 userId or anonymousId is required with a tab", read[1].Cause);
         }
         finally
