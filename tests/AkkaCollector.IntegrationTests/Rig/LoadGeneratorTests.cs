@@ -14,6 +14,8 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
 
     private Uri CollectorUrl => new(_collector.BaseUrl);
 
+    private LoadGenerator ToCollector(Ledger ledger, LoadOptions options, string runId) => new(options, new TargetPool([CollectorUrl]), ledger, runId);
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_folder);
@@ -34,9 +36,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     public async Task Should_ledger_every_event_as_acked_when_the_collector_answers_200(int batch)
     {
         using var ledger = new Ledger(Path.Combine(_folder, $"ledger-{batch}.tsv"));
-        using var generator = new LoadGenerator(
-            new LoadOptions { Rate = 0, Concurrency = Concurrency, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) },
-            new TargetPool([CollectorUrl]), ledger, $"test{batch}");
+        using var generator = ToCollector(ledger, new LoadOptions { Rate = 0, Concurrency = Concurrency, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) }, $"test{batch}");
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
@@ -62,9 +62,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
         _collector.Kill();
         await _collector.WaitForExitAsync(StopTimeout);
         using var ledger = new Ledger();
-        using var generator = new LoadGenerator(
-            new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 5, MaxEvents = 20, Duration = TimeSpan.FromSeconds(30) },
-            new TargetPool([CollectorUrl]), ledger, "gone");
+        using var generator = ToCollector(ledger, new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 5, MaxEvents = 20, Duration = TimeSpan.FromSeconds(30) }, "gone");
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
@@ -99,9 +97,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     public async Task Should_send_each_new_run_its_own_events()
     {
         using var ledger = new Ledger();
-        using var generator = new LoadGenerator(
-            new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 1, MaxEvents = 10, Duration = TimeSpan.FromSeconds(60) },
-            new TargetPool([CollectorUrl]), ledger, "twice");
+        using var generator = ToCollector(ledger, new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 1, MaxEvents = 10, Duration = TimeSpan.FromSeconds(60) }, "twice");
 
         await generator.RunAsync(CancellationToken.None);
         await generator.RunAsync(CancellationToken.None);
@@ -114,9 +110,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     public async Task Should_stop_at_the_duration_when_the_rate_would_take_longer()
     {
         using var ledger = new Ledger();
-        using var generator = new LoadGenerator(
-            new LoadOptions { Rate = 50, Concurrency = 2, BatchSize = 1, MaxEvents = 1_000_000, Duration = TimeSpan.FromSeconds(2) },
-            new TargetPool([CollectorUrl]), ledger, "paced");
+        using var generator = ToCollector(ledger, new LoadOptions { Rate = 50, Concurrency = 2, BatchSize = 1, MaxEvents = 1_000_000, Duration = TimeSpan.FromSeconds(2) }, "paced");
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
