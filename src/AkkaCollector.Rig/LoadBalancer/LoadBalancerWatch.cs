@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AkkaCollector.Rig.Metrics;
 using AkkaCollector.Testing.Deploy;
 
 namespace AkkaCollector.Rig.LoadBalancer;
@@ -21,20 +22,18 @@ public sealed class LoadBalancerWatch : IAsyncDisposable
 
     public const string Backend = "collectors";
 
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private readonly HaproxyProcess _haproxy;
     private readonly Func<double> _clock;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMilliseconds(900) };
     private readonly ConcurrentQueue<LbSample> _samples = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly EverySecond _ticks;
     private IReadOnlyList<HaproxyStatsRow> _latest = [];
 
     public LoadBalancerWatch(HaproxyProcess haproxy, Func<double> clock)
     {
         _haproxy = haproxy;
         _clock = clock;
-        _loop = Task.Run(LoopAsync);
+        _ticks = new EverySecond(PollAsync);
     }
 
     /// <summary>Every collector's state at every poll so far, in time order.</summary>
@@ -52,7 +51,7 @@ public sealed class LoadBalancerWatch : IAsyncDisposable
         var seconds = _clock();
         try
         {
-            var rows = await _haproxy.StatsAsync(_http, _stop.Token);
+            var rows = await _haproxy.StatsAsync(_http, _ticks.Stopping);
             _latest = rows;
             foreach (var server in rows.Where(r => r.Proxy == Backend && r.Name is not ("BACKEND" or "FRONTEND")))
                 _samples.Enqueue(new LbSample(seconds, server.Name, server.Status, server.CheckDowns));
@@ -65,23 +64,7 @@ public sealed class LoadBalancerWatch : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await _loop;
-        _stop.Dispose();
+        await _ticks.DisposeAsync();
         _http.Dispose();
-    }
-
-    private async Task LoopAsync()
-    {
-        using var timer = new PeriodicTimer(Interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
-                await PollAsync();
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped.
-        }
     }
 }

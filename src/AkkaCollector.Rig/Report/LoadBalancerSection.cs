@@ -22,11 +22,12 @@ public static class LoadBalancerSection
         md.AppendLine(CultureInfo.InvariantCulture, $"`{f.Line}`");
         md.AppendLine();
         md.AppendLine("| what | value |\n| --- | ---: |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| answers 5xx to producers | {f.ServerErrors} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| collectors marked down while running and not shutting down | {f.MarkedDown} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| requests without an answer | {f.NotAnswered} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| requests HAProxy retried | {f.Retries} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| of those, sent to another collector | {f.Redispatches} |");
+        foreach (var (what, value) in new (string, long)[]
+                 {
+                     ("answers 5xx to producers", f.ServerErrors), ("collectors marked down while running and not shutting down", f.MarkedDown),
+                     ("requests without an answer", f.NotAnswered), ("requests HAProxy retried", f.Retries), ("of those, sent to another collector", f.Redispatches),
+                 })
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {value} |");
         md.AppendLine();
         if (f.MarkedDownAt.Count > 0)
             md.AppendLine(CultureInfo.InvariantCulture, $"Marked down: {string.Join(", ", f.MarkedDownAt)}.\n");

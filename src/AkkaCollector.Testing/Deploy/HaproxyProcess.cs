@@ -85,26 +85,12 @@ public sealed class HaproxyProcess : IDisposable
 
     public void Dispose() => _process.Dispose();
 
-    private async Task WaitForStatsAsync(CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < StartTimeout && !_process.HasExited)
+    private Task WaitForStatsAsync(CancellationToken cancellationToken) =>
+        _process.WaitUntilAnswersAsync(StartTimeout, async http =>
         {
-            try
-            {
-                await StatsAsync(http, cancellationToken);
-                return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(50, cancellationToken);
-            }
-        }
-        throw new InvalidOperationException(
-            $"haproxy (pid {_process.Pid}, {ConfigPath}) did not answer on its stats port within {StartTimeout}" +
-            $" (apt-get install haproxy when it is missing). Output:\n{_process.Output}");
-    }
+            await StatsAsync(http, cancellationToken);
+            return true;
+        }, $"haproxy ({ConfigPath}) did not answer on its stats port (apt-get install haproxy when it is missing)", cancellationToken);
 }
 
 /// <summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using AkkaCollector.Testing.Processes;
@@ -72,25 +71,10 @@ public sealed class PrometheusProcess : IDisposable
 
     public void Dispose() => _process.Dispose();
 
-    private async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < StartTimeout && !_process.HasExited)
+    private Task WaitUntilReadyAsync(CancellationToken cancellationToken) =>
+        _process.WaitUntilAnswersAsync(StartTimeout, async http =>
         {
-            try
-            {
-                using var answer = await http.GetAsync(new Uri(Url, "/-/ready"), cancellationToken);
-                if (answer.IsSuccessStatusCode)
-                    return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(100, cancellationToken);
-        }
-        throw new InvalidOperationException(
-            $"prometheus (pid {_process.Pid}) was not ready on {Url} within {StartTimeout} (apt-get install prometheus when it is missing). Output:\n{_process.Output}");
-    }
+            using var answer = await http.GetAsync(new Uri(Url, "/-/ready"), cancellationToken);
+            return answer.IsSuccessStatusCode;
+        }, $"prometheus was not ready on {Url} (apt-get install prometheus when it is missing)", cancellationToken);
 }
