@@ -59,4 +59,6 @@ public sealed record LbFigures(long ServerErrors, int MarkedDown, long NotAnswer
 
 /// <summary>Everything the report shows of the load balancer and the monitoring: the figures, each collector's state over time, the alerts.</summary>
 /// <param name="Alerts">Alerts pending or firing at some point of the run; null when Prometheus could not be asked (<paramref name="AlertsUnknownBecause"/>).</param>
-public sealed record LoadBalancerView(LbFigures Figures, IReadOnlyList<LbSample> Samples, IReadOnlyList<AlertSeen>? Alerts, string? AlertsUnknownBecause = null);
+/// <param name="Collectors">Each collector's name by the host:port Prometheus knows it as (its <c>instance</c> label).</param>
+public sealed record LoadBalancerView(
+    LbFigures Figures, IReadOnlyList<LbSample> Samples, IReadOnlyList<AlertSeen>? Alerts, IReadOnlyDictionary<string, string> Collectors, string? AlertsUnknownBecause = null);

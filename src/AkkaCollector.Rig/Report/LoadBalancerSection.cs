@@ -37,15 +37,21 @@ public static class LoadBalancerSection
             return;
         }
         // Fired pages someone; pending is a rule whose condition held for less than its `for`, which pages nobody.
-        md.AppendLine(CultureInfo.InvariantCulture, $"Alerts that fired (docker/prometheus/alerts.yml): **{Listed(view.Alerts, "firing")}**.\n");
-        md.AppendLine(CultureInfo.InvariantCulture, $"Pending but never fired (their condition did not last their `for`): {Listed(view.Alerts, "pending")}.\n");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Alerts that fired (docker/prometheus/alerts.yml): **{Listed(view, "firing")}**.\n");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Pending but never fired (their condition did not last their `for`): {Listed(view, "pending")}.\n");
     }
 
-    private static string Listed(IReadOnlyList<AlertSeen> alerts, string state)
+    /// <summary>The alerts in <paramref name="state"/>, each with the collectors (or other instances) it was about.</summary>
+    private static string Listed(LoadBalancerView view, string state)
     {
-        var listed = alerts.Where(a => a.State == state)
+        // HAProxy's alerts name the collector as its server; the collectors' own, by the address Prometheus scrapes.
+        string About(AlertSeen alert) =>
+            alert.Labels.TryGetValue("server", out var server) ? server
+            : alert.Labels.TryGetValue("instance", out var instance) ? view.Collectors.GetValueOrDefault(instance, instance)
+            : "all";
+        var listed = view.Alerts!.Where(a => a.State == state)
             .GroupBy(a => a.Name, StringComparer.Ordinal)
-            .Select(g => $"{g.Key} ({string.Join(", ", g.Select(a => a.Labels.GetValueOrDefault("instance", "")).Distinct().Order(StringComparer.Ordinal))})")
+            .Select(g => $"{g.Key} ({string.Join(", ", g.Select(About).Distinct().Order(StringComparer.Ordinal))})")
             .ToArray();
         return listed.Length == 0 ? "none" : string.Join("; ", listed);
     }

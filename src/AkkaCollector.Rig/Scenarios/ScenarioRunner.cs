@@ -311,11 +311,11 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            return new LoadBalancerView(figures, watch.Samples, await _topology.Prometheus.AlertsSeenAsync(http, _clock.Elapsed));
+            return new LoadBalancerView(figures, watch.Samples, await _topology.Prometheus.AlertsSeenAsync(http, _clock.Elapsed), names);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or InvalidOperationException)
         {
-            return new LoadBalancerView(figures, watch.Samples, null, e.Message);
+            return new LoadBalancerView(figures, watch.Samples, null, names, e.Message);
         }
     }
 
