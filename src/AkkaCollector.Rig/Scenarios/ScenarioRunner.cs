@@ -1,11 +1,11 @@
 using System.Diagnostics;
+using System.Text.Json;
 using AkkaCollector.Rig.Faults;
 using AkkaCollector.Rig.LoadBalancer;
 using AkkaCollector.Rig.Metrics;
 using AkkaCollector.Rig.Report;
 using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Rig.Verification;
-using AkkaCollector.Testing.Deploy;
 using Spectre.Console;
 
 namespace AkkaCollector.Rig.Scenarios;
@@ -313,7 +313,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             return new LoadBalancerView(figures, watch.Samples, await _topology.Prometheus.AlertsSeenAsync(http, _clock.Elapsed), names);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or InvalidOperationException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or InvalidOperationException)
         {
             return new LoadBalancerView(figures, watch.Samples, null, names, e.Message);
         }
