@@ -25,6 +25,12 @@ public sealed record LbFigures(long ServerErrors, int MarkedDown, long NotAnswer
     /// <summary>A run that stopped before HAProxy started saw nothing through it.</summary>
     public static readonly LbFigures None = new(0, 0, 0, 0, 0, []);
 
+    /// <summary>
+    /// The targets of a run through the load balancer: producers saw no 5xx and no request unanswered, and HAProxy took
+    /// no running collector out of rotation (a collector without Redis or Kafka stays ready). A run that misses them fails.
+    /// </summary>
+    public bool Clean => ServerErrors == 0 && MarkedDown == 0 && NotAnswered == 0;
+
     /// <summary>The line printed before the verdict: <c>lb: 5xx=N marked_down=N not_answered=N</c>.</summary>
     public string Line => $"lb: 5xx={ServerErrors} marked_down={MarkedDown} not_answered={NotAnswered}";
 

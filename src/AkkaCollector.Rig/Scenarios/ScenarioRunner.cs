@@ -20,8 +20,8 @@ public sealed record StepMark(double Seconds, string Kind, string Description);
 /// <param name="LoadBalancer">The load balancer's figures; null when the run stopped before HAProxy started.</param>
 public sealed record ScenarioResult(Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string RunDirectory, string? StoppedBecause = null, LbFigures? LoadBalancer = null)
 {
-    /// <summary>0 only when nothing acknowledged was lost, enough was acknowledged, and every step ran.</summary>
-    public int ExitCode => Verdict.Lost == 0 && Acceptance.Enough && AllStepsRan ? 0 : 1;
+    /// <summary>0 only when nothing acknowledged was lost, enough was acknowledged, every step ran, and the load balancer's figures are clean.</summary>
+    public int ExitCode => Verdict.Lost == 0 && Acceptance.Enough && AllStepsRan && (LoadBalancer?.Clean ?? true) ? 0 : 1;
 }
 
 /// <summary>Settings of one run, from the command line.</summary>
@@ -307,7 +307,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         var outages = RefusalWindows().Select(w => new ScenarioOutage(
             names[w.Target], _trafficStartedAt + w.FromMs / 1000.0, w.ToMs == long.MaxValue ? double.MaxValue : _trafficStartedAt + w.ToMs / 1000.0)).ToArray();
         var figures = LbFigures.Compute(watch.Samples, outages, watch.FrontendRow, watch.BackendRow, _trafficSummary?.ConnectionErrors ?? 0);
-        Log($"{figures.Line}, retried {figures.Retries} (to another collector {figures.Redispatches})");
+        Log($"{(figures.Clean ? "" : "[red]the load balancer saw trouble:[/] ")}{figures.Line}, retried {figures.Retries} (to another collector {figures.Redispatches})");
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
