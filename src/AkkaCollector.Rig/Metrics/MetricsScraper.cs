@@ -19,19 +19,17 @@ public sealed record CollectorScrape(
 /// </summary>
 public sealed class MetricsScraper : IAsyncDisposable
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private readonly IReadOnlyList<CollectorNode> _collectors;
     private readonly Func<double> _clock;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMilliseconds(900) };
     private readonly ConcurrentQueue<CollectorScrape> _scrapes = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly EverySecond _ticks;
 
     public MetricsScraper(IReadOnlyList<CollectorNode> collectors, Func<double> clock)
     {
         _collectors = collectors;
         _clock = clock;
-        _loop = Task.Run(LoopAsync);
+        _ticks = new EverySecond(ScrapeAllAsync);
     }
 
     /// <summary>Every scrape so far, in time order per collector.</summary>
@@ -46,24 +44,8 @@ public sealed class MetricsScraper : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        await _loop;
-        _stop.Dispose();
+        await _ticks.DisposeAsync();
         _http.Dispose();
-    }
-
-    private async Task LoopAsync()
-    {
-        using var timer = new PeriodicTimer(Interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
-                await ScrapeAllAsync();
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped.
-        }
     }
 
     private async Task ScrapeAsync(CollectorNode collector)
@@ -72,7 +54,7 @@ public sealed class MetricsScraper : IAsyncDisposable
         string text;
         try
         {
-            text = collector.Pid is null ? "" : await _http.GetStringAsync(new Uri(collector.Url, "/metrics"), _stop.Token);
+            text = collector.Pid is null ? "" : await _http.GetStringAsync(new Uri(collector.Url, "/metrics"), _ticks.Stopping);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {

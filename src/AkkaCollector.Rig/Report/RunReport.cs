@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AkkaCollector.Rig.LoadBalancer;
 using AkkaCollector.Rig.Metrics;
 using AkkaCollector.Rig.Scenarios;
 using AkkaCollector.Rig.Traffic;
@@ -13,11 +14,12 @@ namespace AkkaCollector.Rig.Report;
 /// <param name="EndedAt">Run clock (seconds) at the end.</param>
 /// <param name="LatencyP99">p99 request latency (ms) per second of traffic, as the producer measured it.</param>
 /// <param name="StoppedBecause">Why the run stopped before its last step (a failed step, a declined step, Ctrl+C); null when every step ran.</param>
+/// <param name="LoadBalancer">HAProxy's figures and states, and the alerts; null when the run stopped before HAProxy started.</param>
 public sealed record RunReportInput(
     Scenario Scenario, RunSettings Settings, Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, LoadSnapshot? Traffic,
     IReadOnlyList<(int Second, double Millis)> LatencyP99,
     IReadOnlyList<CollectorScrape> Scrapes, IReadOnlyList<StepMark> Steps, IReadOnlyList<LedgerEntry> Ledger,
-    double TrafficStartedAt, double EndedAt, string? StoppedBecause = null);
+    double TrafficStartedAt, double EndedAt, string? StoppedBecause = null, LoadBalancerView? LoadBalancer = null);
 
 /// <summary>
 /// Writes a run's report: <c>report.md</c> with the verdict, the traffic, the steps and per-collector and per-zone
@@ -45,6 +47,7 @@ public static class RunReport
         WriteVerdict(md, input.Verdict);
         md.AppendLine(CultureInfo.InvariantCulture, $"Acknowledged enough: **{(input.Acceptance.Enough ? "yes" : "NO")}**: {input.Acceptance}.\n");
         WriteTraffic(md, input.Traffic);
+        LoadBalancerSection.Write(md, input.LoadBalancer);
         WriteSteps(md, input.Steps);
         WritePerCollector(md, input);
         md.AppendLine("## Charts");
@@ -182,6 +185,10 @@ public static class RunReport
 
         yield return Chart(folder, "latency-p99.png", "What the producer saw: p99 request latency per second", "ms", input.Steps,
             [("p99", input.LatencyP99.Select(p => (input.TrafficStartedAt + p.Second + 0.5, p.Millis)).ToArray())]);
+
+        yield return Chart(folder, "load-balancer-states.png",
+            "Each collector in HAProxy (1 in rotation, 0.67 failing checks, 0.33 passing checks but out, 0 out; lines offset by 0.04 each)", "state", input.Steps,
+            LoadBalancerSection.StateSeries(input.LoadBalancer));
 
         yield return Chart(folder, "producer-view.png", "What the producer saw: events acked and not acked (by cause) per second", "events/s", input.Steps,
             ProducerSeries(input));

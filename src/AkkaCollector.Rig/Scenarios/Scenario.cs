@@ -107,7 +107,7 @@ public sealed class KafkaSpec
     public string Topic { get; set; } = "events";
 }
 
-/// <summary>The traffic a <c>start-traffic</c> step sends, round robin over every collector of every zone.</summary>
+/// <summary>The traffic a <c>start-traffic</c> step sends through HAProxy, in front of every collector of every zone.</summary>
 public sealed class TrafficSpec
 {
     /// <summary>Events per second.</summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Text.Json;
 using AkkaCollector.Rig.Faults;
+using AkkaCollector.Rig.LoadBalancer;
 using AkkaCollector.Rig.Metrics;
 using AkkaCollector.Rig.Report;
 using AkkaCollector.Rig.Traffic;
@@ -15,10 +17,11 @@ public sealed record StepMark(double Seconds, string Kind, string Description);
 /// <param name="Acceptance">How much of the traffic sent outside the refusing steps was acked.</param>
 /// <param name="AllStepsRan">Every step ran to its end (none failed, none declined, no Ctrl+C).</param>
 /// <param name="StoppedBecause">Why the run stopped before its last step (a failed step, a declined step, Ctrl+C); null when every step ran.</param>
-public sealed record ScenarioResult(Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string RunDirectory, string? StoppedBecause = null)
+/// <param name="LoadBalancer">The load balancer's figures; null when the run stopped before HAProxy started.</param>
+public sealed record ScenarioResult(Verdict Verdict, Acceptance Acceptance, bool AllStepsRan, string RunDirectory, string? StoppedBecause = null, LbFigures? LoadBalancer = null)
 {
-    /// <summary>0 only when nothing acknowledged was lost, enough was acknowledged, and every step ran.</summary>
-    public int ExitCode => Verdict.Lost == 0 && Acceptance.Enough && AllStepsRan ? 0 : 1;
+    /// <summary>0 only when nothing acknowledged was lost, enough was acknowledged, every step ran, and the load balancer's figures are clean.</summary>
+    public int ExitCode => Verdict.Lost == 0 && Acceptance.Enough && AllStepsRan && (LoadBalancer?.Clean ?? true) ? 0 : 1;
 }
 
 /// <summary>Settings of one run, from the command line.</summary>
@@ -47,6 +50,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private readonly Dictionary<string, long> _refusingSince = new(StringComparer.Ordinal);
     private readonly List<RefusalWindow> _refusals = [];
     private string? _stoppedBecause;
+    private LoadBalancerView? _loadBalancer;
 
     /// <summary>Runs the scenario; the verdict is computed even when a step fails, from what the audit read by then.</summary>
     public async Task<ScenarioResult> RunAsync(CancellationToken cancellationToken)
@@ -55,6 +59,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         _clock.Start();
         var allStepsRan = false;
         MetricsScraper? scraper = null;
+        LoadBalancerWatch? balancerWatch = null;
         Acceptance acceptance;
         try
         {
@@ -64,6 +69,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             AppDomain.CurrentDomain.ProcessExit += KillEverything;
             _ledger = new Ledger(Path.Combine(settings.RunDirectory, "ledger.tsv"));
             scraper = new MetricsScraper(_topology.Collectors, () => _clock.Elapsed.TotalSeconds);
+            balancerWatch = new LoadBalancerWatch(_topology.Haproxy, () => _clock.Elapsed.TotalSeconds);
             allStepsRan = await RunStepsAsync(cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -86,6 +92,8 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
                 await scraper.ScrapeAllAsync();
                 await scraper.DisposeAsync();
             }
+            if (balancerWatch is not null)
+                _loadBalancer = await LoadBalancerViewAsync(balancerWatch);
             _verdict ??= _topology is null || _ledger is null ? null : Verdict.Compute(_ledger.Entries, _topology.TimesSeen);
             acceptance = Acceptance.Compute(_ledger?.Entries ?? [], RefusalWindows());
             if (!acceptance.Enough)
@@ -97,7 +105,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             AppDomain.CurrentDomain.ProcessExit -= KillEverything;
             _ledger?.Dispose();
         }
-        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), acceptance, allStepsRan, settings.RunDirectory, _stoppedBecause);
+        return new ScenarioResult(_verdict ?? Verdict.Compute([], _ => 0), acceptance, allStepsRan, settings.RunDirectory, _stoppedBecause, _loadBalancer?.Figures);
     }
 
     private async Task<bool> RunStepsAsync(CancellationToken cancellationToken)
@@ -226,7 +234,8 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             MaxEvents = (long)Math.Min(LoadOptions.MostEvents, Math.Max(1, spec.Rate) * bound.TotalSeconds),
             RequestTimeout = CommandLine.ParseDuration(spec.Timeout),
         };
-        _traffic = new LoadGenerator(options, new TargetPool(_topology!.Collectors.Select(c => c.Url)), _ledger!, $"{scenario.Name}-{DateTime.UtcNow:HHmmss}");
+        // Producers know one address, the load balancer's, as behind the story's ELB.
+        _traffic = new LoadGenerator(options, new TargetPool([_topology!.Haproxy.ProducersUrl]), _ledger!, $"{scenario.Name}-{DateTime.UtcNow:HHmmss}");
         _trafficStop = new CancellationTokenSource();
         _trafficStartedAt = _clock.Elapsed.TotalSeconds;
         _trafficRun = _traffic.RunAsync(_trafficStop.Token);
@@ -286,6 +295,30 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     private RefusalWindow[] RefusalWindows() =>
         [.. _refusals, .. _refusingSince.Select(open => new RefusalWindow(open.Key, open.Value, long.MaxValue))];
 
+    /// <summary>
+    /// The last look at HAProxy's stats, the figures of the lb line (mark-downs of collectors the scenario stopped or
+    /// killed excused), and the alerts Prometheus had pending or firing during the run.
+    /// </summary>
+    private async Task<LoadBalancerView> LoadBalancerViewAsync(LoadBalancerWatch watch)
+    {
+        await watch.PollAsync();
+        await watch.DisposeAsync();
+        var names = _topology!.Collectors.ToDictionary(c => c.Url.Authority, c => c.Name, StringComparer.Ordinal);
+        var outages = RefusalWindows().Select(w => new ScenarioOutage(
+            names[w.Target], _trafficStartedAt + w.FromMs / 1000.0, w.ToMs == long.MaxValue ? double.MaxValue : _trafficStartedAt + w.ToMs / 1000.0)).ToArray();
+        var figures = LbFigures.Compute(watch.Samples, outages, watch.FrontendRow, watch.BackendRow, _trafficSummary?.ConnectionErrors ?? 0);
+        Log($"{(figures.Clean ? "" : "[red]the load balancer saw trouble:[/] ")}{figures.Line}, retried {figures.Retries} (to another collector {figures.Redispatches})");
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            return new LoadBalancerView(figures, watch.Samples, await _topology.Prometheus.AlertsSeenAsync(http, _clock.Elapsed), names);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or InvalidOperationException)
+        {
+            return new LoadBalancerView(figures, watch.Samples, null, names, e.Message);
+        }
+    }
+
     /// <summary>Now on the ledger's clock: milliseconds since the traffic started.</summary>
     private long TrafficMillis() => (long)((_clock.Elapsed.TotalSeconds - _trafficStartedAt) * 1000);
 
@@ -295,7 +328,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
     {
         var path = RunReport.Write(new RunReportInput(
             scenario, settings, _verdict!, acceptance, allStepsRan, _trafficSummary, _latencyP99, scraper.Scrapes, _marks,
-            _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds, _stoppedBecause));
+            _ledger!.Entries, _trafficStartedAt, _clock.Elapsed.TotalSeconds, _stoppedBecause, _loadBalancer));
         Log($"report: {Markup.Escape(path)}");
     }
 

@@ -1,4 +1,5 @@
 using AkkaCollector.Rig.Verification;
+using AkkaCollector.Rig.LoadBalancer;
 using AkkaCollector.Rig.Report;
 using Spectre.Console;
 
@@ -7,8 +8,9 @@ namespace AkkaCollector.Rig.Scenarios;
 /// <summary>
 /// <c>scenario run FILE|NAME [--duration D] [--confirm] [--dry-run] [--out DIR]</c> and <c>scenario list</c>.
 /// NAME is a scenario shipped in the rig's scenarios folder (az-outage, kafka-down, kill-9, redis-blackhole).
-/// The last line printed is the verdict, <c>lost=N duplicates=N acked=N</c>; the exit code is 0 only when nothing
-/// acknowledged was lost, enough was acknowledged (<see cref="Acceptance"/>) and every step ran.
+/// The last two lines printed are the load balancer's view, <c>lb: 5xx=N marked_down=N not_answered=N</c>, and the
+/// verdict, <c>lost=N duplicates=N acked=N</c>; the exit code is 0 only when nothing acknowledged was lost, enough was
+/// acknowledged (<see cref="Acceptance"/>), every step ran and the lb line reads 0 three times (<see cref="LbFigures.Clean"/>).
 /// </summary>
 public static class ScenarioVerb
 {
@@ -34,7 +36,8 @@ public static class ScenarioVerb
         var result = await runner.RunAsync(stop);
         if (RunReport.StoppedEarlyNote(result.StoppedBecause, result.Verdict, result.RunDirectory) is { } note)
             AnsiConsole.MarkupLine(Markup.Escape(note));
-        // Scripts and CI read this line; nothing may be printed after it.
+        // The load balancer's view, then the verdict: scripts and CI read these two lines; nothing may be printed after them.
+        Console.Out.WriteLine((result.LoadBalancer ?? LbFigures.None).Line);
         Console.Out.WriteLine(result.Verdict.Line);
         return result.ExitCode;
     }
@@ -66,8 +69,9 @@ public static class ScenarioVerb
         var table = new Table().Title($"plan: {Markup.Escape(scenario.Name)} ({duration})").AddColumn("#").AddColumn("at").AddColumn("step");
         var zones = string.Join(", ", scenario.Topology.Zones.Select(z => $"zone {z.Name}: {z.Collectors} collector(s)"));
         table.AddRow("", "", Markup.Escape($"start {zones}; a Kafka mock per zone ({scenario.Topology.Kafka.Brokers} broker(s), {scenario.Topology.Kafka.Partitions} partitions)" +
-                                           (scenario.Topology.Redis ? "; redis-server behind a fault proxy per collector" : "")));
-        table.AddRow("", "", Markup.Escape($"traffic: {scenario.Traffic.Rate} events/s, batch {scenario.Traffic.Batch}, concurrency {scenario.Traffic.Concurrency}, round robin over every collector"));
+                                           (scenario.Topology.Redis ? "; redis-server behind a fault proxy per collector" : "") +
+                                           "; haproxy in front of every collector; prometheus scraping them and haproxy"));
+        table.AddRow("", "", Markup.Escape($"traffic: {scenario.Traffic.Rate} events/s, batch {scenario.Traffic.Batch}, concurrency {scenario.Traffic.Concurrency}, through haproxy"));
         var at = TimeSpan.Zero;
         for (var i = 0; i < scenario.Steps.Count; i++)
         {
@@ -77,7 +81,7 @@ public static class ScenarioVerb
             if (step.Do == "wait")
                 at += Scenario.ResolveWait(step.For!, duration);
         }
-        table.Caption($"then: report, stop every process, print `{new Verdict(0, 0, 0, 0, new Dictionary<string, int>(), 0, []).Line.Replace("0", "N", StringComparison.Ordinal)}`");
+        table.Caption($"then: report, stop every process, print `{LbFigures.None.Line.Replace("0", "N", StringComparison.Ordinal)}` and `{new Verdict(0, 0, 0, 0, new Dictionary<string, int>(), 0, []).Line.Replace("0", "N", StringComparison.Ordinal)}`");
         return table;
     }
 }

@@ -1,6 +1,7 @@
 using AkkaCollector.KafkaMock;
 using AkkaCollector.Rig.Faults;
 using AkkaCollector.Rig.Traffic;
+using AkkaCollector.Testing.Deploy;
 using AkkaCollector.Testing.Faults;
 using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
@@ -19,7 +20,9 @@ public sealed record ZoneRuntime(string Name, KafkaMockProcess Kafka, TopicAudit
 /// "Isolation"): a broker advertises one address to every client, so one zone's Kafka can be black-holed while the
 /// other keeps its own only if each zone has a cluster of its own. With <c>redis: true</c>, one redis-server serves
 /// every collector, each through a proxy of its own, so any collector or zone can be cut from it alone.
-/// The audit reads every zone's topic from the start, because the mock forgets old records.
+/// The audit reads every zone's topic from the start, because the mock forgets old records. In front of the collectors,
+/// Debian's HAProxy (the producers' only address) and Prometheus scraping them all, both configured from the same
+/// templates as docker/ (<see cref="DeployTemplates"/>).
 /// </summary>
 public sealed class Topology : IAsyncDisposable
 {
@@ -27,12 +30,20 @@ public sealed class Topology : IAsyncDisposable
     private readonly Dictionary<string, ProxyLink> _redisLinks = new(StringComparer.Ordinal);
     private readonly string _runDirectory;
     private RedisServerProcess? _redis;
+    private HaproxyProcess? _haproxy;
+    private PrometheusProcess? _prometheus;
 
     private Topology(string runDirectory) => _runDirectory = runDirectory;
 
     public IReadOnlyList<ZoneRuntime> Zones => _zones;
 
     public IReadOnlyList<CollectorNode> Collectors => _zones.SelectMany(z => z.Collectors).ToArray();
+
+    /// <summary>The load balancer producers send through.</summary>
+    public HaproxyProcess Haproxy => _haproxy ?? throw new InvalidOperationException("HAProxy is not started yet.");
+
+    /// <summary>The monitoring scraping every collector and HAProxy, evaluating docker/prometheus/alerts.yml.</summary>
+    public PrometheusProcess Prometheus => _prometheus ?? throw new InvalidOperationException("Prometheus is not started yet.");
 
     public ZoneRuntime Zone(string name) => _zones.Single(z => z.Name == name);
 
@@ -74,6 +85,7 @@ public sealed class Topology : IAsyncDisposable
             await Task.WhenAll(topology.Collectors.Select(c => c.StartAsync(cancellationToken)));
             foreach (var collector in topology.Collectors)
                 log($"collector {collector.Name} (zone {collector.Zone}) pid {collector.Pid} at {collector.Url}");
+            await topology.StartLoadBalancerAndMonitoringAsync(log, cancellationToken);
             return topology;
         }
         catch
@@ -86,6 +98,8 @@ public sealed class Topology : IAsyncDisposable
     /// <summary>Last resort when the rig itself is going down: SIGKILL every child by PID, synchronously.</summary>
     public void KillEverything()
     {
+        _prometheus?.Dispose();
+        _haproxy?.Dispose();
         foreach (var collector in Collectors)
             collector.Dispose();
         foreach (var zone in _zones)
@@ -112,6 +126,10 @@ public sealed class Topology : IAsyncDisposable
                 await File.WriteAllTextAsync(Path.Combine(logs, $"{collector.Name}.log"), collector.Output);
                 collector.Dispose();
             }
+            if (_haproxy is not null)
+                await File.WriteAllTextAsync(Path.Combine(logs, "haproxy.log"), _haproxy.Output);
+            if (_prometheus is not null)
+                await File.WriteAllTextAsync(Path.Combine(logs, "prometheus.log"), _prometheus.Output);
             foreach (var link in _redisLinks.Values)
                 await link.DisposeAsync();
             foreach (var zone in _zones)
@@ -126,6 +144,20 @@ public sealed class Topology : IAsyncDisposable
         {
             KillEverything();
         }
+    }
+
+    /// <summary>
+    /// HAProxy in front of every collector (returns once its checks have every one in rotation), then Prometheus
+    /// scraping every collector and HAProxy; their configurations and data go to the run folder.
+    /// </summary>
+    private async Task StartLoadBalancerAndMonitoringAsync(Action<string> log, CancellationToken cancellationToken)
+    {
+        var balanced = Collectors.Select(c => new BalancedCollector(c.Name, c.Zone, c.Url.Authority)).ToArray();
+        _haproxy = await HaproxyProcess.StartAsync(Path.Combine(_runDirectory, "haproxy"), balanced, cancellationToken);
+        await _haproxy.WaitUntilAllUpAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        log($"haproxy pid {_haproxy.Pid}: producers at {_haproxy.ProducersUrl}, stats at {_haproxy.StatsUrl}stats, every collector in rotation");
+        _prometheus = await PrometheusProcess.StartAsync(Path.Combine(_runDirectory, "prometheus"), balanced, _haproxy.StatsUrl.Authority, cancellationToken);
+        log($"prometheus pid {_prometheus.Pid} at {_prometheus.Url}, scraping every collector and haproxy");
     }
 
     private async Task<ZoneRuntime> StartZoneAsync(ZoneSpec zone, KafkaSpec kafka, IReadOnlyDictionary<string, string> shared, Action<string> log)

@@ -1,10 +1,12 @@
 using AkkaCollector.Observability;
+using AkkaCollector.Rig.LoadBalancer;
 using AkkaCollector.Rig.Metrics;
 using AkkaCollector.Rig.Report;
 using AkkaCollector.Rig.Scenarios;
 using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Rig.Verification;
 using AkkaCollector.Shutdown;
+using AkkaCollector.Testing.Deploy;
 using AkkaCollector.Testing.Processes;
 using AkkaCollector.Testing.Repository;
 
@@ -33,6 +35,31 @@ public sealed class RigOutputTests : IDisposable
         Assert.Contains($"**The run failed.** The run stopped before every step ran: {declined}.", report, StringComparison.Ordinal);
         Assert.Contains("'lost=2070' counts acknowledged events not in Kafka when it stopped", report, StringComparison.Ordinal);
         Assert.Contains($"they are still in the collectors' spools under {Path.Combine(_folder, "spool")}", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_report_the_lb_figures_the_retries_and_the_alerts_by_collector_name_with_a_chart_of_each_collectors_state()
+    {
+        var scenario = Scenario.Load(ScenarioVerb.Resolve("az-outage"));
+        var verdict = new Verdict(Acked: 5000, Lost: 0, Duplicates: 10, NotAcked: 0, new Dictionary<string, int>(), 0, []);
+        var alert = (string name, string state, string label, string value) =>
+            new AlertSeen(name, state, new Dictionary<string, string> { ["alertname"] = name, ["alertstate"] = state, [label] = value });
+        var view = new LoadBalancerView(
+            new LbFigures(ServerErrors: 0, MarkedDown: 1, NotAnswered: 0, Retries: 34, Redispatches: 32, ["b1 at 12.0 s"]),
+            [new LbSample(10, "b1", "UP", 0), new LbSample(12, "b1", "DOWN", 1)],
+            [alert("CollectorDown", "pending", "instance", "127.0.0.1:4001"), alert("CollectorReadinessFlapping", "firing", "server", "b1")],
+            new Dictionary<string, string> { ["127.0.0.1:4001"] = "b2" });
+
+        var report = File.ReadAllText(RunReport.Write(new RunReportInput(
+            scenario, new RunSettings(TimeSpan.FromSeconds(30), Confirm: false, _folder), verdict, new Acceptance(Sent: 5000, Acked: 5000), AllStepsRan: true, Traffic: null,
+            [], [], [], [], TrafficStartedAt: 0, EndedAt: 40, LoadBalancer: view)));
+
+        Assert.Contains("`lb: 5xx=0 marked_down=1 not_answered=0`", report, StringComparison.Ordinal);
+        Assert.Contains("| requests HAProxy retried | 34 |", report, StringComparison.Ordinal);
+        Assert.Contains("Marked down: b1 at 12.0 s.", report, StringComparison.Ordinal);
+        Assert.Contains("Alerts that fired (docker/prometheus/alerts.yml): **CollectorReadinessFlapping (b1)**.", report, StringComparison.Ordinal);
+        Assert.Contains("their `for`): CollectorDown (b2).", report, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_folder, "load-balancer-states.png")));
     }
 
     [Fact]

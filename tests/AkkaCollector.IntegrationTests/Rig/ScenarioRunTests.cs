@@ -102,7 +102,7 @@ public sealed partial class ScenarioRunTests : IDisposable
     }
 
     [Fact]
-    public async Task Should_leave_no_collector_Kafka_mock_or_redis_server_behind_when_the_rig_is_killed_with_SIGKILL()
+    public async Task Should_leave_no_collector_Kafka_mock_redis_server_haproxy_or_prometheus_behind_when_the_rig_is_killed_with_SIGKILL()
     {
         using var rig = ChildProcess.StartDotnet(RigDll, ["scenario", "run", "redis-blackhole", "--duration", "60s", "--out", _folder]);
         // The first step's line comes once every process of the topology has started and logged its PID.
@@ -112,7 +112,7 @@ public sealed partial class ScenarioRunTests : IDisposable
         int[] survivors = [];
         try
         {
-            Assert.Equal(["Kafka mock", "collector a1", "collector a2", "redis-server"], children.Select(c => c.Name).Order(StringComparer.Ordinal));
+            Assert.Equal(["Kafka mock", "collector a1", "collector a2", "haproxy", "prometheus", "redis-server"], children.Select(c => c.Name).Order(StringComparer.Ordinal));
             Assert.All(children, child => Assert.True(IsRunning(child.Pid), $"{child.Name} (pid {child.Pid}) is not running before the kill"));
 
             Assert.True(rig.Kill());
@@ -178,6 +178,6 @@ public sealed partial class ScenarioRunTests : IDisposable
     }
 
     // The topology's start-up lines: "collector a1 (zone a) pid N", "zone a: Kafka mock pid N", "redis-server pid N".
-    [GeneratedRegex(@"(?<name>collector \w+|Kafka mock|redis-server)(?: \(zone \w+\))? pid (?<pid>\d+)")]
+    [GeneratedRegex(@"(?<name>collector \w+|Kafka mock|redis-server|haproxy|prometheus)(?: \(zone \w+\))? pid (?<pid>\d+)")]
     private static partial Regex StartedChild();
 }

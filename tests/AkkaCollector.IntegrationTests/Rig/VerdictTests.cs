@@ -1,3 +1,4 @@
+using AkkaCollector.Rig.LoadBalancer;
 using AkkaCollector.Rig.Scenarios;
 using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Rig.Verification;
@@ -83,6 +84,22 @@ public sealed class VerdictTests
         var verdict = Verdict.Compute(ledger, Kafka(("m1", 1), ("m2", 1 - lost)));
 
         Assert.Equal(exitCode, new ScenarioResult(verdict, Acceptance.Compute(ledger, []), allStepsRan, "run").ExitCode);
+    }
+
+    [Theory]
+    [InlineData(1, 0, 0, 1)]
+    [InlineData(0, 1, 0, 1)]
+    [InlineData(0, 0, 1, 1)]
+    [InlineData(0, 0, 0, 0)]
+    public void Should_fail_a_run_whose_producers_saw_a_5xx_or_no_answer_or_whose_load_balancer_marked_a_running_collector_down(
+        int serverErrors, int markedDown, int notAnswered, int exitCode)
+    {
+        LedgerEntry[] ledger = [Acked("m1")];
+        var figures = new LbFigures(serverErrors, markedDown, notAnswered, Retries: 3, Redispatches: 3, []);
+
+        var result = new ScenarioResult(Verdict.Compute(ledger, Kafka(("m1", 1))), Acceptance.Compute(ledger, []), AllStepsRan: true, "run", LoadBalancer: figures);
+
+        Assert.Equal(exitCode, result.ExitCode);
     }
 
     [Theory]

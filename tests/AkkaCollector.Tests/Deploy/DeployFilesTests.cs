@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using AkkaCollector.Observability;
 using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
+using AkkaCollector.Testing.Deploy;
 using AkkaCollector.Testing.Repository;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -81,6 +82,45 @@ public sealed class DeployFilesTests
             Assert.Contains($"EXPOSE {port}", dockerfile);
             Assert.Contains($"/dev/tcp/127.0.0.1/{port}", dockerfile);
         });
+    }
+
+    [Fact]
+    public void Should_ship_haproxy_cfg_and_prometheus_yml_as_the_renderings_of_their_templates_for_compose()
+    {
+        // The rig runs the same templates: a setting changed in the checked-in file alone would be tested by nothing.
+        Assert.Equal(DeployTemplates.ComposeHaproxy(), File.ReadAllText(Path.Combine(Docker, "haproxy", "haproxy.cfg")));
+        Assert.Equal(DeployTemplates.ComposePrometheus(), File.ReadAllText(Path.Combine(Docker, "prometheus", "prometheus.yml")));
+    }
+
+    [Fact]
+    public void Should_render_the_deploy_files_for_the_collectors_compose_runs_in_their_zones()
+    {
+        var composed = Collectors.Select(name => (name, Text(Map(Map(Services[name])["labels"])["zone"]), $"{name}:{new Uri(Environment(name)["ASPNETCORE_URLS"]).Port}"));
+
+        Assert.Equal(composed.Order(), DeployTemplates.ComposeCollectors.Select(c => (c.Name, c.Zone, c.Address)).Order());
+    }
+
+    [Fact]
+    public void Should_mount_the_rendered_files_and_the_alert_rules_in_compose()
+    {
+        string[] Volumes(string service) => ((List<object>)Map(Services[service])["volumes"]).Cast<string>().ToArray();
+
+        Assert.Contains("./haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro", Volumes("haproxy"));
+        Assert.Contains("./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro", Volumes("prometheus"));
+        Assert.Contains("./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro", Volumes("prometheus"));
+        Assert.Contains("  - alerts.yml", File.ReadAllText(Path.Combine(Docker, "prometheus", "prometheus.yml")));
+    }
+
+    [Fact]
+    public void Should_alert_on_metric_names_the_collector_exports()
+    {
+        var exported = typeof(CollectorMetrics).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Select(field => ((Prometheus.Collector)field.GetValue(null)!).Name).ToHashSet();
+        var alerted = Regex.Matches(File.ReadAllText(DeployTemplates.AlertRules), @"collector_[a-z_]+")
+            .Select(m => m.Value).ToHashSet();
+
+        Assert.NotEmpty(alerted);
+        Assert.Subset(exported, alerted);
     }
 
     [Fact]
