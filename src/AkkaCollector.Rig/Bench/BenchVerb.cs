@@ -356,7 +356,8 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var rows = JournalRowsAfterTruncation(gauges);
         var notes = $"drain {drainTime.TotalSeconds:0.0} s; Kafka +{inKafka} records, delivered {delivered:0}; " +
                     $"{writes:0} journal writes of {(writes > 0 ? (after.Persisted - before.Persisted) / writes : 0):0.0} events, " +
-                    $"{(writes > 0 ? (after.JournalWriteSeconds - before.JournalWriteSeconds) / writes * 1000 : 0):0.0} ms each; journal rows after: {rows}" +
+                    $"{(writes > 0 ? (after.JournalWriteSeconds - before.JournalWriteSeconds) / writes * 1000 : 0):0.0} ms each; journal rows after: {rows}; " +
+                    $"{(acked > 0 ? (after.AllocatedBytes - before.AllocatedBytes) / acked : 0):0} B allocated per event" +
                     (drained ? "" : "; BACKLOG NOT DRAINED") + Errors(result, prefix: "; ") + (lookupFigures is null ? "" : "; " + lookupFigures.Notes);
         var phase = new BenchPhase(name, $"{load.Target.AbsolutePath}, {load.Connections} conn, {eventsPerRequest} ev/req" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
             acked / loadTime.TotalSeconds, endToEnd, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, acked),

@@ -48,7 +48,7 @@ public static class EventWriter
         for (var i = 0; i < spooled.Length; i++)
         {
             var parsed = request.Events[i];
-            var messageId = parsed.MessageId ?? Guid.CreateVersion7().ToString("N");
+            var messageId = parsed.MessageId ?? MessageIds.NewVersion7(enrichment.ReceivedAt);
             buffer.ResetWrittenCount();
             writer.Reset(buffer);
             WriteEvent(writer, request, parsed, messageId, receivedAt, enrichment, ip);

@@ -25,6 +25,18 @@ public sealed class EventParserTests
         Assert.Equal("from-body", request.WriteKey);
     }
 
+    [Theory]
+    [InlineData("Basic d2stMTo=", "wk-1")]
+    [InlineData("basic  d2s6cHc6eA==  ", "wk")]
+    [InlineData("Basic w7xtbGF1dC1rZXk6", "ümlaut-key")]
+    [InlineData("Basic YWJj ZA==", "abcd")]
+    public void Should_take_the_username_of_basic_credentials_as_the_write_key(string authorization, string writeKey)
+    {
+        Assert.True(EventParser.TryReadBasicUsername(authorization, out var username));
+
+        Assert.Equal(writeKey, username);
+    }
+
     [Fact]
     public void Should_answer_401_to_basic_credentials_that_are_not_base64()
     {

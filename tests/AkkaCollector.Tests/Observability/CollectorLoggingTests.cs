@@ -45,11 +45,29 @@ public sealed class CollectorLoggingTests
         Assert.Equal("Logging:Format = 'xml': must be simple or json", CollectorLogging.FormatProblem(configuration));
     }
 
-    private static ServiceProvider Services(string? format)
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("Information", true)]
+    public void Should_keep_the_per_request_hosting_diagnostics_off_unless_configured(string? level, bool enabled)
+    {
+        // Enabled even for Critical only, ASP.NET Core starts an Activity and a logging scope for every request.
+        using var services = Services(null, level is null ? [] : [new("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", level)]);
+
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
+
+        Assert.Equal(enabled, logger.IsEnabled(LogLevel.Critical));
+    }
+
+    private static ServiceProvider Services(string? format, KeyValuePair<string, string?>[]? settings = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(format is null ? [] : [new KeyValuePair<string, string?>(CollectorLogging.FormatKey, format)])
+            .AddInMemoryCollection(settings ?? [])
             .Build();
-        return new ServiceCollection().AddLogging(logging => logging.AddCollectorConsole(configuration)).BuildServiceProvider();
+        return new ServiceCollection().AddLogging(logging =>
+        {
+            logging.AddConfiguration(configuration.GetSection("Logging"));
+            logging.AddCollectorConsole(configuration);
+        }).BuildServiceProvider();
     }
 }

@@ -78,6 +78,32 @@ public sealed class DedupWindowTests
     }
 
     [Fact]
+    public void Should_keep_the_newest_ids_while_the_window_turns_over_many_times()
+    {
+        var window = new DedupWindow(3);
+        for (var i = 0; i < 20; i += 2)
+            window.Stored(window.Admit(Events($"{i}", $"{i + 1}"), out _)!);
+
+        var admitted = window.Admit(Events("16", "17", "18", "19"), out var duplicates);
+
+        Assert.Equal(["16"], Ids(admitted));
+        Assert.Equal(3, duplicates);
+        Assert.Equal(3 + 1, window.Count);
+    }
+
+    [Fact]
+    public void Should_not_mistake_a_write_key_and_messageId_for_another_pair_with_the_same_characters()
+    {
+        var window = new DedupWindow(100);
+        window.Stored(window.Admit([Event("c") with { WriteKey = "ab" }], out _)!);
+
+        var shifted = window.Admit([Event("bc") with { WriteKey = "a" }], out var duplicates);
+
+        Assert.Single(shifted!);
+        Assert.Equal(0, duplicates);
+    }
+
+    [Fact]
     public void Should_remember_an_id_replayed_twice_from_an_old_journal_once()
     {
         var window = new DedupWindow(2);
