@@ -29,6 +29,8 @@ public sealed class PostgresOwnership : ISpoolOwnership, IDisposable
     private readonly HashSet<SpoolId> _held = [];
     private readonly CancellationTokenSource _stop = new();
     private NpgsqlConnection? _session;
+    /// <summary>The first connection attempt: claims wait for it, so a collector's first claims are not refused for want of a session.</summary>
+    private readonly Task _firstAttempt;
     private long _leaseUntil;
     private long _connectedAt;
 
@@ -47,6 +49,7 @@ public sealed class PostgresOwnership : ISpoolOwnership, IDisposable
             CommandTimeout = commandSeconds,
             ApplicationName = $"akkacollector-spool-locks {options.InstanceId}",
         }.ToString();
+        _firstAttempt = Task.Run(ConnectAsync);
         _ = Task.Run(KeepSessionAsync);
     }
 
@@ -59,8 +62,11 @@ public sealed class PostgresOwnership : ISpoolOwnership, IDisposable
     public event Action<IReadOnlyList<SpoolId>>? Lost;
 
     // Advisory locks nest within a session: taking one twice would need two releases. One claim per spool.
-    public Task<bool> TryTakeAsync(SpoolId spool) =>
-        OnSessionAsync(async session => !_held.Contains(spool) && await TakeAsync(session, spool), false);
+    public async Task<bool?> TryTakeAsync(SpoolId spool)
+    {
+        await _firstAttempt;
+        return await OnSessionAsync<bool?>(async session => !_held.Contains(spool) && await TakeAsync(session, spool), null);
+    }
 
     private async Task<bool> TakeAsync(NpgsqlConnection session, SpoolId spool)
     {
@@ -123,6 +129,7 @@ public sealed class PostgresOwnership : ISpoolOwnership, IDisposable
     /// <summary>Connects (again) when there is no session, else pings it, every TakeoverAfter / 8.</summary>
     private async Task KeepSessionAsync()
     {
+        await _firstAttempt;
         while (!_stop.IsCancellationRequested)
         {
             if (_session is null)

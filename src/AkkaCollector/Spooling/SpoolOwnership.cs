@@ -19,8 +19,11 @@ public interface ISpoolOwnership
     /// <summary>How often to look for spools to take over; null when once, at start, is enough.</summary>
     TimeSpan? ScanEvery { get; }
 
-    /// <summary>Claims a spool; false when another collector holds it (or this one holds it already).</summary>
-    Task<bool> TryTakeAsync(SpoolId spool);
+    /// <summary>
+    /// Claims a spool: true when this collector holds it now, false when another collector does (or this one holds it
+    /// already), null when nobody can say (no lock session: the database is unreachable); ask again later.
+    /// </summary>
+    Task<bool?> TryTakeAsync(SpoolId spool);
 
     /// <summary>Gives a claimed spool up (after draining it).</summary>
     Task ReleaseAsync(SpoolId spool);
@@ -42,7 +45,7 @@ public sealed class FileOwnership(Func<Task<IReadOnlyList<SpoolId>>> spoolsInFil
 
     public TimeSpan? ScanEvery => null;
 
-    public Task<bool> TryTakeAsync(SpoolId spool) => Task.FromResult(true);
+    public Task<bool?> TryTakeAsync(SpoolId spool) => Task.FromResult<bool?>(true);
 
     public Task ReleaseAsync(SpoolId spool) => Task.CompletedTask;
 

@@ -92,7 +92,7 @@ public sealed class SpoolPartition : ReceiveActor, IWithTimers, IWithUnboundedSt
     private void ClaimSpool()
     {
         _claiming = true;
-        _ownership.TryTakeAsync(_spool).PipeTo(Self, success: taken => new Claimed(taken), failure: _ => new Claimed(false));
+        _ownership.TryTakeAsync(_spool).PipeTo(Self, success: taken => new Claimed(taken), failure: _ => new Claimed(null));
     }
 
     private void HandleClaimed(Claimed claimed)
@@ -108,17 +108,23 @@ public sealed class SpoolPartition : ReceiveActor, IWithTimers, IWithUnboundedSt
         }
     }
 
-    private void TakeClaim(bool taken)
+    private void TakeClaim(bool? taken)
     {
-        if (!taken)
+        if (taken != true && _role == SpoolRole.Drain)
         {
-            if (_role == SpoolRole.Drain)
-            {
-                Context.Stop(Self);
-                return;
-            }
+            Context.Stop(Self);
+            return;
+        }
+        if (taken is null)
+        {
+            // No lock session yet (starting) or now (database unreachable): nobody can own the spool; ask again.
+            ClaimAgain();
+            return;
+        }
+        if (taken == false)
+        {
             if (!_waitedForClaim)
-                _log.Warning("Spool {0} is held by another collector (it took the spool over while this one was gone); waiting for it to deliver and let go, unready meanwhile", _spool);
+                _log.Warning("Spool {0} is held by another collector (one that took it over while this one was gone, or one running under the same Collector:InstanceId); waiting for it to let go, unready meanwhile", _spool);
             _waitedForClaim = true;
             ClaimAgain();
             return;
@@ -126,9 +132,7 @@ public sealed class SpoolPartition : ReceiveActor, IWithTimers, IWithUnboundedSt
         _owned = true;
         CollectorMetrics.SpoolsOwned.Inc();
         if (_role == SpoolRole.Own && _waitedForClaim)
-        {
             _log.Info("Spool {0} handed back: the collector that took it over let it go; this collector owns it again", _spool);
-        }
         _waitedForClaim = false;
         StartSpooler();
     }
@@ -204,7 +208,7 @@ public sealed class SpoolPartition : ReceiveActor, IWithTimers, IWithUnboundedSt
         Timers.StartSingleTimer("restart", RestartSpooler.Instance, _restartDelay);
     }
 
-    private sealed record Claimed(bool Taken);
+    private sealed record Claimed(bool? Taken);
 
     private sealed record Claim
     {

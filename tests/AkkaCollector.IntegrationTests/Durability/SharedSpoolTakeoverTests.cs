@@ -22,12 +22,8 @@ public sealed class SharedSpoolTakeoverTests(PostgresServerFixture postgres, ITe
     public async Task Should_deliver_a_killed_collectors_spools_from_a_survivor_once_and_hand_them_back_when_it_returns()
     {
         await using var spool = await SharedSpool.StartAsync(postgres.Instance, "killed_owner");
-        var a = await spool.StartCollectorAsync("a");
-        var b = await spool.StartCollectorAsync("b");
-        await spool.SetKafkaDownAsync();
-        using var beforeKill = new EventSender(a.BaseUrl, NoRetries);
-        await beforeKill.SendAsync(Events);
-        Assert.Equal(Events, beforeKill.Ledger.AckedCount);
+        var (a, b) = await StartTwoWithKafkaDownAsync(spool);
+        using var beforeKill = await SpoolAsync(a);
 
         Assert.True(a.Kill());
         await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("taken over", StringComparison.Ordinal), TakeoverBound);
@@ -44,18 +40,19 @@ public sealed class SharedSpoolTakeoverTests(PostgresServerFixture postgres, ITe
 
         await AssertEveryAckOnceAsync(spool, beforeKill, afterReturn);
         output.WriteLine(string.Join('\n', b.Current.Lines.Select(l => l.Text).Where(l => l.Contains("spool-a-", StringComparison.Ordinal))));
+        Assert.Equal(2, await SharedSpool.MetricAsync(b, "collector_spools_taken_over_total"));
+        Assert.Equal(2, await SharedSpool.MetricAsync(b, "collector_spools_handed_back_total"));
+        Assert.Equal(Events, await SharedSpool.MetricAsync(b, "collector_taken_over_events_delivered_total"));
+        Assert.Equal(2, await SharedSpool.MetricAsync(b, "collector_spools_owned"));
+        Assert.Equal(2, await SharedSpool.MetricAsync(a, "collector_spools_owned"));
     }
 
     [Fact]
     public async Task Should_exit_instead_of_delivering_or_writing_when_a_paused_owner_wakes_after_its_spools_were_taken_over()
     {
         await using var spool = await SharedSpool.StartAsync(postgres.Instance, "paused_owner");
-        var a = await spool.StartCollectorAsync("a");
-        var b = await spool.StartCollectorAsync("b");
-        await spool.SetKafkaDownAsync();
-        using var beforePause = new EventSender(a.BaseUrl, NoRetries);
-        await beforePause.SendAsync(Events);
-        Assert.Equal(Events, beforePause.Ledger.AckedCount);
+        var (a, b) = await StartTwoWithKafkaDownAsync(spool);
+        using var beforePause = await SpoolAsync(a);
 
         Assert.True(a.Signal(Signals.SIGSTOP));
         await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("taken over", StringComparison.Ordinal), TakeoverBound);
@@ -79,12 +76,9 @@ public sealed class SharedSpoolTakeoverTests(PostgresServerFixture postgres, ITe
     public async Task Should_keep_every_spool_with_its_owner_through_a_database_restart()
     {
         await using var spool = await SharedSpool.StartAsync(postgres.Instance, "database_restart");
-        var a = await spool.StartCollectorAsync("a");
-        var b = await spool.StartCollectorAsync("b");
-        await spool.SetKafkaDownAsync();
-        using var toA = new EventSender(a.BaseUrl, NoRetries);
-        using var toB = new EventSender(b.BaseUrl, NoRetries);
-        await Task.WhenAll(toA.SendAsync(Events), toB.SendAsync(Events));
+        var (a, b) = await StartTwoWithKafkaDownAsync(spool);
+        using var toA = await SpoolAsync(a);
+        using var toB = await SpoolAsync(b);
 
         await postgres.Instance.RestartAsync();
         foreach (var collector in new[] { a, b })
@@ -96,6 +90,24 @@ public sealed class SharedSpoolTakeoverTests(PostgresServerFixture postgres, ITe
         Assert.Equal(0, SharedSpool.LinesWith(a, "taken over:") + SharedSpool.LinesWith(b, "taken over:"));
         await spool.SetKafkaUpAsync();
         await AssertEveryAckOnceAsync(spool, toA, toB);
+    }
+
+    /// <summary>Collectors a and b on the shared spool, Kafka down: whatever they acknowledge stays in their spools.</summary>
+    private static async Task<(CollectorProcess A, CollectorProcess B)> StartTwoWithKafkaDownAsync(SharedSpool spool)
+    {
+        var a = await spool.StartCollectorAsync("a");
+        var b = await spool.StartCollectorAsync("b");
+        await spool.SetKafkaDownAsync();
+        return (a, b);
+    }
+
+    /// <summary>Sends <see cref="Events"/> events to <paramref name="collector"/>, every one acknowledged.</summary>
+    private static async Task<EventSender> SpoolAsync(CollectorProcess collector)
+    {
+        var sender = new EventSender(collector.BaseUrl, NoRetries);
+        await sender.SendAsync(Events);
+        Assert.Equal(Events, sender.Ledger.AckedCount);
+        return sender;
     }
 
     private async Task AssertEveryAckOnceAsync(SharedSpool spool, params EventSender[] senders)

@@ -155,6 +155,22 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Should_refuse_the_next_write_of_an_owner_whose_spool_a_takeover_has_fenced()
+    {
+        var owner = StartSpool(new RecordingPublisher());
+        Store(owner, "e1", "e2");
+
+        // A taker that ignores the lock, as a woken owner's write races the takeover: its fence is row 3.
+        var kafka = new RecordingPublisher();
+        Sys.ActorOf(SpoolPartition.For(Spool0, SpoolRole.Drain, Options(), null, kafka, new SqlSpoolReader(Sys), kafka, Alone));
+        await AwaitAssertAsync(async () => Assert.Equal(3, await _journal.CountRowsAsync(PersistenceId)), TimeSpan.FromSeconds(20));
+        owner.Tell(Request("late"), TestActor);
+
+        Assert.Equal(SpoolReply.Failed, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(10)));
+        Assert.Equal(3, await _journal.CountRowsAsync(PersistenceId));
+    }
+
+    [Fact]
     public async Task Should_deliver_after_the_upgrade_a_spool_written_before_instance_ids()
     {
         // "spool-0": how every collector named its spool before Collector:InstanceId.
