@@ -23,7 +23,7 @@ internal sealed partial class BenchRun
             return new Dictionary<string, string>();
         _postgres = await PostgresServer.StartAsync();
         console.MarkupLine($"postgres pid {_postgres.Pid} on port {_postgres.Port}: the spool of the collector under test");
-        return new Dictionary<string, string> { [ConnectionStringSetting] = await _postgres.CreateDatabaseAsync("bench_spool") };
+        return new Dictionary<string, string> { [ConnectionStringSetting] = await _postgres.CreateDatabaseAsync("bench_spool", pooled: true) };
     }
 
     /// <summary>On PostgreSQL: the same loads on a SQLite collector, and PostgreSQL's single-event rate against SQLite's.</summary>

@@ -22,7 +22,7 @@ public sealed class SharedSpoolDatabases : IAsyncDisposable
     /// <summary>Creates the zone's database; returns each of its collectors' spool settings, by collector name.</summary>
     public async Task<Func<string, IReadOnlyDictionary<string, string>>> ForZoneAsync(string zone)
     {
-        var connectionString = await _server.CreateDatabaseAsync($"spool_{zone}");
+        var connectionString = await _server.CreateDatabaseAsync($"spool_{zone}", pooled: true);
         return collector => new Dictionary<string, string>
         {
             ["Spool__Provider"] = "postgresql",
