@@ -115,7 +115,7 @@ public sealed class PostgresOwnership : ISpoolOwnership, IDisposable
             Volatile.Write(ref _leaseUntil, started + (long)(_idleTimeout.TotalSeconds * Stopwatch.Frequency));
             return result;
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException && !_stop.IsCancellationRequested)
+        catch (Exception e) when ((e is NpgsqlException or InvalidOperationException or TimeoutException) && !_stop.IsCancellationRequested)
         {
             EndSession(e);
             return whenNoSession;
@@ -158,19 +158,20 @@ public sealed class PostgresOwnership : ISpoolOwnership, IDisposable
         {
             var started = Stopwatch.GetTimestamp();
             var session = new NpgsqlConnection(_connectionString);
+            IReadOnlyList<SpoolId> lost;
             try
             {
                 await session.OpenAsync(_stop.Token);
                 await using var timeout = new NpgsqlCommand($"SET idle_session_timeout = {(long)_idleTimeout.TotalMilliseconds}", session);
                 await timeout.ExecuteNonQueryAsync(_stop.Token);
+                lost = await ClaimAgainAsync(session);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException && !_stop.IsCancellationRequested)
+            catch (Exception e) when ((e is NpgsqlException or TimeoutException) && !_stop.IsCancellationRequested)
             {
                 await session.DisposeAsync();
                 _logger.LogWarning("Spool locks: cannot open the lock session ({Reason}); retrying in 1 s", e.Message);
                 return;
             }
-            var lost = await ClaimAgainAsync(session);
             _session = session;
             Volatile.Write(ref _connectedAt, Stopwatch.GetTimestamp());
             Volatile.Write(ref _leaseUntil, started + (long)(_idleTimeout.TotalSeconds * Stopwatch.Frequency));
@@ -191,10 +192,19 @@ public sealed class PostgresOwnership : ISpoolOwnership, IDisposable
         var wanted = _held.ToList();
         _held.Clear();
         var lost = new List<SpoolId>();
-        foreach (var spool in wanted)
+        try
         {
-            if (!await TakeAsync(session, spool))
-                lost.Add(spool);
+            foreach (var spool in wanted)
+            {
+                if (!await TakeAsync(session, spool))
+                    lost.Add(spool);
+            }
+        }
+        catch
+        {
+            // This session failed too: the next one claims them all again.
+            _held.UnionWith(wanted);
+            throw;
         }
         return lost;
     }
