@@ -37,7 +37,7 @@ public static class SpoolJournalConfig
         var autoInitialize = options.AutoInitialize ? "on" : "off";
         // Concurrent journal transactions. SQLite has one writer: more than 1 only adds lock waits (hocon/spool.conf).
         // PostgreSQL waits on each transaction's round trips and commit, not on a lock: two transactions in flight
-        // overlap those waits (single events 38-76 % of SQLite's rate with 1, 100 % with 2; docs/benchmark.md). The
+        // overlap those waits (single events 38-76 % of SQLite's rate with 1, 78-100 % with 2; docs/benchmark.md). The
         // journal answers each spooler's writes in the order it asked (Akka.Persistence's resequencer).
         var parallelism = options.Provider == "postgresql" ? 2 : 1;
         return ConfigurationFactory.ParseString($$"""
