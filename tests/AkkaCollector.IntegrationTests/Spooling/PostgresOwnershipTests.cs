@@ -13,16 +13,22 @@ public sealed class PostgresOwnershipTests(PostgresServerFixture postgres) : ICl
     private static readonly TimeSpan TakeoverAfter = TimeSpan.FromSeconds(4);
     private static readonly SpoolId Spool = new("a", 0);
 
-    private PostgresOwnership Collector(string connectionString, string instance) =>
-        new(new SpoolOptions { Provider = "postgresql", ConnectionString = connectionString, TakeoverAfter = TakeoverAfter, InstanceId = instance },
-            NullLogger.Instance);
+    /// <summary>A fresh database and the lock sessions of collectors "a" and "b" on it.</summary>
+    private async Task<TwoCollectors> TwoCollectorsAsync(string name)
+    {
+        var database = await postgres.Instance.CreateDatabaseAsync(name);
+        return new TwoCollectors(database, Collector("a"), Collector("b"));
+
+        PostgresOwnership Collector(string instance) =>
+            new(new SpoolOptions { Provider = "postgresql", ConnectionString = database, TakeoverAfter = TakeoverAfter, InstanceId = instance },
+                NullLogger.Instance);
+    }
 
     [Fact]
     public async Task Should_give_a_spool_to_one_collector_at_a_time_and_to_the_other_once_it_lets_go()
     {
-        var database = await postgres.Instance.CreateDatabaseAsync("ownership_exclusive");
-        using var a = Collector(database, "a");
-        using var b = Collector(database, "b");
+        using var collectors = await TwoCollectorsAsync("ownership_exclusive");
+        var (a, b) = (collectors.A, collectors.B);
 
         Assert.True(await a.TryTakeAsync(Spool));
         Assert.False(await b.TryTakeAsync(Spool));
@@ -36,9 +42,8 @@ public sealed class PostgresOwnershipTests(PostgresServerFixture postgres) : ICl
     [Fact]
     public async Task Should_claim_its_spools_again_on_a_new_session_when_the_server_ends_its_session()
     {
-        var database = await postgres.Instance.CreateDatabaseAsync("ownership_session_ended");
-        using var a = Collector(database, "a");
-        using var b = Collector(database, "b");
+        using var collectors = await TwoCollectorsAsync("ownership_session_ended");
+        var (database, a, b) = (collectors.Database, collectors.A, collectors.B);
         Assert.True(await a.TryTakeAsync(Spool));
         var ended = await SessionOfAsync(database, "a");
 
@@ -81,5 +86,14 @@ public sealed class PostgresOwnershipTests(PostgresServerFixture postgres) : ICl
             await Task.Delay(50);
         }
         return true;
+    }
+
+    private sealed record TwoCollectors(string Database, PostgresOwnership A, PostgresOwnership B) : IDisposable
+    {
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+        }
     }
 }
