@@ -1,4 +1,4 @@
--- One database per collector that spools to PostgreSQL: a spool belongs to one collector (its persistence ids
--- spool-0..N-1 would collide if two collectors shared a journal).
-CREATE DATABASE spool_b1;
-CREATE DATABASE spool_b2;
+-- One spool database per zone, shared by the zone's collectors: each journals under its own Collector:InstanceId
+-- (spool-INSTANCE-N) and holds its spools' advisory locks; a collector that is gone has its spools taken over by
+-- the others (docs/deploy.md, "Shared PostgreSQL spool").
+CREATE DATABASE spool_b;

@@ -16,7 +16,8 @@ public static class CollectorSummary
         var topic = services.GetRequiredService<IOptions<KafkaOptions>>().Value.Topic;
         var lookups = services.GetRequiredService<IRequestLookups>() is NoLookups ? "off" : "on";
         // The PostgreSQL connection string may carry a password: only the SQLite folder is named.
-        var journal = spool.Provider == "sqlite" && spool.ConnectionString is null ? $"sqlite at {Path.GetFullPath(spool.Path)}" : spool.Provider;
+        var journal = (spool.Provider == "sqlite" && spool.ConnectionString is null ? $"sqlite at {Path.GetFullPath(spool.Path)}" : spool.Provider) +
+                      $" as instance {spool.InstanceId}";
         return new StartupSummary(spool.Partitions, spool.MaxBytes, journal,
             kafka.IsEmbedded ? "embedded mock" : "bootstrap", kafka.BootstrapServers, topic, lookups);
     }

@@ -27,6 +27,7 @@ public static class SettingsCheck
     public static readonly IReadOnlyList<(string Section, Type Options)> Sections =
     [
         (SpoolOptions.Section, typeof(SpoolOptions)),
+        (InstanceOptions.Section, typeof(InstanceOptions)),
         (KafkaOptions.Section, typeof(KafkaOptions)),
         (IngressOptions.SectionName, typeof(IngressOptions)),
         (ShutdownOptions.Section, typeof(ShutdownOptions)),

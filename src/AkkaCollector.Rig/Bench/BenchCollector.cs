@@ -38,7 +38,8 @@ internal sealed class BenchCollector(CollectorNode node, ProcessProbe probe, Col
             throw;
         }
         var probe = new ProcessProbe(node.Pid ?? throw new InvalidOperationException($"Collector {name} is not running."));
-        return new BenchCollector(node, probe, new CollectorGauges(node.Url, bootstrapServers, topic, Path.Combine(spool, "spool.db")), logFile);
+        var postgres = configuration.TryGetValue("Spool__Provider", out var provider) && provider == "postgresql" ? configuration["Spool__ConnectionString"] : null;
+        return new BenchCollector(node, probe, new CollectorGauges(node.Url, bootstrapServers, topic, Path.Combine(spool, "spool.db"), postgres), logFile);
     }
 
     public Uri Url(string path) => new(_node.Url, path);

@@ -185,7 +185,10 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         _kafka = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 32, topic: Topic);
         _kafkaProbe = new ProcessProbe(_kafka.Process.Pid);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillEverything();
-        _collector = await StartCollectorAsync("collector", CollectorConfiguration(), stop);
+        var configuration = CollectorConfiguration();
+        foreach (var (key, value) in await SpoolDatabaseAsync())
+            configuration[key] = value;
+        _collector = await StartCollectorAsync("collector", configuration, stop);
         _noop = await NoopHostProcess.StartAsync(stop);
         console.MarkupLine($"no-op host pid {_noop.Pid} at {_noop.BaseUrl}");
         console.MarkupLine($"Kafka mock pid {_kafka.Process.Pid} at {_kafka.BootstrapServers}");
@@ -262,6 +265,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var track64 = await MeasureCollectorAsync(_collector!, "track-64", new WrkLoad(Url("/v1/track"), _trackBodies, 64, d), 1, stop);
         var track256 = await MeasureCollectorAsync(_collector!, "track-256", new WrkLoad(Url("/v1/track"), _trackBodies, 256, d), 1, stop);
         var batch = await MeasureCollectorAsync(_collector!, "batch20-64", new WrkLoad(Url("/v1/batch"), _batchBodies, 64, d), BatchEvents, stop);
+        await MeasureSqliteBesideAsync(track64, track256, batch, stop);
 
         var best = new[] { track64, track256 }.MaxBy(p => p.EndToEnd ?? 0)!;
         _targets.Add(Ratio("durable single events >= 60 % of the HTTP ceiling (req/s)",
@@ -487,6 +491,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         _noop?.Dispose();
         if (_kafka is not null)
             await _kafka.DisposeAsync();
+        await StopPostgresAsync();
     }
 
     private void KillEverything()

@@ -8,7 +8,8 @@ namespace AkkaCollector.Rig.Bench;
 /// Where the benchmark reads the truth about delivery: the collector's /metrics, Kafka's high watermarks (records the
 /// topic holds, whoever wrote them) and the journal table itself (rows left after truncation).
 /// </summary>
-public sealed class CollectorGauges(Uri collector, string bootstrapServers, string topic, string journalFile) : IDisposable
+/// <param name="postgresConnectionString">The journal's database when the collector spools to PostgreSQL; null reads <paramref name="journalFile"/> (SQLite).</param>
+public sealed class CollectorGauges(Uri collector, string bootstrapServers, string topic, string journalFile, string? postgresConnectionString = null) : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly IConsumer<Ignore, Ignore> _consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
@@ -78,7 +79,9 @@ public sealed class CollectorGauges(Uri collector, string bootstrapServers, stri
     /// <summary>Rows in the journal table (each one journal write not yet truncated).</summary>
     public long JournalRows()
     {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = journalFile, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        using System.Data.Common.DbConnection connection = postgresConnectionString is null
+            ? new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = journalFile, Mode = SqliteOpenMode.ReadOnly }.ToString())
+            : new Npgsql.NpgsqlConnection(postgresConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM journal";

@@ -46,6 +46,8 @@ public sealed class Scenario
     {
         if (Topology.Zones.Count == 0)
             throw new FormatException($"Scenario '{Name}' has no zones.");
+        if (Topology.Spool.Provider is not ("sqlite" or "postgresql"))
+            throw new FormatException($"Scenario '{Name}': unknown spool provider '{Topology.Spool.Provider}' (sqlite, postgresql).");
         var collectors = Collectors().Select(c => c.Collector).ToHashSet(StringComparer.Ordinal);
         var zones = Topology.Zones.Select(z => z.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var step in Steps)
@@ -55,7 +57,7 @@ public sealed class Scenario
             {
                 "wait" when step.For is null => "wait needs 'for' (e.g. 20% or 5s)",
                 "isolate" or "restore" when step.Zone is null && step.Collector is null => $"{step.Do} needs a zone or a collector",
-                "restart" or "kill" or "start" when step.Collector is null => $"{step.Do} needs a collector",
+                "restart" or "stop" or "kill" or "start" when step.Collector is null => $"{step.Do} needs a collector",
                 _ => null,
             };
             problem ??= step.Zone is { } zone && !zones.Contains(zone) ? $"no zone '{zone}'" : null;
@@ -86,6 +88,22 @@ public sealed class TopologySpec
     public bool Geo { get; set; }
 
     public KafkaSpec Kafka { get; set; } = new();
+
+    public SpoolSpec Spool { get; set; } = new();
+}
+
+/// <summary>Where the collectors spool.</summary>
+public sealed class SpoolSpec
+{
+    /// <summary>
+    /// sqlite: a spool folder per collector (the default); postgresql: one PostgreSQL server for the run and one spool
+    /// database per zone, shared by its collectors (each under its own Collector:InstanceId, its name), which take over
+    /// the spools of a collector that is gone.
+    /// </summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>postgresql: Spool:TakeoverAfter of every collector.</summary>
+    public string TakeoverAfter { get; set; } = "30s";
 }
 
 /// <summary>One availability zone.</summary>
@@ -128,10 +146,10 @@ public sealed class StepSpec
 {
     /// <summary>Every step a scenario can take.</summary>
     public static readonly string[] Kinds =
-        ["start-traffic", "stop-traffic", "wait", "isolate", "restore", "kafka-down", "kafka-up", "restart", "kill", "start", "drain", "verify"];
+        ["start-traffic", "stop-traffic", "wait", "isolate", "restore", "kafka-down", "kafka-up", "restart", "stop", "kill", "start", "drain", "verify"];
 
     /// <summary>Steps an operator confirms first with <c>--confirm</c>, as the story's script asked before changing a network ACL.</summary>
-    public static readonly string[] Risky = ["isolate", "restore", "kafka-down", "kafka-up", "restart", "kill"];
+    public static readonly string[] Risky = ["isolate", "restore", "kafka-down", "kafka-up", "restart", "stop", "kill"];
 
     public string Do { get; set; } = "";
 
@@ -156,6 +174,7 @@ public sealed class StepSpec
         "restore" => $"restore {Zone ?? Collector}",
         "kafka-down" or "kafka-up" => $"{Do} {Zone ?? "all zones"}",
         "restart" => $"restart {Collector} (SIGTERM)",
+        "stop" => $"stop {Collector} (SIGTERM, not started again)",
         "kill" => $"kill -9 {Collector}",
         "start" => $"start {Collector}",
         "drain" => $"drain (up to {For ?? "60s"})",

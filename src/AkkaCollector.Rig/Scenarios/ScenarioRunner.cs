@@ -157,16 +157,13 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
                 break;
             case "restart":
                 var restarted = topology.Collector(step.Collector!);
-                RefuseFrom(restarted);
-                var stop = await restarted.StopAsync();
-                Log($"{restarted.Name} after SIGTERM: {stop} (kill window {CollectorNode.KillWindow.TotalSeconds:0} s)");
-                // The product's promise to its process manager; a restart that breaks it fails the run.
-                if (!stop.KeptTheKillWindow)
-                    throw new InvalidOperationException(
-                        $"{restarted.Name} did not exit 0 inside its {CollectorNode.KillWindow.TotalSeconds:0} s kill window after SIGTERM: {stop}");
+                await StopAsync(restarted);
                 await restarted.StartAsync(cancellationToken);
                 ServeAgain(restarted);
                 Log($"{restarted.Name} running again, pid {restarted.Pid}");
+                break;
+            case "stop":
+                await StopAsync(topology.Collector(step.Collector!));
                 break;
             case "kill":
                 var killed = topology.Collector(step.Collector!);
@@ -191,6 +188,18 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             default:
                 throw new InvalidOperationException($"Step '{step.Do}' has no implementation.");
         }
+    }
+
+    /// <summary>SIGTERM, as a process manager stops a collector; it refuses traffic from here until it is started again.</summary>
+    private async Task StopAsync(CollectorNode collector)
+    {
+        RefuseFrom(collector);
+        var stop = await collector.StopAsync();
+        Log($"{collector.Name} after SIGTERM: {stop} (kill window {CollectorNode.KillWindow.TotalSeconds:0} s)");
+        // The product's promise to its process manager; a stop that breaks it fails the run.
+        if (!stop.KeptTheKillWindow)
+            throw new InvalidOperationException(
+                $"{collector.Name} did not exit 0 inside its {CollectorNode.KillWindow.TotalSeconds:0} s kill window after SIGTERM: {stop}");
     }
 
     private async Task SwitchLinksAsync(StepSpec step, bool cut, CancellationToken cancellationToken)

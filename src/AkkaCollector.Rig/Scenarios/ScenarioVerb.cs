@@ -7,7 +7,7 @@ namespace AkkaCollector.Rig.Scenarios;
 
 /// <summary>
 /// <c>scenario run FILE|NAME [--duration D] [--confirm] [--dry-run] [--out DIR]</c> and <c>scenario list</c>.
-/// NAME is a scenario shipped in the rig's scenarios folder (az-outage, kafka-down, kill-9, redis-blackhole).
+/// NAME is a scenario shipped in the rig's scenarios folder (az-outage, kafka-down, kill-9, redis-blackhole, scale-down).
 /// The last two lines printed are the load balancer's view, <c>lb: 5xx=N marked_down=N not_answered=N</c>, and the
 /// verdict, <c>lost=N duplicates=N acked=N</c>; the exit code is 0 only when nothing acknowledged was lost, enough was
 /// acknowledged (<see cref="Acceptance"/>), every step ran and the lb line reads 0 three times (<see cref="LbFigures.Clean"/>).

@@ -32,6 +32,7 @@ public sealed class Topology : IAsyncDisposable
     private RedisServerProcess? _redis;
     private HaproxyProcess? _haproxy;
     private PrometheusProcess? _prometheus;
+    private SharedSpoolDatabases? _spools;
 
     private Topology(string runDirectory) => _runDirectory = runDirectory;
 
@@ -80,6 +81,11 @@ public sealed class Topology : IAsyncDisposable
                 shared["AppRegistry__Enabled"] = "true";
                 log($"redis-server pid {topology._redis.Pid} at {topology._redis.EndPoint}, {scenario.Traffic.WriteKeys} apps registered");
             }
+            if (scenario.Topology.Spool.Provider == "postgresql")
+            {
+                topology._spools = await SharedSpoolDatabases.StartAsync(scenario.Topology.Spool);
+                log($"postgres pid {topology._spools.Pid}: one spool database per zone, shared by its collectors");
+            }
             foreach (var zone in scenario.Topology.Zones)
                 topology._zones.Add(await topology.StartZoneAsync(zone, scenario.Topology.Kafka, shared, log));
             await Task.WhenAll(topology.Collectors.Select(c => c.StartAsync(cancellationToken)));
@@ -105,6 +111,7 @@ public sealed class Topology : IAsyncDisposable
         foreach (var zone in _zones)
             zone.Kafka.Process.Dispose();
         _redis?.Dispose();
+        _spools?.Kill();
     }
 
     /// <summary>
@@ -139,6 +146,8 @@ public sealed class Topology : IAsyncDisposable
                 await File.WriteAllTextAsync(Path.Combine(logs, $"kafka-{zone.Name}.log"), zone.Kafka.Process.Output);
                 await zone.Kafka.DisposeAsync();
             }
+            if (_spools is not null)
+                await _spools.DisposeAsync();
         }
         finally
         {
@@ -176,10 +185,13 @@ public sealed class Topology : IAsyncDisposable
         log($"zone {zone.Name}: Kafka mock pid {mock.Process.Pid} at {mock.BootstrapServers}, advertised through proxies {kafkaLink.Addresses}");
         var audit = TopicAudit.Start(kafkaLink.Addresses, kafka.Topic);
         var collectors = new List<CollectorNode>();
+        var spool = _spools is null ? null : await _spools.ForZoneAsync(zone.Name);
         for (var i = 1; i <= zone.Collectors; i++)
         {
             var name = $"{zone.Name}{i}";
             var configuration = new Dictionary<string, string>(shared) { ["Kafka__BootstrapServers"] = kafkaLink.Addresses };
+            foreach (var (key, value) in spool?.Invoke(name) ?? new Dictionary<string, string>())
+                configuration[key] = value;
             if (_redis is not null)
             {
                 var redisLink = new ProxyLink($"{name} -> redis-server", [TcpFaultProxy.Start("127.0.0.1", _redis.Port)]);

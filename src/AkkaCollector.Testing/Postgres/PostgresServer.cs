@@ -17,10 +17,12 @@ public sealed class PostgresServer : IAsyncDisposable
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     private readonly string _folder;
+    private readonly string _bin;
 
-    private PostgresServer(string folder, int port, int pid)
+    private PostgresServer(string folder, string bin, int port, int pid)
     {
         _folder = folder;
+        _bin = bin;
         Port = port;
         Pid = pid;
     }
@@ -28,12 +30,16 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>The loopback TCP port the server listens on.</summary>
     public int Port { get; }
 
-    /// <summary>The postmaster's process id (from postmaster.pid).</summary>
-    public int Pid { get; }
+    /// <summary>The postmaster's process id (from postmaster.pid); a restart changes it.</summary>
+    public int Pid { get; private set; }
 
-    /// <summary>Connection string for <paramref name="database"/> as the superuser (trust authentication on loopback).</summary>
-    public string ConnectionString(string database) =>
-        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = ServiceUser, Database = database, Pooling = false }.ToString();
+    /// <summary>
+    /// Connection string for <paramref name="database"/> as the superuser (trust authentication on loopback). Unpooled
+    /// by default, so a test's connections end with it; <paramref name="pooled"/> for a collector whose speed is measured
+    /// (unpooled, every journal write opens a connection of its own).
+    /// </summary>
+    public string ConnectionString(string database, bool pooled = false) =>
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = ServiceUser, Database = database, Pooling = pooled }.ToString();
 
     /// <summary>Creates the cluster, starts it and returns once it accepts connections.</summary>
     public static async Task<PostgresServer> StartAsync()
@@ -51,14 +57,7 @@ public sealed class PostgresServer : IAsyncDisposable
             await RunAsync(Path.Combine(bin, "initdb"), ["-D", data, "-U", ServiceUser, "--auth=trust", "-E", "UTF8", "--no-sync"], runAsServiceUser);
 
             var port = LoopbackPort.Free();
-            await RunAsync(Path.Combine(bin, "pg_ctl"),
-                ["start", "-D", data, "-w", "-t", "30", "-l", Path.Combine(folder, "server.log"),
-                 "-o", $"-p {port} -k {folder} -c listen_addresses=127.0.0.1"], runAsServiceUser);
-
-            var pid = int.Parse(File.ReadLines(Path.Combine(data, "postmaster.pid")).First());
-            // pg_ctl detached the server: it is nobody's child here, so it gets a watch of its own.
-            ParentWatch.Guard(pid);
-            return new PostgresServer(folder, port, pid);
+            return new PostgresServer(folder, bin, port, await StartServerAsync(bin, folder, port));
         }
         catch
         {
@@ -68,8 +67,30 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Creates an empty database and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(string name)
+    /// <summary>
+    /// Stops the server (fast shutdown: every session is ended, as in a failover or a restart for maintenance) and starts
+    /// it again on the same port and data; returns once it accepts connections.
+    /// </summary>
+    public async Task RestartAsync()
+    {
+        await RunAsync(Path.Combine(_bin, "pg_ctl"), ["stop", "-D", Path.Combine(_folder, "data"), "-m", "fast", "-w", "-t", "30"], geteuid() == 0);
+        Pid = await StartServerAsync(_bin, _folder, Port);
+    }
+
+    private static async Task<int> StartServerAsync(string bin, string folder, int port)
+    {
+        var data = Path.Combine(folder, "data");
+        await RunAsync(Path.Combine(bin, "pg_ctl"),
+            ["start", "-D", data, "-w", "-t", "30", "-l", Path.Combine(folder, "server.log"),
+             "-o", $"-p {port} -k {folder} -c listen_addresses=127.0.0.1"], geteuid() == 0);
+        var pid = int.Parse(File.ReadLines(Path.Combine(data, "postmaster.pid")).First());
+        // pg_ctl detached the server: it is nobody's child here, so it gets a watch of its own.
+        ParentWatch.Guard(pid);
+        return pid;
+    }
+
+    /// <summary>Creates an empty database and returns its connection string (<see cref="ConnectionString"/>).</summary>
+    public async Task<string> CreateDatabaseAsync(string name, bool pooled = false)
     {
         await using (var connection = new NpgsqlConnection(ConnectionString("postgres")))
         {
@@ -77,7 +98,7 @@ public sealed class PostgresServer : IAsyncDisposable
             await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
             await command.ExecuteNonQueryAsync();
         }
-        return ConnectionString(name);
+        return ConnectionString(name, pooled);
     }
 
     /// <summary>Runs one scalar query against <paramref name="database"/>.</summary>

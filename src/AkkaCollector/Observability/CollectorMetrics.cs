@@ -58,6 +58,22 @@ public static class CollectorMetrics
         "collector_spool_backlog_bytes", "Bytes in the spool not yet delivered to Kafka, per spooler.",
         new GaugeConfiguration { LabelNames = ["spooler"] });
 
+    /// <summary>Spools this collector holds the claim of: its own partitions, plus those it took over and is draining.</summary>
+    public static readonly Gauge SpoolsOwned = Metrics.CreateGauge(
+        "collector_spools_owned", "Spools this collector owns (its own partitions and those taken over, while it drains them).");
+
+    /// <summary>Spools of a collector that was gone which this one took over (a shared PostgreSQL spool; on SQLite, older spools in its own file).</summary>
+    public static readonly Counter SpoolsTakenOver = Metrics.CreateCounter(
+        "collector_spools_taken_over_total", "Spools taken over from a collector that was gone, to deliver what they held.");
+
+    /// <summary>Spools taken over, drained and let go (handed back to their collector if it returns).</summary>
+    public static readonly Counter SpoolsHandedBack = Metrics.CreateCounter(
+        "collector_spools_handed_back_total", "Spools taken over that were delivered, truncated and let go.");
+
+    /// <summary>Events Kafka confirmed from spools taken over.</summary>
+    public static readonly Counter TakenOverEventsDelivered = Metrics.CreateCounter(
+        "collector_taken_over_events_delivered_total", "Events delivered to Kafka from spools taken over from a collector that was gone.");
+
     /// <summary>The spool's bound on undelivered bytes, across spoolers (Spool:MaxBytes), so dashboards show how full it is.</summary>
     public static readonly Gauge SpoolMaxBytes = Metrics.CreateGauge(
         "collector_spool_max_bytes", "Bound on undelivered bytes across spoolers; past it producers get 503 spool_full.");

@@ -9,6 +9,9 @@ public interface IEventPublisher
     /// only hand the answer on).
     /// </summary>
     void Publish(IReadOnlyList<IPublishableEvent> events, string spool, BatchAnswered answered);
+
+    /// <summary>Records handed over that Kafka has not answered for yet (confirmed or failed).</summary>
+    int Unanswered { get; }
 }
 
 /// <summary>

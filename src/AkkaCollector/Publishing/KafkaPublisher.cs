@@ -27,6 +27,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     private readonly ILogger<KafkaPublisher> _logger;
     private readonly LiveEventsRecorder? _live;
     private int _unreachable;
+    private int _unanswered;
     private int _closed;
 
     /// <param name="live">The live events view, marked as Kafka confirms events; null where nobody can look.</param>
@@ -62,6 +63,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
         // Closed during shutdown: the batch stays unconfirmed in the journal and is delivered after the next start.
         if (Volatile.Read(ref _closed) == 1)
             return;
+        Interlocked.Add(ref _unanswered, events.Count);
         var tracker = new BatchTracker(events, answered, this);
         var spoolBytes = Encoding.UTF8.GetBytes(spool);
         for (var i = 0; i < events.Count; i++)
@@ -91,6 +93,8 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
 
     /// <summary>Waits up to <paramref name="timeout"/> for everything handed over to be confirmed; returns how many records are still outstanding.</summary>
     public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
+    public int Unanswered => Volatile.Read(ref _unanswered);
 
     /// <summary>Closes the producer once (shutdown closes it before the host disposes it); later publishes are ignored.</summary>
     public void Dispose()
@@ -158,6 +162,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
 
         private void Complete(int reports)
         {
+            Interlocked.Add(ref publisher._unanswered, -reports);
             if (Interlocked.Add(ref _remaining, -reports) != 0)
                 return;
             if (_error is null)

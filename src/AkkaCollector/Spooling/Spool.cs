@@ -41,39 +41,53 @@ public sealed class Spool : IEventSpool
     /// <summary>Spooler parents by partition, once started.</summary>
     public IReadOnlyList<IActorRef> Partitions { get; private set; } = [];
 
-    /// <summary>Starts the spoolers; each recovers its undelivered batches from the journal and delivers them.</summary>
+    /// <summary>
+    /// Starts the spoolers of this collector's own spools (each claims its spool, recovers its undelivered batches from
+    /// the journal and delivers them), and <see cref="SpoolTakeover"/>, which drains spools nobody else delivers.
+    /// </summary>
     public void Start(ActorSystem system)
     {
         var reader = new SqlSpoolReader(system);
+        ISpoolOwnership ownership = _options.Provider == "postgresql" ? new PostgresOwnership(_options, _logger) : new FileOwnership(reader.SpoolsInJournalAsync);
+        ownership.Lost += lost =>
+        {
+            ExitIfKafkaHoldsBatchesOfLostSpools(lost);
+            system.EventStream.Publish(new OwnershipLost(lost));
+        };
         CollectorMetrics.SpoolMaxBytes.Set(_options.MaxBytes);
-        Partitions = Enumerable.Range(0, _options.Partitions).Select(p => StartPartition(system, p, reader)).ToList();
-        _ = DrainOrphanedPartitionsAsync(system, reader);
+        var own = Enumerable.Range(0, _options.Partitions).Select(p => new SpoolId(_options.InstanceId, p)).ToList();
+        Partitions = own.Select(spool => system.ActorOf(PartitionProps(spool, SpoolRole.Own, reader, ownership), $"spool-{spool.Partition}")).ToList();
+        system.ActorOf(SpoolTakeover.Props(own.ToHashSet(), ownership, spool => PartitionProps(spool, SpoolRole.Drain, reader, ownership)), "spool-takeover");
     }
 
-    private IActorRef StartPartition(ActorSystem system, int partition, ISpoolReader reader) =>
-        system.ActorOf(SpoolPartition.Props(SpoolerActor.Props(partition, _options, _status!, _publisher!, reader, _kafkaReadBack!)), $"spool-{partition}");
+    private Props PartitionProps(SpoolId spool, SpoolRole role, ISpoolReader reader, ISpoolOwnership ownership) =>
+        SpoolPartition.For(spool, role, _options, _status, _publisher!, reader, _kafkaReadBack!, ownership);
 
     /// <summary>
-    /// Spool:Partitions may have been lowered since the journal was written: spools numbered at or above it still
-    /// hold acknowledged events. They get a spooler too, which takes no new events but delivers what they hold.
+    /// A spool taken over is delivered from its journal by its new owner. Records this process handed to the Kafka
+    /// client before and that Kafka has not answered for would then reach the topic a second time,
+    /// and no client call takes them back reliably: the process ends at once (_exit, no shutdown, so no flush) and they
+    /// die with it. Its process manager starts it again; it claims its spools back once they are free.
     /// </summary>
-    private async Task DrainOrphanedPartitionsAsync(ActorSystem system, SqlSpoolReader reader)
+    private void ExitIfKafkaHoldsBatchesOfLostSpools(IReadOnlyList<SpoolId> lost)
     {
-        try
-        {
-            foreach (var partition in await reader.PartitionsInJournalAsync())
-            {
-                if (partition < _options.Partitions)
-                    continue;
-                _logger.LogWarning("The journal holds spool-{Partition} but Spool:Partitions is {Partitions}: delivering what it holds", partition, _options.Partitions);
-                StartPartition(system, partition, reader);
-            }
-        }
-        catch (Exception e)
-        {
-            _logger.LogError(e, "Could not list the spools in the journal; spools beyond Spool:Partitions (if any) are not delivered until the next start");
-        }
+        var unanswered = _publisher!.Unanswered;
+        _logger.LogWarning("Spools {Spools} were taken over by another collector while this one was cut off or paused; their spoolers stop, claiming them again once let go",
+            string.Join(", ", lost));
+        if (unanswered == 0)
+            return;
+        // Written synchronously: the logger's queue would not be flushed before _exit.
+        Console.Error.WriteLine($"Spools {string.Join(", ", lost)} were taken over while Kafka had not answered for {unanswered} records handed over by this process; " +
+            $"exiting with {LostClaimsExitCode} so they are never sent after the spools' new owner delivers them");
+        Console.Error.Flush();
+        ExitNow(LostClaimsExitCode);
     }
+
+    /// <summary>Exit code after lost claims (sysexits' EX_TEMPFAIL): start the collector again.</summary>
+    public const int LostClaimsExitCode = 75;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "_exit")]
+    private static extern void ExitNow(int status);
 
     /// <summary>Asks every spooler to truncate what Kafka has confirmed, waiting at most <paramref name="budget"/>.</summary>
     public async Task<Done> TruncateDeliveredAsync(TimeSpan budget)

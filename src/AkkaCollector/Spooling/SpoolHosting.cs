@@ -11,6 +11,8 @@ public static class SpoolHosting
     {
         services.AddValidatedOptions<SpoolOptions>(configuration, SpoolOptions.Section);
         services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
+        services.AddValidatedOptions<InstanceOptions>(configuration, InstanceOptions.Section);
+        services.AddOptions<SpoolOptions>().Configure<IOptions<InstanceOptions>>((spool, instance) => spool.InstanceId = instance.Value.InstanceId);
         services.AddSingleton(sp => new SpoolStatus(
             SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition, sp.GetRequiredService<ILogger<SpoolStatus>>()));
         services.AddSingleton<Spool>();

@@ -100,6 +100,19 @@ public sealed class SpoolOptions
     /// </summary>
     public int DedupWindow { get; internal set; }
 
+    /// <summary>
+    /// PostgreSQL only: how long after a collector is gone (crashed, scaled down, host lost, paused) the survivors take
+    /// its undelivered spools over. Each collector holds its spools' advisory locks on one database session that the
+    /// server ends after TakeoverAfter / 2 without a ping (idle_session_timeout); survivors look for free spools every
+    /// TakeoverAfter / 4. Shorter takes over sooner; the owner pings every TakeoverAfter / 8, so a collector stalled for
+    /// longer than TakeoverAfter / 2 (a long GC pause, a starved host) loses its spools and takes them back once drained.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:04", "01:00:00")]
+    public TimeSpan TakeoverAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>This collector's name in its spools' persistence ids: Collector:InstanceId, set by the spool's wiring.</summary>
+    public string InstanceId { get; internal set; } = "";
+
     /// <summary>Bytes each spooler may hold: the global bound shared evenly.</summary>
     public long MaxBytesPerPartition => Math.Max(1, MaxBytes / Partitions);
 }

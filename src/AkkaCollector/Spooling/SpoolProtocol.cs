@@ -37,6 +37,19 @@ public sealed record TruncateNow
 /// <summary>The journal holds nothing at or below <paramref name="TruncatedThrough"/> any more.</summary>
 public sealed record Truncated(long TruncatedThrough);
 
+/// <summary>What a spooler does with its spool: this collector's own (takes events), or one to drain and let go (taken over).</summary>
+public enum SpoolRole
+{
+    Own,
+    Drain,
+}
+
+/// <summary>A drained spool is delivered and truncated through its fence: its claim can be given up.</summary>
+public sealed record SpoolDrained(SpoolId Spool, long EventsDelivered);
+
+/// <summary>Another collector took these spools over while this one was cut off or paused: their spoolers stop.</summary>
+public sealed record OwnershipLost(IReadOnlyList<SpoolId> Spools);
+
 /// <summary>Asks a spooler for its counters (tests and diagnostics).</summary>
 public sealed record GetSpoolState
 {

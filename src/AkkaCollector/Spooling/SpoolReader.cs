@@ -55,11 +55,11 @@ public sealed class SqlSpoolReader : ISpoolReader
         return envelopes.Select(e => (e.SequenceNr, (SpoolBatch)e.Event)).ToList();
     }
 
-    /// <summary>The partition numbers of every spool the journal holds rows for.</summary>
-    public async Task<IReadOnlyList<int>> PartitionsInJournalAsync()
+    /// <summary>Every spool the journal holds rows for.</summary>
+    public async Task<IReadOnlyList<SpoolId>> SpoolsInJournalAsync()
     {
         var journal = await _journal.ConfigureAwait(false);
         var ids = await journal.CurrentPersistenceIds().RunWith(Sink.Seq<string>(), _materializer);
-        return ids.Select(id => SpoolerActor.PartitionOf(id)).OfType<int>().ToList();
+        return ids.Select(SpoolId.Parse).OfType<SpoolId>().ToList();
     }
 }

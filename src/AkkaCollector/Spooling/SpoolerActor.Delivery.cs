@@ -14,7 +14,7 @@ public sealed partial class SpoolerActor
     /// <summary>Does what the delivery window asks: hands batches to Kafka while it has room, reads spilled ones back.</summary>
     private void PublishWhatFits()
     {
-        if (IsRecovering || !_kafkaRead)
+        if (IsRecovering || !_kafkaRead || !StillOwned())
             return;
 
         var producersActive = Stopwatch.GetElapsedTime(_lastRequestAt) < ProducersActiveWithin;
@@ -41,14 +41,13 @@ public sealed partial class SpoolerActor
             var rest = batch.Events.Where(e => !delivered.Contains(new RecordId(e.WriteKey, e.MessageId))).ToList();
             if (firstTime)
                 CollectorMetrics.RecoveryDuplicatesAvoided.Inc(batch.Events.Count - rest.Count);
-            if (rest.Count == 0)
-            {
-                Self.Tell(new BatchDelivered(batch.SequenceNr, null, KafkaPositions.None));
-                return;
-            }
             batch = batch with { Events = rest };
         }
-        _handOff.Tell(batch);
+        // Nothing left to send (all in Kafka already, or a takeover's fence, which holds no events): confirmed as it is.
+        if (batch.Events.Count == 0)
+            Self.Tell(new BatchDelivered(batch.SequenceNr, null, KafkaPositions.None));
+        else
+            _handOff.Tell(batch);
     }
 
     private void HandleSpilledBatchesLoaded(SpilledBatchesLoaded loaded)
@@ -60,7 +59,7 @@ public sealed partial class SpoolerActor
     private void HandleSpilledBatchesFailed(SpilledBatchesFailed failed)
     {
         _window.ReadBackFailed();
-        _log.Warning(failed.Cause, "Spooler {0}: reading spilled batches back from the journal failed; retrying in 1 s", _partition);
+        _log.Warning(failed.Cause, "Spooler {0}: reading spilled batches back from the journal failed; retrying in 1 s", _spool);
         Timers.StartSingleTimer("reload", new RetryReload(), TimeSpan.FromSeconds(1));
     }
 
@@ -74,7 +73,7 @@ public sealed partial class SpoolerActor
         {
             if (_window.Unconfirmed(delivered.SequenceNr) is not { } failed)
                 return;
-            _log.Warning("Spooler {0}: Kafka did not confirm batch {1} ({2} events): {3}; retrying", _partition, delivered.SequenceNr, failed, delivered.Error);
+            _log.Warning("Spooler {0}: Kafka did not confirm batch {1} ({2} events): {3}; retrying", _spool, delivered.SequenceNr, failed, delivered.Error);
             Timers.StartSingleTimer("retry-deliveries", new RetryFailedDeliveries(), TimeSpan.FromSeconds(1));
             PublishWhatFits();
             return;
@@ -83,6 +82,7 @@ public sealed partial class SpoolerActor
         if (_window.Confirmed(delivered.SequenceNr) is not { } confirmed)
             return;
         CollectorMetrics.EventsDelivered.Inc(confirmed);
+        CountTakenOverDelivery(confirmed);
         if (_window.DeliveredThrough >= _replayedThrough)
             _alreadyInKafka = null;
         ReportBacklog();
@@ -119,7 +119,7 @@ public sealed partial class SpoolerActor
 
     private void HandleRetryReadBackFailed(RetryReadBackFailed failed)
     {
-        _log.Warning(failed.Cause, "Spooler {0}: reading Kafka back before sending {1} failed batches again failed; retrying in 1 s", _partition, failed.Retries.Count);
+        _log.Warning(failed.Cause, "Spooler {0}: reading Kafka back before sending {1} failed batches again failed; retrying in 1 s", _spool, failed.Retries.Count);
         foreach (var retry in failed.Retries)
             _window.Unconfirmed(retry.SequenceNr);
         Timers.StartSingleTimer("retry-deliveries", new RetryFailedDeliveries(), TimeSpan.FromSeconds(1));

@@ -24,12 +24,15 @@ public sealed partial class SpoolerActor
         _window.Recovered(LastSequenceNr, _recoveredMark?.DeliveredThrough ?? 0);
         _kafkaNow = _recoveredMark?.KafkaFrom ?? KafkaPositions.None;
         _replayedThrough = LastSequenceNr;
-        if (_window.BacklogEvents > 0)
+        if (_window.BacklogEvents > 0 && _role == SpoolRole.Own)
             _log.Info("Spooler {0} recovered {1} undelivered events ({2} bytes) in {3} batches; delivering them first",
-                _partition, _window.BacklogEvents, _window.BacklogBytes, _window.Batches);
+                _spool, _window.BacklogEvents, _window.BacklogBytes, _window.Batches);
         ReportBacklog();
         ScheduleTruncation();
-        ReadKafkaBack();
+        if (_role == SpoolRole.Drain)
+            FenceOrLetGo();
+        else
+            ReadKafkaBack();
     }
 
     /// <summary>
@@ -52,13 +55,13 @@ public sealed partial class SpoolerActor
             // Replayed batches keep the recovered positions: a second crash must still look back to where they may be.
             _alreadyInKafka = result.Records;
             _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} events of the {4} replayed are there already and are not sent again",
-                _partition, result.RecordsRead, _kafkaNow, result.Records.Count, _window.BacklogEvents);
+                _spool, result.RecordsRead, _kafkaNow, result.Records.Count, _window.BacklogEvents);
         }
         else
         {
             if (_window.Batches > 0)
                 _log.Info("Spooler {0}: the journal records no delivery positions for the {1} replayed events; they are sent again (at least once)",
-                    _partition, _window.BacklogEvents);
+                    _spool, _window.BacklogEvents);
             _kafkaNow = _kafkaNow.Max(result.End);
         }
         _kafkaRead = true;
@@ -67,7 +70,7 @@ public sealed partial class SpoolerActor
 
     private void HandleKafkaReadBackFailed(KafkaReadBackFailed failed)
     {
-        _log.Warning(failed.Cause, "Spooler {0}: reading Kafka back failed; nothing is handed over until it succeeds, retrying in 1 s", _partition);
+        _log.Warning(failed.Cause, "Spooler {0}: reading Kafka back failed; nothing is handed over until it succeeds, retrying in 1 s", _spool);
         Timers.StartSingleTimer("kafka-read-back", new RetryKafkaReadBack(), TimeSpan.FromSeconds(1));
     }
 }

@@ -20,6 +20,11 @@ public sealed partial class SpoolerActor
     {
         if (_deleteInFlight || _window.DeliveredThrough <= _truncatedThrough)
             return;
+        if (!StillOwned())
+        {
+            ScheduleTruncation();
+            return;
+        }
         _deleteInFlight = true;
         DeleteMessages(_window.DeliveredThrough);
     }
@@ -44,6 +49,7 @@ public sealed partial class SpoolerActor
     {
         _deleteInFlight = false;
         _truncatedThrough = Math.Max(_truncatedThrough, success.ToSequenceNr);
+        LetGoWhenDrained();
         if (_truncationWaiters.Count == 0)
             ScheduleTruncation();
         else if (_window.DeliveredThrough > _truncatedThrough)
@@ -63,7 +69,7 @@ public sealed partial class SpoolerActor
     {
         // Not fatal: undeleted delivered batches only cost disk, and a restart would redeliver them (duplicates).
         _deleteInFlight = false;
-        _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in {2}", _partition, failure.ToSequenceNr, _options.TruncationInterval);
+        _log.Warning(failure.Cause, "Spooler {0}: truncating the journal to {1} failed; retrying in {2}", _spool, failure.ToSequenceNr, _options.TruncationInterval);
         AnswerTruncationWaiters();
         ScheduleTruncation();
     }

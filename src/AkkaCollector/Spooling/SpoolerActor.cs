@@ -1,7 +1,7 @@
 // The spool: design note and invariants
 // =====================================
-// A spooler owns one partition of the spool (persistence id "spool-N"). Producers' events reach it as Enqueue
-// messages; Kafka takes them back out. Everything here serves one promise: an event answered 200 is on disk
+// A spooler owns one partition of the spool (persistence id "spool-INSTANCE-N", SpoolId). Producers' events reach it
+// as Enqueue messages; Kafka takes them back out. Everything here serves one promise: an event answered 200 is on disk
 // and stays there until Kafka has confirmed it.
 //
 // 1. Acknowledged means durable. A requester gets SpoolReply(Stored) only from the persist callback of the
@@ -55,6 +55,13 @@
 //    partitions: 1 % of a 100-event write, and a single-event write doubles), ~50 ns per delivery report to keep
 //    the positions (librdkafka fills partition and offset whatever DeliveryReportFields asks for), a 13-byte
 //    header per record, and one read of the topic's tail per restart.
+// 9. One owner per spool. A spooler runs only while its collector holds the spool's claim (ISpoolOwnership: the file for
+//    SQLite, an advisory lock for a shared PostgreSQL spool; SpoolPartition claims before it starts one). It checks the
+//    claim's lease before every journal write and every hand-over, and does neither once it has lapsed. A survivor
+//    that takes a gone collector's spool over (SpoolRole.Drain, started by SpoolTakeover) runs this same recovery, so
+//    delivery is in journal order and invariant 8 skips what Kafka holds; it first writes an empty batch at the next
+//    sequence number (the fence: a woken owner's next write collides with it on the journal's key and fails), and
+//    once everything is confirmed and truncated it tells its parent, which gives the claim up.
 
 using System.Diagnostics;
 using Akka.Actor;
@@ -71,9 +78,12 @@ namespace AkkaCollector.Spooling;
 /// </summary>
 public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
 {
-    private readonly int _partition;
+    private readonly SpoolId _spool;
+    private readonly SpoolRole _role;
     private readonly SpoolOptions _options;
-    private readonly SpoolStatus _status;
+    private readonly SpoolStatus? _status;
+    private readonly ISpoolOwnership? _ownership;
+    private bool _claimLapsed;
     private readonly IActorRef _handOff;
     private readonly ISpoolReader _reader;
     private readonly IKafkaReadBack _kafkaReadBack;
@@ -107,18 +117,23 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private IReadOnlySet<RecordId>? _alreadyInKafka;
     private long _replayedThrough;
     private readonly List<IActorRef> _truncationWaiters = [];
+    /// <summary>Events a spool taken over held when it was fenced: what its drain delivered.</summary>
+    private long _toDrain;
 
-    public SpoolerActor(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader, IKafkaReadBack kafkaReadBack)
+    public SpoolerActor(SpoolId spool, SpoolRole role, SpoolOptions options, SpoolStatus? status, IEventPublisher publisher, ISpoolReader reader,
+        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership)
     {
-        _partition = partition;
+        _spool = spool;
+        _role = role;
         _options = options;
-        _status = status;
-        _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self, PersistenceIdOf(partition)), "hand-off");
+        _status = role == SpoolRole.Own ? status : null;
+        _ownership = ownership;
+        _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self, spool.PersistenceId), "hand-off");
         _reader = reader;
         _kafkaReadBack = kafkaReadBack;
         _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents);
         _dedup = new DedupWindow(options.DedupWindow);
-        _dedupIds = CollectorMetrics.DedupWindowIds.WithLabels(partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _dedupIds = CollectorMetrics.DedupWindowIds.WithLabels(role == SpoolRole.Own ? spool.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture) : spool.PersistenceId);
 
         Recover<SpoolBatch>(HandleRecoveredBatch);
         Recover<RecoveryCompleted>(_ => HandleRecoveryCompleted());
@@ -142,18 +157,12 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<GetSpoolState>(_ => Sender.Tell(CurrentState()));
     }
 
-    public static Props Props(int partition, SpoolOptions options, SpoolStatus status, IEventPublisher publisher, ISpoolReader reader, IKafkaReadBack kafkaReadBack) =>
-        Akka.Actor.Props.Create(() => new SpoolerActor(partition, options, status, publisher, reader, kafkaReadBack));
+    /// <param name="ownership">Checked before every write and hand-over; null where the spool is nobody else's (specs).</param>
+    public static Props Props(SpoolId spool, SpoolRole role, SpoolOptions options, SpoolStatus? status, IEventPublisher publisher, ISpoolReader reader,
+        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership = null) =>
+        Akka.Actor.Props.Create(() => new SpoolerActor(spool, role, options, status, publisher, reader, kafkaReadBack, ownership));
 
-    public static string PersistenceIdOf(int partition) => $"spool-{partition}";
-
-    /// <summary>The partition a persistence id names, or null when it is not a spool's.</summary>
-    public static int? PartitionOf(string persistenceId) =>
-        persistenceId.StartsWith("spool-", StringComparison.Ordinal) && int.TryParse(persistenceId.AsSpan(6), out var partition) && partition is >= 0 and < SpoolOptions.MaxPartitions
-            ? partition
-            : null;
-
-    public override string PersistenceId => PersistenceIdOf(_partition);
+    public override string PersistenceId => _spool.PersistenceId;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -207,6 +216,11 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     /// <summary>Group commit: one journal write for everything that waited, while fewer than MaxWritesInFlight run.</summary>
     private void WriteWhatWaits()
     {
+        if (!StillOwned())
+        {
+            RefuseWhatWaits();
+            return;
+        }
         while (_waiting.Count > 0 && _writesInFlight.Count < _options.MaxWritesInFlight)
             WriteNextBatch();
     }
@@ -256,7 +270,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         // A rejected write (serialization, journal buffer full) leaves the actor running: answer its requests and go on.
-        _log.Warning(cause, "Spooler {0}: journal rejected write {1}; its requests are answered 503", _partition, sequenceNr);
+        _log.Warning(cause, "Spooler {0}: journal rejected write {1}; its requests are answered 503", _spool, sequenceNr);
         CollectorMetrics.JournalWriteFailures.Inc();
         var requesters = _writesInFlight.Dequeue();
         var batch = (SpoolBatch)@event;
@@ -276,7 +290,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         // that will never come: every request this actor holds is answered 503; its parent starts a fresh one,
         // which replays what did reach the journal.
         _log.Error(cause, "Spooler {0}: journal write {1} failed; answering 503 to {2} waiting requests and restarting",
-            _partition, sequenceNr, _writesInFlight.Sum(w => w.Count) + _waiting.Count + _parked.Count);
+            _spool, sequenceNr, _writesInFlight.Sum(w => w.Count) + _waiting.Count + _parked.Count);
         CollectorMetrics.JournalWriteFailures.Inc();
         SpoolRequester.AnswerAll(_writesInFlight.SelectMany(w => w).Concat(_waiting.Concat(_parked).Select(w => w.ReplyTo)).ToList(), SpoolReply.Failed);
         _writesInFlight.Clear();
@@ -294,8 +308,9 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void ReportBacklog()
     {
-        _status.Report(_partition, _window.BacklogEvents, _window.BacklogBytes);
-        _status.ReportFull(_partition, UsedBytes >= _options.MaxBytesPerPartition * 9 / 10);
+        // A spool taken over takes no events: its backlog is not this collector's to be full of.
+        _status?.Report(_spool.Partition, _window.BacklogEvents, _window.BacklogBytes);
+        _status?.ReportFull(_spool.Partition, UsedBytes >= _options.MaxBytesPerPartition * 9 / 10);
     }
 
     private SpoolState CurrentState() =>

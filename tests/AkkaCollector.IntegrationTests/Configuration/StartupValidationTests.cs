@@ -19,6 +19,8 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("--Spool:MaxBytes=abc", "Spool:MaxBytes")]
     [InlineData("--Shutdown:KillWindow=soon", "Shutdown:KillWindow")]
     [InlineData("--Logging:Format=xml", "Logging:Format")]
+    [InlineData("--Collector:InstanceId=two words", "Collector:InstanceId")]
+    [InlineData("--Spool:TakeoverAfter=1s", "Spool:TakeoverAfter")]
     [InlineData("--urls=http://127.0.0.1:notaport", "urls")]
     public async Task Should_exit_non_zero_naming_the_setting_when_a_setting_is_invalid(string badSetting, string named)
     {

@@ -3,6 +3,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Configuration;
 using AkkaCollector.Spooling;
+using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
 using AkkaCollector.Tests.Spooling;
 using Xunit.Abstractions;
@@ -17,7 +18,9 @@ namespace AkkaCollector.IntegrationTests.Spooling;
 /// </summary>
 public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly string PersistenceId = SpoolerActor.PersistenceIdOf(0);
+    private static readonly SpoolId Spool0 = new("spec", 0);
+    private static readonly string PersistenceId = Spool0.PersistenceId;
+    private static readonly ISpoolOwnership Alone = new FileOwnership(() => Task.FromResult<IReadOnlyList<SpoolId>>([]));
     private static readonly TimeSpan CollectorStartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly SpoolJournal _journal;
@@ -39,8 +42,8 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
         return options;
     }
 
-    private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null) =>
-        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, new SqlSpoolReader(Sys), publisher)));
+    private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null, SpoolId? spool = null) =>
+        Sys.ActorOf(SpoolPartition.For(spool ?? Spool0, SpoolRole.Own, options ?? Options(), _status, publisher, new SqlSpoolReader(Sys), publisher, Alone));
 
     private void Stop(IActorRef spool)
     {
@@ -131,7 +134,7 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
     {
         // Kafka is a closed port: nothing the collector acknowledges can leave its spool before the kill.
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
-            ["--urls", "http://127.0.0.1:0", "--Kafka:BootstrapServers=127.0.0.1:1", .. _journal.CollectorArguments]);
+            ["--urls", "http://127.0.0.1:0", "--Kafka:BootstrapServers=127.0.0.1:1", $"--Collector:InstanceId={Spool0.Instance}", .. _journal.CollectorArguments]);
         var listening = await collector.WaitForLineAsync(line => line.Contains("Now listening on: http://", StringComparison.Ordinal), CollectorStartTimeout);
         using var http = new HttpClient { BaseAddress = new Uri(listening[listening.IndexOf("http://", StringComparison.Ordinal)..].Trim()) };
         var acknowledged = new List<string>();
@@ -149,6 +152,44 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
         var afterKill = new RecordingPublisher();
         StartSpool(afterKill);
         AwaitAssert(() => Assert.Equal(acknowledged, afterKill.PublishedIds), TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Should_refuse_the_next_write_of_an_owner_whose_spool_a_takeover_has_fenced()
+    {
+        var owner = StartSpool(new RecordingPublisher());
+        Store(owner, "e1", "e2");
+
+        // A taker that ignores the lock, as a woken owner's write races the takeover: its fence is row 3.
+        var kafka = new RecordingPublisher();
+        Sys.ActorOf(SpoolPartition.For(Spool0, SpoolRole.Drain, Options(), null, kafka, new SqlSpoolReader(Sys), kafka, Alone));
+        await AwaitAssertAsync(async () => Assert.Equal(3, await _journal.CountRowsAsync(PersistenceId)), TimeSpan.FromSeconds(20));
+        owner.Tell(Request("late"), TestActor);
+
+        Assert.Equal(SpoolReply.Failed, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(10)));
+        Assert.Equal(3, await _journal.CountRowsAsync(PersistenceId));
+    }
+
+    [Fact]
+    public async Task Should_deliver_after_the_upgrade_a_spool_written_before_instance_ids()
+    {
+        // "spool-0": how every collector named its spool before Collector:InstanceId.
+        var written = new SpoolId("", 0);
+        var before = StartSpool(new RecordingPublisher(), spool: written);
+        Store(before, "old-1", "old-2", "old-3");
+        Stop(before);
+
+        await using var kafka = await KafkaMockProcess.StartAsync(1, 1, "events");
+        await using var audit = TopicAudit.Start(kafka.BootstrapServers, "events");
+        using var upgraded = ChildProcess.StartDotnet(CollectorBinary.Path,
+            ["--urls", "http://127.0.0.1:0", $"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Collector:InstanceId=upgraded", "--Spool:TakeoverAfter=4s",
+             .. _journal.CollectorArguments]);
+
+        Assert.True(await audit.WaitUntilAsync(topic => topic.Count >= 3, TimeSpan.FromSeconds(60)), $"{audit}\n{upgraded.Output}");
+        Assert.True(audit.Contains("old-1") && audit.Contains("old-2") && audit.Contains("old-3"), audit.ToString());
+        // Drained and truncated: only its last row is left, marked deleted (the sequence numbers' high-water mark).
+        await AwaitAssertAsync(async () => Assert.Equal(1, await _journal.CountRowsAsync(written.PersistenceId)), TimeSpan.FromSeconds(20));
+        Assert.Equal(0, audit.Duplicates);
     }
 
     protected override void Dispose(bool disposing)

@@ -33,14 +33,14 @@ public sealed partial class DeployExamplesTests
         Assert.Equal(ShippedKillWindow, await SystemdTimeSpanAsync(setting["TimeoutStopSec=".Length..]));
     }
 
-    [Fact]
-    public void Should_give_kubernetes_a_grace_period_equal_to_the_prestop_sleep_plus_the_hocon_kill_window()
+    public static readonly TheoryData<string> KubernetesFiles = new(
+        Directory.GetFiles(Path.Combine(RepositoryRoot, "deploy", "kubernetes"), "*.yaml").Select(Path.GetFileName).OfType<string>().Order());
+
+    [Theory]
+    [MemberData(nameof(KubernetesFiles))]
+    public void Should_give_kubernetes_a_grace_period_equal_to_the_prestop_sleep_plus_the_hocon_kill_window(string file)
     {
-        var yaml = new YamlStream();
-        using (var reader = File.OpenText(Path.Combine(RepositoryRoot, "deploy", "kubernetes", "collector.yaml")))
-            yaml.Load(reader);
-        var deployment = Assert.Single(yaml.Documents, d => Scalar(d.RootNode, "kind") == "Deployment").RootNode;
-        var pod = Node(deployment, "spec", "template", "spec");
+        var pod = Node(Workload(file), "spec", "template", "spec");
         var container = Assert.Single(((YamlSequenceNode)Node(pod, "containers")).Children);
 
         var grace = TimeSpan.FromSeconds(int.Parse(Scalar(pod, "terminationGracePeriodSeconds")));
@@ -48,6 +48,38 @@ public sealed partial class DeployExamplesTests
 
         Assert.Equal(ShippedKillWindow, grace - preStopSleep);
     }
+
+    [Theory]
+    [MemberData(nameof(KubernetesFiles))]
+    public void Should_keep_a_kubernetes_spool_beyond_its_pod_and_drain_one_pod_at_a_time(string file)
+    {
+        var documents = Load(file);
+        var workload = Workload(file);
+        var labels = (YamlMappingNode)Node(workload, "spec", "selector", "matchLabels");
+        var budget = Assert.Single(documents, d => Scalar(d.RootNode, "kind") == "PodDisruptionBudget").RootNode;
+        var env = ((YamlSequenceNode)Node(Assert.Single(((YamlSequenceNode)Node(workload, "spec", "template", "spec", "containers")).Children), "env"))
+            .Children.ToDictionary(e => Scalar(e, "name"), e => e);
+
+        Assert.Equal("StatefulSet", Scalar(workload, "kind"));
+        Assert.Equal("1", Scalar(Node(budget, "spec"), "maxUnavailable"));
+        Assert.Equal(labels, Node(budget, "spec", "selector", "matchLabels"));
+        // Either the spool is on a volume of its own, or it is shared in PostgreSQL, where the others take it over.
+        if (env.ContainsKey("Spool__Provider"))
+            Assert.Equal("postgresql", Scalar(env["Spool__Provider"], "value"));
+        else
+            Assert.Equal("spool", Scalar(Assert.Single(((YamlSequenceNode)Node(workload, "spec", "volumeClaimTemplates")).Children), "metadata", "name"));
+    }
+
+    private static IList<YamlDocument> Load(string file)
+    {
+        var yaml = new YamlStream();
+        using (var reader = File.OpenText(Path.Combine(RepositoryRoot, "deploy", "kubernetes", file)))
+            yaml.Load(reader);
+        return yaml.Documents;
+    }
+
+    private static YamlNode Workload(string file) =>
+        Assert.Single(Load(file), d => Scalar(d.RootNode, "kind") is "Deployment" or "StatefulSet").RootNode;
 
     /// <summary>The time span as systemd itself reads it (systemd.time(7)), from <c>systemd-analyze timespan</c>.</summary>
     private static async Task<TimeSpan> SystemdTimeSpanAsync(string value)
@@ -62,7 +94,7 @@ public sealed partial class DeployExamplesTests
     private static YamlNode Node(YamlNode node, params string[] path) =>
         path.Aggregate(node, (current, key) => ((YamlMappingNode)current).Children[new YamlScalarNode(key)]);
 
-    private static string Scalar(YamlNode node, string key) => ((YamlScalarNode)Node(node, key)).Value!;
+    private static string Scalar(YamlNode node, params string[] path) => ((YamlScalarNode)Node(node, path)).Value!;
 
     [GeneratedRegex(@"kill_timeout:\s*(?<ms>\d+)")]
     private static partial Regex Pm2KillTimeout();

@@ -20,8 +20,8 @@ public sealed class SpoolRoutingSpecs : Akka.TestKit.Xunit2.TestKit
         var journal = TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
         var writes = new HeldWrites();
         await journal.OnWrite.SetInterceptorAsync(writes);
-        var spooler = Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, new SpoolOptions { Partitions = 1 }, new SpoolStatus(1, 1L << 30),
-            new RecordingPublisher(), new ScriptedSpoolReader(), new RecordingPublisher())));
+        var spooler = Sys.ActorOf(SpoolPartition.For(TestSpool.Id, SpoolRole.Own, new SpoolOptions { Partitions = 1 }, new SpoolStatus(1, 1L << 30),
+            new RecordingPublisher(), new ScriptedSpoolReader(), new RecordingPublisher(), TestSpool.Alone));
         var spool = new Spool([spooler], TimeSpan.FromSeconds(10));
 
         var stored = spool.SpoolAsync([Event("a")], CancellationToken.None);

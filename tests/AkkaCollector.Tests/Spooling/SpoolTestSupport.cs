@@ -28,10 +28,20 @@ internal sealed class RecordingPublisher(bool confirmAtOnce = false, RecordingTo
             batch.Confirm();
     }
 
+    public int Unanswered => Published.Where(batch => !batch.Answered).Sum(batch => batch.Events.Count);
+
     public IReadOnlyList<string> PublishedIds => Published.SelectMany(p => p.Events).Select(e => e.MessageId).ToList();
 
     public Task<KafkaReadBackResult> ReadAsync(string spool, KafkaPositions? from, CancellationToken cancellationToken) =>
         Task.FromResult(Topic.Read(spool, from));
+}
+
+/// <summary>The spool the specs run: partition 0 of one instance, in a journal nobody else shares.</summary>
+internal static class TestSpool
+{
+    public static readonly SpoolId Id = new("spec", 0);
+
+    public static readonly ISpoolOwnership Alone = new FileOwnership(() => Task.FromResult<IReadOnlyList<SpoolId>>([]));
 }
 
 /// <summary>One partition of a topic, in memory: what <see cref="RecordingPublisher"/> confirmed, in order.</summary>
@@ -75,12 +85,20 @@ internal sealed class RecordingTopic
 /// <summary>One batch handed to <see cref="RecordingPublisher"/>, waiting for the test to say how Kafka answered.</summary>
 internal sealed record PublishedBatch(IReadOnlyList<IPublishableEvent> Events, string Spool, BatchAnswered Answer, RecordingTopic Topic)
 {
-    public void Confirm() => Answer(null, Topic.Append(Spool, Events));
+    public bool Answered { get; private set; }
 
-    public void Fail(string error) => Answer(error, KafkaPositions.None);
+    public void Confirm() => Reply(null, Topic.Append(Spool, Events));
+
+    public void Fail(string error) => Reply(error, KafkaPositions.None);
 
     /// <summary>The first <paramref name="written"/> events reached the topic, then Kafka reported the batch failed (as after a timeout).</summary>
-    public void FailAfterWriting(int written, string error) => Answer(error, Topic.Append(Spool, Events.Take(written)));
+    public void FailAfterWriting(int written, string error) => Reply(error, Topic.Append(Spool, Events.Take(written)));
+
+    private void Reply(string? error, KafkaPositions confirmed)
+    {
+        Answered = true;
+        Answer(error, confirmed);
+    }
 }
 
 /// <summary>Stands in for the journal's query side: answers with the batches the test says are in the journal.</summary>

@@ -26,7 +26,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     private IActorRef StartSpool(RecordingPublisher publisher, SpoolOptions? options = null, ISpoolReader? reader = null, string? name = null) =>
-        Sys.ActorOf(SpoolPartition.Props(SpoolerActor.Props(0, options ?? Options(), _status, publisher, reader ?? new ScriptedSpoolReader(), publisher)), name);
+        Sys.ActorOf(SpoolPartition.For(TestSpool.Id, SpoolRole.Own, options ?? Options(), _status, publisher, reader ?? new ScriptedSpoolReader(), publisher, TestSpool.Alone), name);
 
     [Fact]
     public async Task Should_answer_stored_only_after_the_journal_write_has_completed()
