@@ -100,10 +100,10 @@ public static class RunReport
         md.AppendLine("## Traffic (as the producer saw it)");
         md.AppendLine();
         md.AppendLine("| what | value |\n| --- | ---: |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| requests | {s.Requests} |\n| events sent | {s.EventsSent} |\n| events acked | {s.EventsAcked} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| requests | {s.Requests} |\n| events sent (every attempt) | {s.EventsSent} |\n| events acked | {s.EventsAcked} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| events answered 4xx | {s.Events4xx} |\n| events answered 5xx | {s.Events5xx} |\n| requests without an answer | {s.ConnectionErrors} |");
         foreach (var (cause, events) in s.FailedEventsByCause)
-            md.AppendLine(CultureInfo.InvariantCulture, $"| not acked: `{cause}` | {events} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| attempts not acked: `{cause}` | {events} |");
         var l = s.Latency;
         md.AppendLine(CultureInfo.InvariantCulture, $"| latency p50 / p90 / p99 / p99.9 / max | {l.P50:0.0} / {l.P90:0.0} / {l.P99:0.0} / {l.P999:0.0} / {l.Max:0.0} ms |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| acked events/s | {s.AckedPerSecond:0} |");

@@ -82,13 +82,13 @@ public static class LoadgenVerb
     {
         var table = new Table().Title("traffic summary").AddColumn("what").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("requests", $"{s.Requests}");
-        table.AddRow("events sent", $"{s.EventsSent}");
+        table.AddRow("events sent (every attempt)", $"{s.EventsSent}");
         table.AddRow("events acked (200)", $"[green]{s.EventsAcked}[/]");
         table.AddRow("events 4xx", $"{s.Events4xx}");
         table.AddRow("events 5xx", $"{s.Events5xx}");
         table.AddRow("connection errors (requests)", $"{s.ConnectionErrors}");
         foreach (var (cause, events) in s.FailedEventsByCause)
-            table.AddRow($"  not acked: {Markup.Escape(cause)}", $"{events}");
+            table.AddRow($"  attempts not acked: {Markup.Escape(cause)}", $"{events}");
         table.AddRow("latency p50 / p90 / p99 / p99.9 / max (ms)",
             $"{s.Latency.P50:0.00} / {s.Latency.P90:0.00} / {s.Latency.P99:0.00} / {s.Latency.P999:0.00} / {s.Latency.Max:0.00}");
         table.AddRow("acked events/s", $"{s.AckedPerSecond:0}");
