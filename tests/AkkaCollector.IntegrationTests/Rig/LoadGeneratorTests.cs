@@ -1,3 +1,4 @@
+using AkkaCollector.IntegrationTests.Durability;
 using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Rig.Verification;
 using AkkaCollector.Testing.Processes;
@@ -13,8 +14,6 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     private CollectorProcess _collector = null!;
 
     private Uri CollectorUrl => new(_collector.BaseUrl);
-
-    private LoadGenerator ToCollector(Ledger ledger, LoadOptions options, string runId) => new(options, new TargetPool([CollectorUrl]), ledger, runId);
 
     public async Task InitializeAsync()
     {
@@ -36,7 +35,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     public async Task Should_ledger_every_event_as_acked_when_the_collector_answers_200(int batch)
     {
         using var ledger = new Ledger(Path.Combine(_folder, $"ledger-{batch}.tsv"));
-        using var generator = ToCollector(ledger, new LoadOptions { Rate = 0, Concurrency = Concurrency, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) }, $"test{batch}");
+        using var generator = Producer.To(_collector, ledger, new LoadOptions { Rate = 0, Concurrency = Concurrency, BatchSize = batch, MaxEvents = 500, Duration = TimeSpan.FromSeconds(60) });
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
@@ -62,7 +61,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
         _collector.Kill();
         await _collector.WaitForExitAsync(StopTimeout);
         using var ledger = new Ledger();
-        using var generator = ToCollector(ledger, new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 5, MaxEvents = 20, Duration = TimeSpan.FromSeconds(30) }, "gone");
+        using var generator = Producer.To(_collector, ledger, new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 5, MaxEvents = 20, Duration = TimeSpan.FromSeconds(30) });
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
@@ -98,7 +97,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     public async Task Should_send_each_new_run_its_own_events()
     {
         using var ledger = new Ledger();
-        using var generator = ToCollector(ledger, new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 1, MaxEvents = 10, Duration = TimeSpan.FromSeconds(60) }, "twice");
+        using var generator = Producer.To(_collector, ledger, new LoadOptions { Rate = 0, Concurrency = 2, BatchSize = 1, MaxEvents = 10, Duration = TimeSpan.FromSeconds(60) });
 
         await generator.RunAsync(CancellationToken.None);
         await generator.RunAsync(CancellationToken.None);
@@ -111,7 +110,7 @@ public sealed class LoadGeneratorTests : IAsyncLifetime
     public async Task Should_stop_at_the_duration_when_the_rate_would_take_longer()
     {
         using var ledger = new Ledger();
-        using var generator = ToCollector(ledger, new LoadOptions { Rate = 50, Concurrency = 2, BatchSize = 1, MaxEvents = 1_000_000, Duration = TimeSpan.FromSeconds(2) }, "paced");
+        using var generator = Producer.To(_collector, ledger, new LoadOptions { Rate = 50, Concurrency = 2, BatchSize = 1, MaxEvents = 1_000_000, Duration = TimeSpan.FromSeconds(2) });
 
         var summary = await generator.RunAsync(CancellationToken.None);
 
