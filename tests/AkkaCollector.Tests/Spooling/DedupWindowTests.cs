@@ -104,6 +104,20 @@ public sealed class DedupWindowTests
     }
 
     [Fact]
+    public void Should_tell_long_messageIds_apart_by_their_last_character_and_drop_their_copies()
+    {
+        // Longer than the part hashed from the stack: the heap path must hash every character too.
+        var stem = new string('x', 300);
+        var window = new DedupWindow(100);
+        window.Stored(window.Admit(Events(stem + "1"), out _)!);
+
+        var admitted = window.Admit(Events(stem + "2", stem + "1"), out var duplicates);
+
+        Assert.Equal([stem + "2"], Ids(admitted));
+        Assert.Equal(1, duplicates);
+    }
+
+    [Fact]
     public void Should_remember_an_id_replayed_twice_from_an_old_journal_once()
     {
         var window = new DedupWindow(2);
