@@ -13,10 +13,9 @@ namespace AkkaCollector.Spooling;
 /// </summary>
 /// <remarks>
 /// An id is held as a 128-bit XxHash128 of the write key and the messageId, keyed by a seed drawn once per process,
-/// not as the strings: a 28-byte set entry and a 16-byte ring slot (55 bytes per id measured with a full window of
-/// 100 000, against 168 for the strings), and nothing for the garbage collector to trace or promote: the strings lived
-/// just long enough to reach its oldest generation (the micro-benchmark in docs/benchmark.md: 1.1-1.2 µs of CPU per
-/// event then, 0.3-0.5 now). Two different events share a hash with
+/// not as the strings: 26 bytes per stored id outside the managed heap (<see cref="StoredIds"/>), against 168 for the
+/// strings, and nothing for the garbage collector to trace or promote: the strings lived just long enough to reach
+/// its oldest generation (the micro-benchmarks in docs/benchmark.md). Two different events share a hash with
 /// probability about n² / 2¹²⁹: with a full window of 10 million ids, under 10⁻²⁴ per event. The seed is secret to the
 /// process, so a producer cannot choose ids that collide with another app's.
 /// </remarks>
@@ -29,17 +28,14 @@ public sealed class DedupWindow(int capacity)
     /// <summary>Write key and messageId of up to 126 characters together are hashed from the stack; longer ones from the heap.</summary>
     private const int StackBytes = 256;
 
-    /// <summary>Sized whole when the first write completes (see <see cref="Remember"/>).</summary>
-    private HashSet<EventId> _stored = [];
+    /// <summary>Allocated when the first write completes: a spooler that never stores an event (a takeover's) holds none.</summary>
+    private StoredIds? _stored;
     private readonly HashSet<EventId> _beingWritten = [];
-    /// <summary>The stored ids oldest first, from <see cref="_oldest"/> (circular): the next to forget.</summary>
-    private EventId[] _order = [];
-    private int _oldest;
     /// <summary>A request's ids, computed once for both passes of <see cref="Admit"/>.</summary>
     private EventId[] _requestIds = [];
 
     /// <summary>Ids remembered: stored ones plus those waiting for or in a write.</summary>
-    public int Count => _stored.Count + _beingWritten.Count;
+    public int Count => (_stored?.Count ?? 0) + _beingWritten.Count;
 
     /// <summary>
     /// Admits a request's events: null when one of them is still waiting for or in a write (the request must wait
@@ -64,7 +60,7 @@ public sealed class DedupWindow(int capacity)
         for (var i = 0; i < events.Count; i++)
         {
             // Marked "being written"; a second copy within the request finds it there.
-            if (!_stored.Contains(_requestIds[i]) && _beingWritten.Add(_requestIds[i]))
+            if (_stored?.Contains(_requestIds[i].Hash) != true && _beingWritten.Add(_requestIds[i]))
             {
                 fresh?.Add(events[i]);
                 continue;
@@ -81,13 +77,14 @@ public sealed class DedupWindow(int capacity)
     {
         if (capacity == 0)
             return;
+        _stored ??= new StoredIds(capacity);
         foreach (var e in events)
         {
             var id = IdOf(e);
             _beingWritten.Remove(id);
             // A journal written before the window existed may hold an id twice: remember it once.
-            if (_stored.Add(id))
-                Remember(id);
+            if (!_stored.Contains(id.Hash))
+                _stored.Add(id.Hash);
         }
     }
 
@@ -98,35 +95,6 @@ public sealed class DedupWindow(int capacity)
             return;
         foreach (var e in events)
             _beingWritten.Remove(IdOf(e));
-    }
-
-    /// <summary>Puts a newly stored id last in the ring; when the window is full it takes the oldest one's place.</summary>
-    private void Remember(EventId id)
-    {
-        if (_order.Length == 0)
-            AllocateWhole();
-        if (_stored.Count <= capacity)
-        {
-            _order[_stored.Count - 1] = id;
-            return;
-        }
-        _stored.Remove(_order[_oldest]);
-        _order[_oldest] = id;
-        _oldest = (_oldest + 1) % capacity;
-    }
-
-    /// <summary>
-    /// The set and the ring at their final size, once: grown in doublings instead, every step left a larger array
-    /// behind in the large-object heap, and the bench's peak RSS rose phase by phase while the window filled (issue 14).
-    /// A spooler that never stores an event (a takeover's) allocates nothing.
-    /// </summary>
-    private void AllocateWhole()
-    {
-        _order = new EventId[capacity];
-        // One more: a full window's newest id is added before its oldest is forgotten.
-        var stored = new HashSet<EventId>(capacity + 1);
-        stored.UnionWith(_stored);
-        _stored = stored;
     }
 
     /// <summary>A messageId is unique per app: the same id from two write keys is two events (the key's length keeps the two apart).</summary>
