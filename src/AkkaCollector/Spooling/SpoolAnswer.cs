@@ -63,11 +63,12 @@ public sealed class SpoolAnswer : TaskCompletionSource<SpoolOutcome>
 /// <summary>
 /// Every <see cref="SpoolAnswer"/> still awaited, oldest first, and one timer that answers those past
 /// Spool:WriteTimeout with a <see cref="TimeoutException"/> (503 "timeout"). It replaces a timer and a promise per
-/// request (<c>Task.WaitAsync</c>), 4.5 % of a single event's allocated bytes (docs/benchmark.md). All answers share one
-/// timeout, so the list is in deadline order: a sweep stops at the first answer still in time. The timer ticks every
-/// tenth of the timeout (at most every 100 ms) while something is awaited, so a request times out at most that much
-/// later than its deadline. Whoever settles an answer first (the spooler, the client's going away, the sweep) takes it
-/// out of the list, so the list holds only requests still waiting.
+/// request (<c>Task.WaitAsync</c>): 408 → 152 B per request, 4.5 % of a single event's sampled allocations before
+/// (docs/benchmark.md, issue 18). All answers share one timeout, so the list is in deadline order: a sweep stops at the
+/// first answer still in time. The timer ticks every tenth of the timeout or every 100 ms, whichever is shorter, while
+/// something is awaited, so a request times out at most one tick after its deadline. Whoever settles an answer first
+/// (the spooler, the client's going away, the sweep) takes it out of the list, so the list holds only requests still
+/// waiting.
 /// </summary>
 public sealed class WriteDeadlines
 {
