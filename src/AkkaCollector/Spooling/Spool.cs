@@ -20,6 +20,7 @@ public sealed class Spool : IEventSpool
     private readonly IEventPublisher? _publisher;
     private readonly IKafkaReadBack? _kafkaReadBack;
     private readonly ILogger _logger;
+    private readonly WriteDeadlines _deadlines;
 
     public Spool(IOptions<SpoolOptions> options, SpoolStatus status, IEventPublisher publisher, IKafkaReadBack kafkaReadBack, ILogger<Spool> logger)
     {
@@ -28,6 +29,7 @@ public sealed class Spool : IEventSpool
         _publisher = publisher;
         _kafkaReadBack = kafkaReadBack;
         _logger = logger;
+        _deadlines = new WriteDeadlines(_options.WriteTimeout);
     }
 
     /// <summary>A spool over partitions already running (the specs' probes and spoolers); it starts none itself.</summary>
@@ -35,6 +37,7 @@ public sealed class Spool : IEventSpool
     {
         _options = new SpoolOptions { Partitions = partitions.Count, WriteTimeout = writeTimeout };
         _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _deadlines = new WriteDeadlines(writeTimeout);
         Partitions = partitions;
     }
 
@@ -129,17 +132,17 @@ public sealed class Spool : IEventSpool
     }
 
     /// <summary>
-    /// Hands the events to a partition with a completion the spooler answers directly. Unlike Ask, no temporary actor
-    /// is registered and named per request. The completion runs the rest of the request where it is completed: the
+    /// Hands the events to a partition with an answer the spooler completes directly. Unlike Ask, no temporary actor
+    /// is registered and named per request. The answer runs the rest of the request where it is completed: the
     /// spooler completes a whole write's requests from one pool work item, never from its own thread
     /// (<see cref="SpoolRequester.AnswerAll"/>). A spooler that does not answer in time is a
-    /// <see cref="TimeoutException"/> (503 "timeout").
+    /// <see cref="TimeoutException"/> (503 "timeout"), from <see cref="WriteDeadlines"/>' one timer.
     /// </summary>
-    private async Task<SpoolOutcome> StoreAsync(IActorRef partition, IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
+    private Task<SpoolOutcome> StoreAsync(IActorRef partition, IReadOnlyList<SpooledEvent> events, CancellationToken cancellationToken)
     {
-        var answer = new TaskCompletionSource<SpoolOutcome>();
+        var answer = _deadlines.Start(cancellationToken);
         partition.Tell(new Enqueue(events, answer), ActorRefs.NoSender);
-        return await answer.Task.WaitAsync(_options.WriteTimeout, cancellationToken);
+        return answer.Task;
     }
 
     /// <summary>FNV-1a over write key and user: stable across processes and restarts, unlike string.GetHashCode.</summary>

@@ -7,9 +7,9 @@ namespace AkkaCollector.Spooling;
 
 /// <summary>
 /// Store these events; the answer comes once they are on disk, or why not: to <paramref name="Completion"/> when given
-/// (the HTTP side: no temporary actor, no timer, no extra hop per request), else as a <see cref="SpoolReply"/> to the sender.
+/// (the HTTP side: no temporary actor, no timer of its own, no extra hop per request), else as a <see cref="SpoolReply"/> to the sender.
 /// </summary>
-public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events, TaskCompletionSource<SpoolOutcome>? Completion = null)
+public sealed record Enqueue(IReadOnlyList<SpooledEvent> Events, SpoolAnswer? Completion = null)
 {
     public SpoolRequester RequesterFrom(IActorRef sender) => new(sender, Completion);
 }

@@ -3,7 +3,7 @@ using Akka.Actor;
 namespace AkkaCollector.Spooling;
 
 /// <summary>Where one <see cref="Enqueue"/>'s answer goes.</summary>
-public readonly record struct SpoolRequester(IActorRef Sender, TaskCompletionSource<SpoolOutcome>? Completion)
+public readonly record struct SpoolRequester(IActorRef Sender, SpoolAnswer? Completion)
 {
     public void Answer(SpoolReply reply) => AnswerAll([this], reply);
 
@@ -27,7 +27,7 @@ public readonly record struct SpoolRequester(IActorRef Sender, TaskCompletionSou
             ThreadPool.UnsafeQueueUserWorkItem(static answer =>
             {
                 foreach (var requester in answer.Requesters)
-                    requester.Completion?.TrySetResult(answer.Reply.Outcome);
+                    requester.Completion?.Answer(answer.Reply.Outcome);
             }, (Requesters: requesters, Reply: reply), preferLocal: false);
     }
 }

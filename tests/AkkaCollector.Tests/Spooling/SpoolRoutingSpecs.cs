@@ -48,8 +48,8 @@ public sealed class SpoolRoutingSpecs : Akka.TestKit.Xunit2.TestKit
         var toSecond = second.ExpectMsg<Enqueue>();
         Assert.Equal(2, toFirst.Events.Count);
         Assert.Single(toSecond.Events);
-        toFirst.Completion!.SetResult(SpoolOutcome.Stored);
-        toSecond.Completion!.SetResult(SpoolOutcome.Failed);
+        toFirst.Completion!.Answer(SpoolOutcome.Stored);
+        toSecond.Completion!.Answer(SpoolOutcome.Failed);
         Assert.Equal(SpoolOutcome.Failed, await answer.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
@@ -65,20 +65,39 @@ public sealed class SpoolRoutingSpecs : Akka.TestKit.Xunit2.TestKit
         var request = second.ExpectMsg<Enqueue>();
         first.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         Assert.Equal(2, request.Events.Count);
-        request.Completion!.SetResult(SpoolOutcome.Stored);
+        request.Completion!.Answer(SpoolOutcome.Stored);
         Assert.Equal(SpoolOutcome.Stored, await answer.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
-    public async Task Should_give_up_with_a_timeout_when_the_spooler_does_not_answer_in_time()
+    public async Task Should_give_up_with_a_timeout_when_the_spooler_does_not_answer_in_time_and_drop_its_late_answer()
+    {
+        var slow = CreateTestProbe();
+        var spool = new Spool([slow.Ref], TimeSpan.FromMilliseconds(300));
+
+        var first = spool.SpoolAsync([Event("a")], CancellationToken.None);
+        var late = slow.ExpectMsg<Enqueue>();
+        await Assert.ThrowsAsync<TimeoutException>(() => first.WaitAsync(TimeSpan.FromSeconds(5)));
+        var second = spool.SpoolAsync([Event("b")], CancellationToken.None);
+        var inTime = slow.ExpectMsg<Enqueue>();
+        late.Completion!.Answer(SpoolOutcome.Stored);
+        inTime.Completion!.Answer(SpoolOutcome.Stored);
+
+        Assert.Equal(SpoolOutcome.Stored, await second.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task Should_stop_waiting_for_the_spooler_when_the_client_goes_away()
     {
         var silent = CreateTestProbe();
-        var spool = new Spool([silent.Ref], TimeSpan.FromMilliseconds(300));
+        var spool = new Spool([silent.Ref], TimeSpan.FromSeconds(30));
+        using var clientGone = new CancellationTokenSource();
 
-        var answer = spool.SpoolAsync([Event("a")], CancellationToken.None);
-
+        var answer = spool.SpoolAsync([Event("a")], clientGone.Token);
         silent.ExpectMsg<Enqueue>();
-        await Assert.ThrowsAsync<TimeoutException>(() => answer.WaitAsync(TimeSpan.FromSeconds(5)));
+        await clientGone.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answer.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
     private static SpooledEvent EventOf(string user) => Event(user) with { PartitionKey = user };
