@@ -11,9 +11,9 @@ namespace AkkaCollector.Spooling;
 /// <remarks>
 /// Why not a <see cref="HashSet{T}"/> and an array, as before: they cost 52 bytes per id on the managed heap, and the
 /// bench's peak RSS with 100 000 events spooled rose by 27 MB with two default windows (305 against 278 MB with the
-/// window off), well over the arrays themselves: the garbage collector sizes its own headroom by what the heap holds.
-/// Native memory is outside its accounting, and calloc's pages are resident only once written. Freed by the
-/// finalizer: a window lives as long as its spooler, and nothing else holds the block.
+/// window off), more than twice the arrays themselves. In native memory, outside the garbage collector's accounting,
+/// the same windows left it within the spread of the window-off runs (docs/benchmark.md); calloc's pages are resident
+/// only once written. Freed by the finalizer: a window lives as long as its spooler, and nothing else holds the block.
 /// </remarks>
 internal sealed unsafe class StoredIds
 {
