@@ -17,7 +17,6 @@ public static class SpoolHosting
             SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition, sp.GetRequiredService<ILogger<SpoolStatus>>()));
         services.AddSingleton<Spool>();
         services.AddSingleton<IEventSpool>(sp => sp.GetRequiredService<Spool>());
-        services.AddHostedService<SqliteCheckpointer>();
         return services;
     }
 

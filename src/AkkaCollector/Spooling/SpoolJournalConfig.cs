@@ -28,7 +28,7 @@ public static class SpoolJournalConfig
             // linq2db's newest PostgreSQL dialect; it speaks to every later server version as well.
             "postgresql" => ("PostgreSQL.15", options.ConnectionString
                 ?? throw new OptionsValidationException(SpoolOptions.Section, typeof(SpoolOptions), [SpoolOptionsValidator.ConnectionStringRequired])),
-            _ => ("SQLite.MS", SqliteConnectionString(options)),
+            _ => ("SQLite.MS", options.ConnectionString ?? SqliteConnectionString(options.Path)),
         };
         if (options.Provider == "sqlite")
             PrepareSqlite(connectionString);
@@ -57,20 +57,17 @@ public static class SpoolJournalConfig
         if (options.Provider != "sqlite")
             return setup;
         var dataOptions = new DataOptions()
-            .UseConnectionString(ProviderName.SQLiteMS, SqliteConnectionString(options))
+            .UseConnectionString(ProviderName.SQLiteMS, options.ConnectionString ?? SqliteConnectionString(options.Path))
             .UseInterceptor(new SqliteJournalTuning(options.SqliteSyncEveryCommit));
         setup.AddDataOptions("akka.persistence.journal.sql", dataOptions);
         setup.AddDataOptions("akka.persistence.query.journal.sql", dataOptions);
         return setup;
     }
 
-    /// <summary>The SQLite journal's connection string: Spool:ConnectionString, else spool.db in Spool:Path (created when missing).</summary>
-    public static string SqliteConnectionString(SpoolOptions options)
+    private static string SqliteConnectionString(string folder)
     {
-        if (options.ConnectionString is { } connectionString)
-            return connectionString;
-        Directory.CreateDirectory(options.Path);
-        return new SqliteConnectionStringBuilder { DataSource = System.IO.Path.Combine(Path.GetFullPath(options.Path), "spool.db") }.ToString();
+        Directory.CreateDirectory(folder);
+        return new SqliteConnectionStringBuilder { DataSource = System.IO.Path.Combine(Path.GetFullPath(folder), "spool.db") }.ToString();
     }
 
     /// <summary>

@@ -91,13 +91,6 @@ public sealed class SpoolOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan TruncationInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>
-    /// SQLite only: how often SqliteCheckpointer copies the WAL into the database file from its own connection, off the
-    /// journal writes' path. Shorter keeps the WAL smaller; each checkpoint syncs the database file when it copied anything.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
-    public TimeSpan SqliteCheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(100);
-
     /// <summary>How long a request waits for its journal write before it is answered 503.</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
