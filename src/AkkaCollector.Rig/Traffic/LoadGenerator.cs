@@ -145,7 +145,9 @@ public sealed class LoadGenerator : IDisposable
             Record(request, targetName, latency, status == 200 ? EventOutcome.Acked : EventOutcome.Rejected, status, cause);
             return status;
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        // A SocketException of its own: HttpClient lets one through unwrapped when the peer resets a connection it had
+        // just accepted, before the client could read the peer's address (NotConnected; seen in the SIGTERM test at unbind).
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or SocketException)
         {
             var cause = ConnectionCause(e, timeout.IsCancellationRequested);
             Stats.Failed(request.MessageIds.Length, cause);

@@ -143,8 +143,12 @@ public sealed partial class RestartTests(ITestOutputHelper output)
     /// <summary>A connection the collector never accepted: refused because nothing listened (after unbind, before the restart).</summary>
     private static bool IsRefusedConnection(LedgerEntry failure) => failure.Cause == "connection ConnectionRefused";
 
-    /// <summary>A connection reset under a request that was sent: at unbind, one the collector never read from.</summary>
-    private static bool IsResetConnection(LedgerEntry failure) => failure.Cause is "connection ConnectionReset" or "connection ResponseEnded";
+    /// <summary>
+    /// A connection reset under a request that was sent: at unbind, one the collector never read from. NotConnected is
+    /// the same reset come a moment earlier, between the kernel's accept and the client reading the peer's address.
+    /// </summary>
+    private static bool IsResetConnection(LedgerEntry failure) =>
+        failure.Cause is "connection ConnectionReset" or "connection ResponseEnded" or "connection NotConnected";
 
     [GeneratedRegex(@"Shutdown complete in \d+\.\d+s .*; (?<remaining>\d+) events remain spooled$")]
     private static partial Regex FinalLine();
