@@ -28,7 +28,7 @@ public sealed class DedupWindow(int capacity)
     /// <summary>Write key and messageId of up to 126 characters together are hashed from the stack; longer ones from the heap.</summary>
     private const int StackBytes = 256;
 
-    /// <summary>Allocated when the first write completes: a spooler that never stores an event (a takeover's) holds none.</summary>
+    /// <summary>Allocated on the first stored id, a replayed one included: a spooler whose journal was empty and that has stored nothing holds none.</summary>
     private StoredIds? _stored;
     private readonly HashSet<EventId> _beingWritten = [];
     /// <summary>A request's ids, computed once for both passes of <see cref="Admit"/>.</summary>
