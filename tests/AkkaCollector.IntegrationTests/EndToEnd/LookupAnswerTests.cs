@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using AkkaCollector.IntegrationTests.Lookups;
@@ -12,6 +14,12 @@ public sealed class LookupAnswerTests
 {
     private const int Burst = 3;
 
+    /// <summary>
+    /// One token every 5 s. At one a second, a fresh collector on a loaded machine took over a second for the burst's
+    /// requests (their first journal writes), and a token came back before the fourth (CI saw it once).
+    /// </summary>
+    private static readonly TimeSpan TokenEvery = TimeSpan.FromSeconds(5);
+
     [Fact]
     public async Task Should_answer_429_with_Retry_After_and_a_reason_past_the_burst_and_401_and_403_for_unknown_and_blocked_apps()
     {
@@ -24,10 +32,8 @@ public sealed class LookupAnswerTests
             {
                 ["Redis__Configuration"] = redis.EndPoint,
                 ["AppRegistry__Enabled"] = "true",
-                // One request every 5 s per write key, three at once; the per-address limit is off so only the key counts.
-                // At one a second, a fresh collector on a loaded machine took over a second for the burst's requests
-                // (their first journal writes), and a token came back before the fourth (CI saw it once).
-                ["RateLimit__PerWriteKey__Rate"] = "0.2",
+                // One request every TokenEvery per write key, three at once; the per-address limit is off so only the key counts.
+                ["RateLimit__PerWriteKey__Rate"] = (1 / TokenEvery.TotalSeconds).ToString(CultureInfo.InvariantCulture),
                 ["RateLimit__PerWriteKey__Burst"] = $"{Burst}",
                 ["RateLimit__PerClientIp__Rate"] = "0",
             },
@@ -35,6 +41,7 @@ public sealed class LookupAnswerTests
         using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(5) };
         await Tracking.WaitUntilRegistryAnswersAsync(http, TimeSpan.FromSeconds(20));
 
+        var burstStarted = Stopwatch.StartNew();
         var withinBurst = new List<HttpStatusCode>();
         for (var i = 0; i < Burst; i++)
         {
@@ -42,12 +49,15 @@ public sealed class LookupAnswerTests
             withinBurst.Add(response.StatusCode);
         }
         using var limited = await Tracking.PostAsync(http, "limited-app");
+        var burstTook = burstStarted.Elapsed;
         using var unknown = await Tracking.PostAsync(http, "unknown-app");
         using var blocked = await Tracking.PostAsync(http, "blocked-app");
 
         Assert.All(withinBurst, status => Assert.Equal(HttpStatusCode.OK, status));
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
-        Assert.InRange(limited.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
+        // The wait for the next token, in whole seconds rounded up: a token's interval less the time the burst took.
+        var soonest = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((TokenEvery - burstTook).TotalSeconds)));
+        Assert.InRange(limited.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, soonest, TokenEvery);
         Assert.Equal("rate limited", await ErrorOfAsync(limited));
         Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
         Assert.Equal("unknown write key", await ErrorOfAsync(unknown));
