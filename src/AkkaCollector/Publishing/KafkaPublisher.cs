@@ -66,14 +66,17 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
         Interlocked.Add(ref _unanswered, events.Count);
         var tracker = new BatchTracker(events, answered, this);
         var spoolBytes = Encoding.UTF8.GetBytes(spool);
+        // A batch's events come from a few apps and types: their header bytes are encoded once per batch and shared
+        // by its records (librdkafka copies header values; nothing writes to them).
+        var sharedBytes = new Dictionary<string, byte[]>();
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
             var headers = new Headers
             {
                 { MessageIdHeader, Encoding.UTF8.GetBytes(e.MessageId) },
-                { WriteKeyHeader, Encoding.UTF8.GetBytes(e.WriteKey) },
-                { TypeHeader, Encoding.UTF8.GetBytes(e.Type) },
+                { WriteKeyHeader, BytesOf(e.WriteKey, sharedBytes) },
+                { TypeHeader, BytesOf(e.Type, sharedBytes) },
                 { SpoolHeader, spoolBytes },
             };
             if (e.Unverified)
@@ -89,6 +92,13 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
                 return;
             }
         }
+    }
+
+    private static byte[] BytesOf(string value, Dictionary<string, byte[]> encoded)
+    {
+        if (!encoded.TryGetValue(value, out var bytes))
+            encoded[value] = bytes = Encoding.UTF8.GetBytes(value);
+        return bytes;
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for everything handed over to be confirmed; returns how many records are still outstanding.</summary>
