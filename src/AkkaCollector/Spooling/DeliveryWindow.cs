@@ -12,13 +12,27 @@ namespace AkkaCollector.Spooling;
 /// <param name="memoryBytes">Payload bytes of undelivered batches kept in memory; past it, batches are spilled.</param>
 /// <param name="liveWindow">Events that may be unconfirmed before the next batch is handed over.</param>
 /// <param name="backlogWindow">The same for a spilled batch (a catch-up) while producers are sending: live requests come first.</param>
-public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backlogWindow)
+/// <param name="catchUpPace">
+/// What a catch-up should deliver while producers are sending, as a multiple of what they send: <see cref="PaceCatchUp"/>
+/// widens its window from <paramref name="backlogWindow"/> toward <paramref name="liveWindow"/> while it falls short.
+/// 0 keeps the window at <paramref name="backlogWindow"/>.
+/// </param>
+public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backlogWindow, double catchUpPace = 0)
 {
+    /// <summary>A short catch-up widens its window by half each second; one far ahead of the pace gives a quarter back.</summary>
+    private const double Widen = 1.5, Narrow = 0.75;
+
+
     private readonly LinkedList<Segment> _segments = new();
     private readonly Dictionary<long, LinkedListNode<Segment>> _bySequenceNr = new();
     private readonly List<Segment> _failed = [];
     private LinkedListNode<Segment>? _next;
     private bool _readingBack;
+    private readonly long _backlogWindow = backlogWindow;
+    private long _catchUpWindow = backlogWindow;
+    /// <summary>Batches that were spilled and are not yet confirmed: while there are any, a catch-up is under way.</summary>
+    private int _spilledUndelivered;
+    private long _caughtUpSincePaced;
 
     /// <summary>Events journaled and not yet confirmed by Kafka.</summary>
     public long BacklogEvents { get; private set; }
@@ -38,6 +52,12 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     /// <summary>Undelivered batches.</summary>
     public int Batches => _segments.Count;
 
+    /// <summary>Batches that were spilled are not all confirmed yet.</summary>
+    public bool CatchingUp => _spilledUndelivered > 0;
+
+    /// <summary>Events a catch-up may have unconfirmed while producers are sending (<see cref="PaceCatchUp"/> moves it).</summary>
+    public long CatchUpWindow => _catchUpWindow;
+
     /// <summary>Tracks a journaled batch: in memory while the budget allows, else spilled.</summary>
     public void Append(long sequenceNr, SpoolBatch batch)
     {
@@ -45,6 +65,8 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         var segment = new Segment(sequenceNr, batch.Events.Count, batch.PayloadBytes) { Events = keepInMemory ? batch.Events : null, Spilled = !keepInMemory };
         if (keepInMemory)
             MemoryBytes += batch.PayloadBytes;
+        else
+            _spilledUndelivered++;
 
         var node = _segments.AddLast(segment);
         _bySequenceNr[sequenceNr] = node;
@@ -67,6 +89,8 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
             BacklogEvents -= first.Value.Count;
             if (first.Value.Events is not null)
                 MemoryBytes -= first.Value.Bytes;
+            if (first.Value.Spilled)
+                _spilledUndelivered--;
         }
         _next = _segments.First;
         DeliveredThrough = _segments.First is { } oldest ? oldest.Value.SequenceNr - 1 : lastSequenceNr;
@@ -100,7 +124,32 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     }
 
     private long WindowFor(Segment segment, bool producersActive) =>
-        segment.Spilled && producersActive ? backlogWindow : liveWindow;
+        segment.Spilled && producersActive ? _catchUpWindow : liveWindow;
+
+    /// <summary>
+    /// Called once a second with the events producers had stored in that second. While a catch-up is under way and
+    /// producers are sending, its window widens (up to the live window) as long as it delivered less than
+    /// catchUpPace times that, and narrows back (down to the backlog window) once it delivered more than twice that:
+    /// the backlog drains at the pace asked for, whatever the machine, and gives the CPU back to live requests once it
+    /// is ahead. Once nothing is left to catch up, the window is the backlog window again for the next outage.
+    /// </summary>
+    public void PaceCatchUp(long intake)
+    {
+        var caughtUp = _caughtUpSincePaced;
+        _caughtUpSincePaced = 0;
+        if (_spilledUndelivered == 0)
+        {
+            _catchUpWindow = _backlogWindow;
+            return;
+        }
+        if (catchUpPace <= 0 || intake == 0)
+            return;
+        var goal = catchUpPace * intake;
+        if (caughtUp < goal)
+            _catchUpWindow = Math.Min(Math.Max(liveWindow, _backlogWindow), Math.Max(_catchUpWindow + 1, (long)(_catchUpWindow * Widen)));
+        else if (caughtUp > 2 * goal)
+            _catchUpWindow = Math.Max(_backlogWindow, (long)(_catchUpWindow * Narrow));
+    }
 
     /// <summary>A run of spilled batches worth at most half the memory budget (at least one batch).</summary>
     private DeliveryStep.ReadBack ReadBackFrom(LinkedListNode<Segment> node)
@@ -140,8 +189,15 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         if (!_bySequenceNr.TryGetValue(sequenceNr, out var node))
             return null;
         var segment = node.Value;
+        if (segment.Delivered)
+            return null;
         UnconfirmedEvents -= segment.Count;
         segment.Delivered = true;
+        if (segment.Spilled)
+        {
+            _spilledUndelivered--;
+            _caughtUpSincePaced += segment.Count;
+        }
         MemoryBytes -= segment.Bytes;
         segment.Events = null;
 

@@ -72,6 +72,11 @@ internal sealed record TruncationDue
 
 internal sealed record RetryReload;
 
+internal sealed record PaceCatchUp
+{
+    public static readonly PaceCatchUp Instance = new();
+}
+
 internal sealed record KafkaReadBackDone(KafkaReadBackResult Result);
 
 internal sealed record KafkaReadBackFailed(Exception Cause);

@@ -26,11 +26,30 @@ public sealed partial class SpoolerActor
                 continue;
             }
             var readBack = (DeliveryStep.ReadBack)step;
+            StartPacingCatchUp();
             _reader.ReadAsync(PersistenceId, readBack.From, readBack.To).PipeTo(Self,
                 success: batches => new SpilledBatchesLoaded(batches),
                 failure: cause => new SpilledBatchesFailed(cause));
             return;
         }
+    }
+
+    private void StartPacingCatchUp()
+    {
+        if (_options.CatchUpPace <= 0 || Timers.IsTimerActive(CatchUpPacer))
+            return;
+        _intake = 0;
+        Timers.StartPeriodicTimer(CatchUpPacer, PaceCatchUp.Instance, CatchUpPacedEvery);
+    }
+
+    /// <summary>Once a second during a catch-up: its window follows what producers stored in that second.</summary>
+    private void HandlePaceCatchUp()
+    {
+        _window.PaceCatchUp(_intake);
+        _intake = 0;
+        if (!_window.CatchingUp)
+            Timers.Cancel(CatchUpPacer);
+        PublishWhatFits();
     }
 
     /// <summary>Hands a batch to Kafka without the replayed events Kafka holds already (invariant 8).</summary>

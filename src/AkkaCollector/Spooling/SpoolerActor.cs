@@ -18,7 +18,8 @@
 //    MaxUnconfirmedEvents at a time, through a child (HandOffActor), so that handing thousands of events to the
 //    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause.
 //    A catch-up (batches that were spilled) gets the smaller MaxUnconfirmedBacklogEvents window while producers
-//    are sending: live requests come before the backlog.
+//    are sending: live requests come before the backlog. Once a second that window is paced: widened while the
+//    catch-up delivers less than CatchUpPace times the events stored in that second, narrowed once far ahead.
 //    Kafka records are keyed by user and carry the messageId and the spool (persistence id) as headers.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
 //    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
@@ -88,6 +89,8 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly ISpoolReader _reader;
     private readonly IKafkaReadBack _kafkaReadBack;
     private const string TruncationTimer = "truncate";
+    private const string CatchUpPacer = "pace-catch-up";
+    private static readonly TimeSpan CatchUpPacedEvery = TimeSpan.FromSeconds(1);
     /// <summary>A request within this long ago means producers are sending (a catch-up gets the smaller window).</summary>
     private static readonly TimeSpan ProducersActiveWithin = TimeSpan.FromSeconds(1);
 
@@ -103,6 +106,8 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private readonly DeliveryWindow _window;
     private long _lastRequestAt;
+    /// <summary>Events stored from requests since the catch-up was last paced.</summary>
+    private long _intake;
 
     private long _truncatedThrough;
     private bool _deleteInFlight;
@@ -131,7 +136,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self, spool.PersistenceId), "hand-off");
         _reader = reader;
         _kafkaReadBack = kafkaReadBack;
-        _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents);
+        _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents, options.CatchUpPace);
         _dedup = new DedupWindow(options.DedupWindow);
         _dedupIds = CollectorMetrics.DedupWindowIds.WithLabels(role == SpoolRole.Own ? spool.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture) : spool.PersistenceId);
 
@@ -151,6 +156,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<RetryReadBackDone>(HandleRetryReadBackDone);
         Command<RetryReadBackFailed>(HandleRetryReadBackFailed);
         Command<TruncationDue>(_ => TruncateDelivered());
+        Command<PaceCatchUp>(_ => HandlePaceCatchUp());
         Command<TruncateNow>(_ => HandleTruncateNow());
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
         Command<DeleteMessagesFailure>(HandleDeleteFailure);
@@ -260,6 +266,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         CollectorMetrics.JournalWriteSeconds.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         CollectorMetrics.JournalBatchEvents.Observe(batch.Events.Count);
         CollectorMetrics.EventsPersisted.Inc(batch.Events.Count);
+        _intake += batch.Events.Count;
 
         _window.Append(LastSequenceNr, batch);
         ReportBacklog();

@@ -12,8 +12,29 @@ public sealed class DeliveryWindowTests
     private static SpoolBatch Batch(int events) =>
         new(Enumerable.Range(0, events).Select(i => Event($"e{i}", EventBytes)).ToList());
 
-    private static DeliveryWindow Window(long memoryBytes = 1_000_000, long liveWindow = 100, long backlogWindow = 100) =>
-        new(memoryBytes, liveWindow, backlogWindow);
+    private static DeliveryWindow Window(long memoryBytes = 1_000_000, long liveWindow = 100, long backlogWindow = 100, double catchUpPace = 0) =>
+        new(memoryBytes, liveWindow, backlogWindow, catchUpPace);
+
+    /// <summary>A window whose first <paramref name="spilled"/> batches of 10 events were spilled and are read back, ready to hand over.</summary>
+    private static DeliveryWindow CatchingUp(int spilled, long liveWindow = 1000, long backlogWindow = 100, double catchUpPace = 2)
+    {
+        var window = Window(memoryBytes: 0, liveWindow, backlogWindow, catchUpPace);
+        var batches = Enumerable.Range(1, spilled).Select(sequenceNr => ((long)sequenceNr, Batch(10))).ToList();
+        foreach (var (sequenceNr, batch) in batches)
+            window.Append(sequenceNr, batch);
+        window.Next(producersActive: true, KafkaPositions.None);
+        window.ReadBackCompleted(batches);
+        return window;
+    }
+
+    /// <summary>Hands over what the window allows while producers send, and Kafka confirms it all.</summary>
+    private static int DeliverWhatFits(DeliveryWindow window)
+    {
+        var handedOver = HandOverAll(window, producersActive: true);
+        foreach (var sequenceNr in handedOver)
+            window.Confirmed(sequenceNr);
+        return handedOver.Count * 10;
+    }
 
     /// <summary>Every hand-over the window allows now; stops at (and consumes) anything else.</summary>
     private static List<long> HandOverAll(DeliveryWindow window, bool producersActive = false)
@@ -135,6 +156,114 @@ public sealed class DeliveryWindowTests
 
         Assert.Equal([1L], HandOverAll(window, producersActive: true));
         Assert.Equal([2L, 3L], HandOverAll(window, producersActive: false));
+    }
+
+    [Fact]
+    public void Should_widen_a_catch_up_window_by_half_each_second_it_delivers_less_than_its_pace()
+    {
+        var window = CatchingUp(spilled: 200);
+        Assert.Equal(100, DeliverWhatFits(window));
+
+        // Producers stored 60 events in that second: the pace (2) asks for 120, the catch-up delivered 100.
+        window.PaceCatchUp(intake: 60);
+        Assert.Equal(150, window.CatchUpWindow);
+        Assert.Equal(150, DeliverWhatFits(window));
+
+        window.PaceCatchUp(intake: 100);
+        Assert.Equal(225, window.CatchUpWindow);
+    }
+
+    [Fact]
+    public void Should_hold_a_catch_up_window_that_keeps_its_pace()
+    {
+        var window = CatchingUp(spilled: 200);
+        DeliverWhatFits(window);
+
+        window.PaceCatchUp(intake: 50);
+
+        Assert.Equal(100, window.CatchUpWindow);
+    }
+
+    [Fact]
+    public void Should_widen_a_catch_up_window_no_further_than_the_live_window()
+    {
+        var window = CatchingUp(spilled: 200, liveWindow: 180);
+        for (var second = 0; second < 5; second++)
+            window.PaceCatchUp(intake: 1000);
+
+        Assert.Equal(180, window.CatchUpWindow);
+        Assert.Equal(180, HandOverAll(window, producersActive: true).Count * 10);
+    }
+
+    [Fact]
+    public void Should_narrow_a_catch_up_window_toward_the_backlog_window_once_it_is_far_ahead_of_its_pace()
+    {
+        var window = CatchingUp(spilled: 200);
+        window.PaceCatchUp(intake: 1000);
+        window.PaceCatchUp(intake: 1000);
+        Assert.Equal(225, window.CatchUpWindow);
+
+        // 230 delivered against a pace of 2 x 50: more than twice the goal.
+        DeliverWhatFits(window);
+        window.PaceCatchUp(intake: 50);
+        Assert.Equal(168, window.CatchUpWindow);
+
+        for (var second = 0; second < 5; second++)
+        {
+            DeliverWhatFits(window);
+            window.PaceCatchUp(intake: 1);
+        }
+        Assert.Equal(100, window.CatchUpWindow);
+    }
+
+    [Fact]
+    public void Should_leave_a_catch_up_window_alone_while_producers_store_nothing()
+    {
+        var window = CatchingUp(spilled: 200);
+
+        window.PaceCatchUp(intake: 0);
+
+        Assert.Equal(100, window.CatchUpWindow);
+    }
+
+    [Fact]
+    public void Should_keep_the_backlog_window_when_no_pace_is_asked_for()
+    {
+        var window = CatchingUp(spilled: 200, catchUpPace: 0);
+
+        window.PaceCatchUp(intake: 1000);
+
+        Assert.Equal(100, window.CatchUpWindow);
+        Assert.Equal(100, HandOverAll(window, producersActive: true).Count * 10);
+    }
+
+    [Fact]
+    public void Should_return_to_the_backlog_window_once_the_catch_up_is_delivered()
+    {
+        var window = CatchingUp(spilled: 20);
+        window.PaceCatchUp(intake: 1000);
+        Assert.Equal(150, window.CatchUpWindow);
+
+        DeliverWhatFits(window);
+        DeliverWhatFits(window);
+        Assert.False(window.CatchingUp);
+        window.PaceCatchUp(intake: 1000);
+
+        Assert.Equal(100, window.CatchUpWindow);
+    }
+
+    [Fact]
+    public void Should_count_a_batch_confirmed_twice_once()
+    {
+        var window = Window();
+        window.Append(1, Batch(10));
+        window.Append(2, Batch(10));
+        HandOverAll(window);
+
+        Assert.Equal(10, window.Confirmed(2));
+        Assert.Null(window.Confirmed(2));
+
+        Assert.Equal(10, window.UnconfirmedEvents);
     }
 
     [Fact]

@@ -509,6 +509,40 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_pace_a_catch_up_to_its_smaller_window_while_producers_are_sending()
     {
+        // No pace asked for: the catch-up's window stays at MaxUnconfirmedBacklogEvents.
+        var (_, publisher, paced) = StartCatchUp(catchUpPace: 0);
+        Thread.Sleep(300);
+        paced.AddRange(TakePublished(publisher));
+        Assert.Equal(5, paced.Count);
+
+        // Producers quiet for over a second: the catch-up gets the large window again.
+        Thread.Sleep(1200);
+        foreach (var batch in paced)
+            batch.Confirm();
+        AwaitCondition(() => publisher.Published.Count > 5, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void Should_widen_a_catch_up_window_while_the_backlog_falls_behind_its_pace()
+    {
+        var (spool, publisher, _) = StartCatchUp(catchUpPace: 2);
+
+        // Producers keep sending and Kafka confirms nothing: the catch-up delivers less than twice what they store, so
+        // within a second or two its window widens and more of the backlog is handed over, without a confirmation.
+        var sent = 0;
+        AwaitCondition(() =>
+        {
+            spool.Tell(Request($"live-{sent++}"), TestActor);
+            return !publisher.Published.IsEmpty;
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
+    }
+
+    /// <summary>
+    /// A spooler whose journal holds 700 events of which about 50 were spilled; Kafka has confirmed the rest, a
+    /// producer is still sending, and the catch-up has handed over its first window of 5 events (returned unconfirmed).
+    /// </summary>
+    private (IActorRef Spool, RecordingPublisher Publisher, List<PublishedBatch> Paced) StartCatchUp(double catchUpPace)
+    {
         var publisher = new RecordingPublisher();
         var reader = new ScriptedSpoolReader();
         // Memory for about 650 of the 700 events: the rest is spilled, i.e. a catch-up once Kafka takes them.
@@ -517,6 +551,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
             o.MemoryBytesPerPartition = 64 * 1024;
             o.MaxUnconfirmedEvents = 1000;
             o.MaxUnconfirmedBacklogEvents = 5;
+            o.CatchUpPace = catchUpPace;
         }), reader);
         var ids = Enumerable.Range(0, 700).Select(i => $"e{i}").ToList();
         for (var seq = 1; seq <= ids.Count; seq++)
@@ -538,15 +573,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         foreach (var batch in live)
             batch.Confirm();
         AwaitCondition(() => publisher.Published.Count >= 5, TimeSpan.FromSeconds(10));
-        Thread.Sleep(300);
-        var paced = TakePublished(publisher);
-        Assert.Equal(5, paced.Count);
-
-        // Producers quiet for over a second: the catch-up gets the large window again.
-        Thread.Sleep(1200);
-        foreach (var batch in paced)
-            batch.Confirm();
-        AwaitCondition(() => publisher.Published.Count > 5, TimeSpan.FromSeconds(10));
+        return (spool, publisher, TakePublished(publisher));
     }
 
     private static List<PublishedBatch> TakePublished(RecordingPublisher publisher)
