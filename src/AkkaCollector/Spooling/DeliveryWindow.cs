@@ -32,6 +32,10 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     private long _catchUpWindow = backlogWindow;
     /// <summary>Batches that were spilled and are not yet confirmed: while there are any, a catch-up is under way.</summary>
     private int _spilledUndelivered;
+    /// <summary>Spilled batches whose events are not in memory: what a read-back is for.</summary>
+    private int _unloaded;
+    /// <summary>No batch between <see cref="_next"/> and this one is waiting to be read back: where the search for the next one resumes.</summary>
+    private LinkedListNode<Segment>? _readFrontier;
     private long _caughtUpSincePaced;
 
     /// <summary>Events journaled and not yet confirmed by Kafka.</summary>
@@ -66,7 +70,10 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         if (keepInMemory)
             MemoryBytes += batch.PayloadBytes;
         else
+        {
             _spilledUndelivered++;
+            _unloaded++;
+        }
 
         var node = _segments.AddLast(segment);
         _bySequenceNr[sequenceNr] = node;
@@ -89,6 +96,8 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
             BacklogEvents -= first.Value.Count;
             if (first.Value.Events is not null)
                 MemoryBytes -= first.Value.Bytes;
+            else
+                _unloaded--;
             if (first.Value.Spilled)
                 _spilledUndelivered--;
         }
@@ -104,23 +113,46 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         _segments.First?.Value.KafkaFrom ?? now;
 
     /// <summary>
-    /// The next thing to do for delivery, in journal order: hand a batch over while the window has room, or read a
+    /// The next thing to do for delivery, in journal order: hand a batch over while the window has room, else read a
     /// run of spilled batches back (asked once until <see cref="ReadBackCompleted"/> or <see cref="ReadBackFailed"/>);
-    /// null when there is nothing to do now.
+    /// null when there is nothing to do now. The read-back does not wait for the window: the next spilled run is read
+    /// while the batches before it are still with Kafka (as long as the memory budget has room for it), so that Kafka
+    /// never waits for the journal.
     /// </summary>
     /// <param name="kafkaNow">Where Kafka's records are known to reach now: recorded with a batch handed over for the first time.</param>
     public DeliveryStep? Next(bool producersActive, KafkaPositions kafkaNow)
     {
-        if (_next is not { } node || UnconfirmedEvents >= WindowFor(node.Value, producersActive))
+        if (_next is not { } node)
             return null;
         var segment = node.Value;
-        if (segment.Events is null)
-            return _readingBack ? null : ReadBackFrom(node);
+        if (segment.Events is not null && UnconfirmedEvents < WindowFor(segment, producersActive))
+        {
+            UnconfirmedEvents += segment.Count;
+            segment.KafkaFrom ??= kafkaNow;
+            _next = node.Next;
+            return new DeliveryStep.HandOver(new HandOff(segment.SequenceNr, segment.Events));
+        }
+        if (_readingBack || _unloaded == 0 || FirstUnloadedFrom(node) is not { } unloaded)
+            return null;
+        // The next batch is read back whatever memory holds (nothing else can move); one further ahead only while a
+        // second run fits in the budget beside what is loaded.
+        return unloaded == node || MemoryBytes <= memoryBytes / 2 ? ReadBackFrom(unloaded) : null;
+    }
 
-        UnconfirmedEvents += segment.Count;
-        segment.KafkaFrom ??= kafkaNow;
-        _next = node.Next;
-        return new DeliveryStep.HandOver(new HandOff(segment.SequenceNr, segment.Events));
+    private LinkedListNode<Segment>? FirstUnloadedFrom(LinkedListNode<Segment> next)
+    {
+        var node = _readFrontier is { List: not null } frontier && frontier.Value.SequenceNr > next.Value.SequenceNr ? frontier : next;
+        while (node.Value.Events is not null)
+        {
+            if (node.Next is not { } after)
+            {
+                _readFrontier = node;
+                return null;
+            }
+            node = after;
+        }
+        _readFrontier = node;
+        return node;
     }
 
     private long WindowFor(Segment segment, bool producersActive) =>
@@ -172,10 +204,11 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         _readingBack = false;
         foreach (var (sequenceNr, batch) in batches)
         {
-            if (_bySequenceNr.TryGetValue(sequenceNr, out var node) && node.Value.Events is null)
+            if (_bySequenceNr.TryGetValue(sequenceNr, out var node) && node.Value.Events is null && !node.Value.Delivered)
             {
                 node.Value.Events = batch.Events;
                 MemoryBytes += node.Value.Bytes;
+                _unloaded--;
             }
         }
     }

@@ -29,7 +29,9 @@
 //    with the group-committed writes for SQLite's single writer lock and starve them.
 // 6. Memory is bounded. Undelivered batches keep their events in memory up to MemoryBytesPerPartition; past
 //    that they are "spilled": only their sequence number and size stay, and their events are read back from
-//    the journal when Kafka is ready for them. A long Kafka outage fills the disk bound, not the heap.
+//    the journal in runs of at most half that budget, the next run while the one before it is still with Kafka
+//    (when the budget has room for it), so that Kafka never waits for the journal. A long Kafka outage fills the
+//    disk bound, not the heap.
 // 7. A retried request is stored once. An SDK that never saw its 200 sends the same messageIds again; the spooler
 //    remembers the ids (per write key) of the last Ingress:DedupWindow events it stored, and of those waiting for or
 //    in a write (DedupWindow). A stored one is dropped (counted duplicate_dropped) and its request still answered

@@ -133,6 +133,47 @@ public sealed class DeliveryWindowTests
     }
 
     [Fact]
+    public void Should_read_the_next_batch_back_while_the_window_is_still_full()
+    {
+        var window = Window(memoryBytes: EventBytes, liveWindow: 1);
+        window.Append(1, Batch(1));
+        window.Append(2, Batch(1));
+        Assert.IsType<DeliveryStep.HandOver>(window.Next(producersActive: false, KafkaPositions.None));
+
+        var readBack = Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false, KafkaPositions.None));
+
+        Assert.Equal((2L, 2L), (readBack.From, readBack.To));
+    }
+
+    [Fact]
+    public void Should_read_the_next_run_back_while_the_one_before_it_is_still_handed_over_once_memory_has_room_for_it()
+    {
+        var window = Window(memoryBytes: 4 * EventBytes, liveWindow: 1);
+        for (var sequenceNr = 1; sequenceNr <= 6; sequenceNr++)
+            window.Append(sequenceNr, Batch(1));
+        Assert.Equal([1L], HandOverAll(window));
+
+        // Batches 2 to 4 wait in memory; a run of 5 and 6 would pass the budget with them.
+        Assert.Null(window.Next(producersActive: false, KafkaPositions.None));
+        window.Confirmed(1);
+        Assert.Equal([2L], HandOverAll(window));
+        Assert.Null(window.Next(producersActive: false, KafkaPositions.None));
+
+        // Half the budget is free: the next run is read while batch 4 is still to be handed over.
+        window.Confirmed(2);
+        Assert.IsType<DeliveryStep.HandOver>(window.Next(producersActive: false, KafkaPositions.None));
+        var readBack = Assert.IsType<DeliveryStep.ReadBack>(window.Next(producersActive: false, KafkaPositions.None));
+        Assert.Equal((5L, 6L), (readBack.From, readBack.To));
+        Assert.Null(window.Next(producersActive: false, KafkaPositions.None));
+
+        window.ReadBackCompleted([(5, Batch(1)), (6, Batch(1))]);
+        window.Confirmed(3);
+        Assert.Equal([4L], HandOverAll(window));
+        window.Confirmed(4);
+        Assert.Equal([5L], HandOverAll(window));
+    }
+
+    [Fact]
     public void Should_ask_again_for_a_read_back_that_failed()
     {
         var window = Window(memoryBytes: 0);

@@ -529,13 +529,17 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 
         // Producers keep sending and Kafka confirms nothing: the catch-up delivers less than twice what they store, so
         // within a second or two its window widens and more of the backlog is handed over, without a confirmation.
-        var sent = 0;
+        using var live = LiveIds.GetEnumerator();
         AwaitCondition(() =>
         {
-            spool.Tell(Request($"live-{sent++}"), TestActor);
+            spool.Tell(Request(live.MoveNext() ? live.Current : throw new InvalidOperationException("out of live ids")), TestActor);
+            ExpectMsg<SpoolReply>();
             return !publisher.Published.IsEmpty;
         }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
     }
+
+    /// <summary>Requests a producer sends during a catch-up, one at a time.</summary>
+    private static readonly IEnumerable<string> LiveIds = Enumerable.Range(0, 200).Select(i => $"live-{i}");
 
     /// <summary>
     /// A spooler whose journal holds 700 events of which about 50 were spilled; Kafka has confirmed the rest, a
@@ -553,10 +557,11 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
             o.MaxUnconfirmedBacklogEvents = 5;
             o.CatchUpPace = catchUpPace;
         }), reader);
-        var ids = Enumerable.Range(0, 700).Select(i => $"e{i}").ToList();
+        // The journal as the reader finds it: every request below is written alone, one sequence number each.
+        var ids = Enumerable.Range(0, 700).Select(i => $"e{i}").Append("still-sending").Concat(LiveIds).ToList();
         for (var seq = 1; seq <= ids.Count; seq++)
             reader.Journal[seq] = new SpoolBatch([Event(ids[seq - 1])]);
-        foreach (var id in ids)
+        foreach (var id in ids.Take(700))
         {
             spool.Tell(Request(id), TestActor);
             ExpectMsg<SpoolReply>();
