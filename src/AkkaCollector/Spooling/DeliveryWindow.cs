@@ -22,7 +22,6 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     /// <summary>A short catch-up widens its window by half each second; one far ahead of the pace gives a quarter back.</summary>
     private const double Widen = 1.5, Narrow = 0.75;
 
-
     private readonly LinkedList<Segment> _segments = new();
     private readonly Dictionary<long, LinkedListNode<Segment>> _bySequenceNr = new();
     private readonly List<Segment> _failed = [];
