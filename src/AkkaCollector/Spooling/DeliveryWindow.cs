@@ -203,7 +203,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         _readingBack = false;
         foreach (var (sequenceNr, batch) in batches)
         {
-            if (_bySequenceNr.TryGetValue(sequenceNr, out var node) && node.Value.Events is null && !node.Value.Delivered)
+            if (_bySequenceNr.TryGetValue(sequenceNr, out var node) && node.Value.Events is null)
             {
                 node.Value.Events = batch.Events;
                 MemoryBytes += node.Value.Bytes;
