@@ -428,7 +428,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var drainPhase = new BenchPhase("outage-drain", $"Kafka back; /v1/track paced at {ingestRate:0} ev/s, {PacedConnections} conn", ingestRateSeen, null,
             ingest.P50Micros / 1000.0, ingest.P99Micros / 1000.0, Share(cpu, drainTime), PerEvent(cpu, (long)(drainEnd.Delivered - drainBefore.Delivered)), $"wrk {Share(ingestCpu, drainTime):0}",
             _collector.Probe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(),
-            $"delivered {deliveredRate:0} ev/s for {drainTime.TotalSeconds:0.0} s; backlog {drainBefore.Backlog:0} -> {drainEnd.Backlog:0}" + (empty ? "" : "; NOT DRAINED within the bound") + Errors(ingest, "; "));
+            $"delivered {deliveredRate:0} ev/s for {drainTime.TotalSeconds:0.0} s; backlog {drainBefore.Backlog:0} -> {drainEnd.Backlog:0}; JIT {drainEnd.JitSeconds - drainBefore.JitSeconds:0.0} s" + (empty ? "" : "; NOT DRAINED within the bound") + Errors(ingest, "; "));
         Report(drainPhase);
         // Traffic "continues" only if the collector still takes (nearly) what it is offered while it drains.
         _targets.Add(new BenchTarget("backlog drains at >= 2x the ingest rate while traffic continues",

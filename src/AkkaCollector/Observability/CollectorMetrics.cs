@@ -142,9 +142,10 @@ public static class CollectorMetrics
     /// <summary>
     /// TCP sockets by state, of this process (scope="process", matched through /proc/self/fd) and of its network
     /// namespace (scope="namespace": every socket on the host or pod, TIME_WAIT included, which no process owns).
+    /// Counted at most every 5 s (<see cref="ProcessMetrics.SocketCensusEvery"/>), as are the two port gauges below.
     /// </summary>
     public static readonly Gauge TcpSockets = Metrics.CreateGauge(
-        "collector_tcp_sockets", "TCP sockets by scope (process, namespace) and state, read from /proc/net/tcp and tcp6.",
+        "collector_tcp_sockets", "TCP sockets by scope (process, namespace) and state, read from /proc/net/tcp and tcp6 at most every 5 s.",
         new GaugeConfiguration { LabelNames = ["scope", "state"] });
 
     /// <summary>Distinct local ports inside the ephemeral range held by sockets, per scope: the port use the story had to measure.</summary>

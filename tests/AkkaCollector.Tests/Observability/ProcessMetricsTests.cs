@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AkkaCollector.Observability;
 using Prometheus;
 
@@ -25,7 +26,7 @@ public sealed class ProcessMetricsTests : IDisposable
         Link(files, "5", "pipe:[300001]");
         Link(files, "7", "socket:[244600]");
 
-        ProcessMetrics.Collect(files);
+        CollectNow(files);
 
         Assert.Equal(2, CollectorMetrics.TcpSockets.WithLabels("namespace", "established").Value);
         Assert.Equal(1, CollectorMetrics.TcpSockets.WithLabels("namespace", "time_wait").Value);
@@ -49,7 +50,7 @@ public sealed class ProcessMetricsTests : IDisposable
         // The counters only grow, to the runtime's own totals: at least what the runtime says now.
         var (completed, allocated, compiled) = (ThreadPool.CompletedWorkItemCount, GC.GetTotalAllocatedBytes(), System.Runtime.JitInfo.GetCompiledMethodCount());
 
-        var collect = Record.Exception(() => ProcessMetrics.Collect(missing));
+        var collect = Record.Exception(() => CollectNow(missing));
 
         Assert.Null(collect);
         Assert.True(CollectorMetrics.ThreadPoolThreads.Value >= 1, $"thread pool threads {CollectorMetrics.ThreadPoolThreads.Value}");
@@ -66,23 +67,48 @@ public sealed class ProcessMetricsTests : IDisposable
         // Series a sibling test may have created and set: marks that only the scrape's own collection overwrites.
         CollectorMetrics.ThreadPoolThreads.Set(Unset);
         CollectorMetrics.GcHeapBytes.WithLabels("committed").Set(Unset);
-        CollectorMetrics.TcpSockets.WithLabels("process", "listen").Set(Unset);
-        CollectorMetrics.EphemeralPortRange.WithLabels("first").Set(Unset);
         using var scraped = new MemoryStream();
 
         await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(scraped);
 
         var text = System.Text.Encoding.UTF8.GetString(scraped.ToArray());
-        var firstPort = ProcNetTcp.TryParsePortRange(File.ReadAllText(ProcFiles.Self.PortRange), out var range) ? range.First : -2;
-        Assert.Contains($"collector_ephemeral_port_range{{bound=\"first\"}} {firstPort}\n", text);
-        foreach (var series in new[] { "collector_threadpool_threads ", """collector_gc_heap_bytes{kind="committed"} """, """collector_tcp_sockets{scope="process",state="listen"} """ })
+        foreach (var series in new[] { "collector_threadpool_threads ", """collector_gc_heap_bytes{kind="committed"} """ })
         {
             Assert.Contains(series, text);
             Assert.DoesNotContain($"{series}{Unset}", text);
         }
+        // The socket census may have been taken by a scrape seconds ago (it is taken at most every 5 s): present, not necessarily fresh.
+        var firstPort = ProcNetTcp.TryParsePortRange(File.ReadAllText(ProcFiles.Self.PortRange), out var range) ? range.First : -2;
+        Assert.Contains($"collector_ephemeral_port_range{{bound=\"first\"}} {firstPort}\n", text);
+        Assert.Contains("""collector_tcp_sockets{scope="process",state="listen"} """, text);
         Assert.Contains("collector_gc_pause_seconds_total ", text);
         Assert.Contains("collector_jit_compilation_seconds_total ", text);
     }
+
+    [Fact]
+    public void Should_take_the_socket_census_at_most_once_per_interval_however_often_it_is_scraped()
+    {
+        var files = WriteSampleProc(portRange: "32768\t60999\n");
+        var census = new CensusSchedule(ProcessMetrics.SocketCensusEvery);
+        var start = Stopwatch.GetTimestamp();
+        ProcessMetrics.CollectOnScrape(files, census, start);
+        Assert.Equal(2, CollectorMetrics.TcpSockets.WithLabels("namespace", "established").Value);
+
+        CollectorMetrics.TcpSockets.WithLabels("namespace", "established").Set(Unset);
+        CollectorMetrics.ThreadPoolThreads.Set(Unset);
+        ProcessMetrics.CollectOnScrape(files, census, start + Ticks(ProcessMetrics.SocketCensusEvery * 0.9));
+        Assert.Equal(Unset, CollectorMetrics.TcpSockets.WithLabels("namespace", "established").Value);
+        Assert.True(CollectorMetrics.ThreadPoolThreads.Value >= 1, "the runtime's gauges are collected on every scrape");
+
+        ProcessMetrics.CollectOnScrape(files, census, start + Ticks(ProcessMetrics.SocketCensusEvery));
+        Assert.Equal(2, CollectorMetrics.TcpSockets.WithLabels("namespace", "established").Value);
+    }
+
+    private static long Ticks(TimeSpan elapsed) => (long)(elapsed.TotalSeconds * Stopwatch.Frequency);
+
+    /// <summary>One scrape's collection, the socket census due.</summary>
+    private static void CollectNow(ProcFiles files) =>
+        ProcessMetrics.CollectOnScrape(files, new CensusSchedule(ProcessMetrics.SocketCensusEvery), Stopwatch.GetTimestamp());
 
     private ProcFiles WriteSampleProc(string portRange)
     {
