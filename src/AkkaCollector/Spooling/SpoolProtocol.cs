@@ -87,6 +87,12 @@ internal sealed record RetryReadBackDone(IReadOnlyList<HandOff> Retries, KafkaRe
 
 internal sealed record RetryReadBackFailed(IReadOnlyList<HandOff> Retries, Exception Cause);
 
+/// <summary>A commit delay has passed (invariant 2): the write it held back starts. Dropped quietly if the spooler stopped meanwhile.</summary>
+internal sealed record CommitDelayPassed : Akka.Event.IDeadLetterSuppression
+{
+    public static readonly CommitDelayPassed Instance = new();
+}
+
 /// <summary>Write what waits: sent by the spooler to itself where a write started directly would not be flushed.</summary>
 internal sealed record WriteWaiting
 {

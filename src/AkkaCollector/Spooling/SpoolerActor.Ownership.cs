@@ -30,6 +30,7 @@ public sealed partial class SpoolerActor
         _waiting.Clear();
         _parked.Clear();
         _waitingBytes = 0;
+        _waitingEvents = 0;
         ReportBacklog();
     }
 

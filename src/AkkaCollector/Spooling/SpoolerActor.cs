@@ -9,7 +9,8 @@
 // 2. Group commit. Requests that arrive while MaxWritesInFlight writes are running gather into the next write,
 //    so one journal row (one SpoolBatch) carries many requests' events and durability costs one write per
 //    batch, not per event. Writes may be pipelined (PersistAsync, MaxWritesInFlight > 1): callbacks come in
-//    order, and each write's answers are released together (SpoolRequester.AnswerAll).
+//    order, and each write's answers are released together (SpoolRequester.AnswerAll). A write that would carry
+//    fewer than CommitDelayBelowEvents events waits up to CommitDelay for more (one timer at a time).
 // 3. Never accept what cannot be stored. When backlog + writes in flight + waiting events would pass the byte
 //    bound, the request is answered Full (503) before anything is written; a failed or rejected write is
 //    answered Failed (503) for every request in it. A persist failure stops this actor (Akka.Persistence's
@@ -103,6 +104,11 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private List<PendingRequest> _parked = [];
     private readonly Prometheus.Gauge.Child _dedupIds;
     private long _waitingBytes;
+    private int _waitingEvents;
+    /// <summary>A commit delay is running: the write it holds back starts when it ends, or once enough events wait.</summary>
+    private bool _commitDelayRunning;
+    /// <summary>The commit delay has passed: the next write starts whatever waits.</summary>
+    private bool _commitDelayPassed;
     private readonly Queue<List<SpoolRequester>> _writesInFlight = new();
     private long _inFlightBytes;
 
@@ -147,6 +153,12 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
 
         Command<Enqueue>(HandleEnqueue);
         Command<WriteWaiting>(_ => WriteWhatWaits());
+        Command<CommitDelayPassed>(_ =>
+        {
+            _commitDelayRunning = false;
+            _commitDelayPassed = true;
+            WriteWhatWaits();
+        });
         Command<BatchDelivered>(HandleBatchDelivered);
         Command<SpilledBatchesLoaded>(HandleSpilledBatchesLoaded);
         Command<SpilledBatchesFailed>(HandleSpilledBatchesFailed);
@@ -207,6 +219,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
 
         _waiting.Add(new PendingRequest(fresh, bytes, requester));
         _waitingBytes += bytes;
+        _waitingEvents += fresh.Count;
         ReportBacklog();
     }
 
@@ -230,7 +243,30 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
             return;
         }
         while (_waiting.Count > 0 && _writesInFlight.Count < _options.MaxWritesInFlight)
+        {
+            if (HoldForCommitDelay())
+                return;
             WriteNextBatch();
+        }
+    }
+
+    /// <summary>
+    /// Invariant 2's commit delay: true while a small write should wait for more requests. The wait is a task delay, not
+    /// an Akka timer: the scheduler's tick is 10 ms, ten times the delay.
+    /// </summary>
+    private bool HoldForCommitDelay()
+    {
+        if (_commitDelayPassed || _options.CommitDelay <= TimeSpan.Zero || _waitingEvents >= _options.CommitDelayBelowEvents)
+        {
+            _commitDelayPassed = false;
+            return false;
+        }
+        if (!_commitDelayRunning)
+        {
+            _commitDelayRunning = true;
+            Task.Delay(_options.CommitDelay).PipeTo(Self, success: () => CommitDelayPassed.Instance);
+        }
+        return true;
     }
 
     private void WriteNextBatch()
@@ -248,6 +284,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         }
         _waiting.RemoveRange(0, taken);
         _waitingBytes -= bytes;
+        _waitingEvents -= events.Count;
         _inFlightBytes += bytes;
         _writesInFlight.Enqueue(requesters);
 

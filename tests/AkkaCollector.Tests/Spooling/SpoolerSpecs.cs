@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
@@ -182,6 +183,33 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         AwaitAssert(() => Assert.Equal(50, publisher.PublishedIds.Count));
         Assert.Equal(2, publisher.Published.Count);
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"e{i}"), publisher.PublishedIds);
+    }
+
+    [Fact]
+    public async Task Should_hold_a_write_of_fewer_events_than_the_commit_delay_asks_for_until_the_delay_has_passed()
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        var writes = new HeldWrites();
+        await _journal.OnWrite.SetInterceptorAsync(writes);
+        var publisher = new RecordingPublisher(confirmAtOnce: true);
+        var spool = StartSpool(publisher, Options(o => (o.CommitDelay, o.CommitDelayBelowEvents) = (delay, 5)));
+
+        // Five events reach the bound: written at once, and held in the journal while a small request queues behind them.
+        spool.Tell(Request("b0", "b1", "b2", "b3", "b4"), TestActor);
+        await writes.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+        spool.Tell(Request("small"), TestActor);
+        spool.Tell(GetSpoolState.Instance, TestActor);
+        ExpectMsg<SpoolState>();
+        var released = Stopwatch.StartNew();
+        writes.Release();
+
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(5)));
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(5)));
+        // The small request's write began only once the delay had passed after the first write completed (less the
+        // timers' millisecond granularity: one fired after 99.x ms of this stopwatch).
+        Assert.True(released.Elapsed >= delay - TimeSpan.FromMilliseconds(5), $"the small write was answered {released.Elapsed.TotalMilliseconds:0} ms after the first was released");
+        AwaitAssert(() => Assert.Equal(6, publisher.PublishedIds.Count));
+        Assert.Equal(2, publisher.Published.Count);
     }
 
     [Fact]
