@@ -14,7 +14,8 @@ namespace AkkaCollector.Spooling;
 /// <param name="backlogWindow">The same for a spilled batch (a catch-up) while producers are sending: live requests come first.</param>
 /// <param name="catchUpPace">
 /// What a catch-up should deliver while producers are sending, as a multiple of what they send: <see cref="PaceCatchUp"/>
-/// widens its window from <paramref name="backlogWindow"/> toward <paramref name="liveWindow"/> while it falls short.
+/// starts its window at <paramref name="backlogWindow"/>, widens it toward <paramref name="liveWindow"/> while it falls
+/// short and narrows it down to a tenth of <paramref name="backlogWindow"/> while it is far ahead.
 /// 0 keeps the window at <paramref name="backlogWindow"/>.
 /// </param>
 public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backlogWindow, double catchUpPace = 0)
@@ -22,12 +23,23 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     /// <summary>A short catch-up widens its window by half each second; one far ahead of the pace gives a quarter back.</summary>
     private const double Widen = 1.5, Narrow = 0.75;
 
+    /// <summary>
+    /// Far ahead: delivered more than this times the pace asked for. Between the pace and this the window holds. At 2,
+    /// a catch-up whose backlog window alone delivered 5x the live rate was never narrowed, and live producers fell to
+    /// 87-89 % of their pace (docs/benchmark.md, issue 18's seventh round).
+    /// </summary>
+    private const double FarAhead = 1.5;
+
+    /// <summary>How far a catch-up far ahead may be narrowed, as a share of the backlog window.</summary>
+    private const long NarrowestShare = 10;
+
     private readonly LinkedList<Segment> _segments = new();
     private readonly Dictionary<long, LinkedListNode<Segment>> _bySequenceNr = new();
     private readonly List<Segment> _failed = [];
     private LinkedListNode<Segment>? _next;
     private bool _readingBack;
     private readonly long _backlogWindow = backlogWindow;
+    private readonly long _narrowestWindow = Math.Max(1, backlogWindow / NarrowestShare);
     private long _catchUpWindow = backlogWindow;
     /// <summary>Batches that were spilled and are not yet confirmed: while there are any, a catch-up is under way.</summary>
     private int _spilledUndelivered;
@@ -160,9 +172,10 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     /// <summary>
     /// Called once a second with the events producers had stored in that second. While a catch-up is under way and
     /// producers are sending, its window widens (up to the live window) as long as it delivered less than
-    /// catchUpPace times that, and narrows back (down to the backlog window) once it delivered more than twice that:
-    /// the backlog drains at the pace asked for, whatever the machine, and gives the CPU back to live requests once it
-    /// is ahead. Once nothing is left to catch up, the window is the backlog window again for the next outage.
+    /// catchUpPace times that, and narrows (down to a tenth of the backlog window) once it delivered more than
+    /// <see cref="FarAhead"/> times that: the backlog drains at the pace asked for, whatever the machine, and gives the
+    /// CPU back to live requests once it is ahead. Once nothing is left to catch up, the window is the backlog window
+    /// again for the next outage.
     /// </summary>
     public void PaceCatchUp(long intake)
     {
@@ -178,8 +191,8 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         var goal = catchUpPace * intake;
         if (caughtUp < goal)
             _catchUpWindow = Math.Min(Math.Max(liveWindow, _backlogWindow), Math.Max(_catchUpWindow + 1, (long)(_catchUpWindow * Widen)));
-        else if (caughtUp > 2 * goal)
-            _catchUpWindow = Math.Max(_backlogWindow, (long)(_catchUpWindow * Narrow));
+        else if (caughtUp > FarAhead * goal)
+            _catchUpWindow = Math.Max(_narrowestWindow, (long)(_catchUpWindow * Narrow));
     }
 
     /// <summary>A run of spilled batches worth at most half the memory budget (at least one batch).</summary>

@@ -90,7 +90,8 @@ public sealed class SpoolOptions
     /// producers are sending (a request within the last second). Delivering a backlog competes with live requests for
     /// the CPU; a smaller window paces it. With 1000, a 1-million-event backlog drained at 2.8x the live rate while
     /// producers kept 96 % of their pace at a p99 of 29 ms; with 5000 they kept 89-90 % at 49-57 ms
-    /// (docs/benchmark.md). With no producer sending, a catch-up uses MaxUnconfirmedEvents.
+    /// (docs/benchmark.md). With no producer sending, a catch-up uses MaxUnconfirmedEvents. The window starts here;
+    /// CatchUpPace moves it.
     /// </summary>
     [Range(1, 1_000_000)]
     public int MaxUnconfirmedBacklogEvents { get; set; } = 1_000;
@@ -98,8 +99,8 @@ public sealed class SpoolOptions
     /// <summary>
     /// What a catch-up delivers while producers are sending, as a multiple of what they send: each second a spooler
     /// widens the catch-up's window (from MaxUnconfirmedBacklogEvents by half, up to MaxUnconfirmedEvents) while its
-    /// backlog went out slower than this times its intake, and narrows it back once it went out faster than twice
-    /// that. The fixed window of 1000 drained at 2.3-2.8x the live rate in the second round and at 1.1-1.8x in the
+    /// backlog went out slower than this times its intake, and narrows it by a quarter (down to a tenth of
+    /// MaxUnconfirmedBacklogEvents) while it went out faster than 1.5 times that. The fixed window of 1000 drained at 2.3-2.8x the live rate in the second round and at 1.1-1.8x in the
     /// fourth and fifth, on the same machine, as the cost of delivery changed; the pace follows what producers send
     /// instead (docs/benchmark.md, issue 18's fifth round). 0 keeps the window at MaxUnconfirmedBacklogEvents.
     /// </summary>

@@ -20,7 +20,7 @@
 //    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause.
 //    A catch-up (batches that were spilled) gets the smaller MaxUnconfirmedBacklogEvents window while producers
 //    are sending: live requests come before the backlog. Once a second that window is paced: widened while the
-//    catch-up delivers less than CatchUpPace times the events stored in that second, narrowed once far ahead.
+//    catch-up delivers less than CatchUpPace times the events stored in that second, narrowed while far ahead.
 //    Kafka records are keyed by user and carry the messageId and the spool (persistence id) as headers.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
 //    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most

@@ -237,7 +237,7 @@ public sealed class DeliveryWindowTests
     }
 
     [Fact]
-    public void Should_narrow_a_catch_up_window_toward_the_backlog_window_once_it_is_far_ahead_of_its_pace()
+    public void Should_narrow_a_catch_up_window_by_a_quarter_each_second_it_is_far_ahead_of_its_pace()
     {
         var window = CatchingUp(spilled: 200);
         window.PaceCatchUp(intake: 1000);
@@ -248,13 +248,32 @@ public sealed class DeliveryWindowTests
         DeliverWhatFits(window);
         window.PaceCatchUp(intake: 50);
         Assert.Equal(168, window.CatchUpWindow);
+    }
 
-        for (var second = 0; second < 5; second++)
+    [Fact]
+    public void Should_narrow_a_catch_up_window_that_delivers_half_again_its_pace()
+    {
+        var window = CatchingUp(spilled: 200);
+
+        // 100 delivered against a pace of 2 x 30: 1.67 times the goal.
+        DeliverWhatFits(window);
+        window.PaceCatchUp(intake: 30);
+
+        Assert.Equal(75, window.CatchUpWindow);
+    }
+
+    [Fact]
+    public void Should_narrow_a_catch_up_window_far_ahead_of_its_pace_down_to_a_tenth_of_the_backlog_window()
+    {
+        var window = CatchingUp(spilled: 200);
+        for (var second = 0; second < 12; second++)
         {
             DeliverWhatFits(window);
             window.PaceCatchUp(intake: 1);
         }
-        Assert.Equal(100, window.CatchUpWindow);
+
+        Assert.Equal(10, window.CatchUpWindow);
+        Assert.Equal(10, DeliverWhatFits(window));
     }
 
     [Fact]
