@@ -26,7 +26,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     /// <summary>
     /// Far ahead: delivered more than this times the pace asked for. Between the pace and this the window holds. At 2,
     /// a catch-up whose backlog window alone delivered 5x the live rate was never narrowed, and live producers fell to
-    /// 87-89 % of their pace (docs/benchmark.md, issue 18's seventh round).
+    /// 87-90 % of their pace (docs/benchmark.md, issue 18's seventh round).
     /// </summary>
     private const double FarAhead = 1.5;
 

@@ -100,9 +100,10 @@ public sealed class SpoolOptions
     /// What a catch-up delivers while producers are sending, as a multiple of what they send: each second a spooler
     /// widens the catch-up's window (from MaxUnconfirmedBacklogEvents by half, up to MaxUnconfirmedEvents) while its
     /// backlog went out slower than this times its intake, and narrows it by a quarter (down to a tenth of
-    /// MaxUnconfirmedBacklogEvents) while it went out faster than 1.5 times that. The fixed window of 1000 drained at 2.3-2.8x the live rate in the second round and at 1.1-1.8x in the
-    /// fourth and fifth, on the same machine, as the cost of delivery changed; the pace follows what producers send
-    /// instead (docs/benchmark.md, issue 18's fifth round). 0 keeps the window at MaxUnconfirmedBacklogEvents.
+    /// MaxUnconfirmedBacklogEvents) while it went out faster than 1.5 times that. The fixed window of 1000 drained at
+    /// 2.3-2.8x the live rate in the second round and at 1.1-1.8x in the fourth and fifth, on the same machine, as the
+    /// cost of delivery changed; the pace follows what producers send instead (docs/benchmark.md, issue 18's fifth
+    /// round). 0 keeps the window at MaxUnconfirmedBacklogEvents.
     /// </summary>
     [Range(0.0, 100.0)]
     public double CatchUpPace { get; set; } = 2.5;
