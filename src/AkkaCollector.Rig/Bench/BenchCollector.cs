@@ -5,12 +5,14 @@ namespace AkkaCollector.Rig.Bench;
 /// <summary>
 /// One collector process the benchmark measures, with its own spool: the process, the probe that reads its CPU and
 /// peak memory, and the gauges that read its counters, Kafka's watermarks and its journal. Disposing stops it (SIGTERM,
-/// then SIGKILL by PID) and keeps its log in the run directory.
+/// then SIGKILL by PID), keeps its log in the run directory and deletes its spool: after the outage phase a SQLite
+/// spool holds ~700 MB, and a few runs filled this machine's disk.
 /// </summary>
-internal sealed class BenchCollector(CollectorNode node, ProcessProbe probe, CollectorGauges gauges, string logFile) : IAsyncDisposable
+internal sealed class BenchCollector(CollectorNode node, ProcessProbe probe, CollectorGauges gauges, string logFile, string spool) : IAsyncDisposable
 {
     private readonly CollectorNode _node = node;
     private readonly string _logFile = logFile;
+    private readonly string _spool = spool;
 
     public ProcessProbe Probe { get; } = probe;
 
@@ -39,7 +41,7 @@ internal sealed class BenchCollector(CollectorNode node, ProcessProbe probe, Col
         }
         var probe = new ProcessProbe(node.Pid ?? throw new InvalidOperationException($"Collector {name} is not running."));
         var postgres = configuration.TryGetValue("Spool__Provider", out var provider) && provider == "postgresql" ? configuration["Spool__ConnectionString"] : null;
-        return new BenchCollector(node, probe, new CollectorGauges(node.Url, bootstrapServers, topic, Path.Combine(spool, "spool.db"), postgres), logFile);
+        return new BenchCollector(node, probe, new CollectorGauges(node.Url, bootstrapServers, topic, Path.Combine(spool, "spool.db"), postgres), logFile, spool);
     }
 
     public Uri Url(string path) => new(_node.Url, path);
@@ -54,5 +56,7 @@ internal sealed class BenchCollector(CollectorNode node, ProcessProbe probe, Col
             await _node.StopAsync();
         await File.WriteAllTextAsync(_logFile, _node.Output, CancellationToken.None);
         _node.Dispose();
+        if (Directory.Exists(_spool))
+            Directory.Delete(_spool, recursive: true);
     }
 }
