@@ -51,6 +51,13 @@ public sealed class CollectorProcess : IDisposable
     private const string LivenessPath = "/health/live";
     // SIGKILL ends a process at once; this only bounds how long reaping it may take on a busy machine.
     private static readonly TimeSpan AfterKill = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// glibc's malloc arenas as every shipped start of the collector caps them (deploy/, docker/Dockerfile,
+    /// launchSettings.json; docs/deploy.md, "Native memory"), so that tests, the rig and the bench run it as it is
+    /// deployed. A setting of the same name overrides it.
+    /// </summary>
+    public static readonly KeyValuePair<string, string> ShippedMallocArenas = new("MALLOC_ARENA_MAX", "2");
+
     private static readonly HttpClient Probe = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = TimeSpan.FromSeconds(2) };
 
     private readonly Dictionary<string, string> _environment;
@@ -113,7 +120,11 @@ public sealed class CollectorProcess : IDisposable
         var spoolFolder = options.SpoolFolder is { } given
             ? Directory.CreateDirectory(given).FullName
             : Directory.CreateTempSubdirectory("collector-spool-").FullName;
-        var environment = new Dictionary<string, string> { ["Spool__Path"] = spoolFolder };
+        var environment = new Dictionary<string, string>
+        {
+            ["Spool__Path"] = spoolFolder,
+            [ShippedMallocArenas.Key] = ShippedMallocArenas.Value,
+        };
         if (options.KafkaBootstrapServers is { } bootstrapServers)
             environment["Kafka__BootstrapServers"] = bootstrapServers;
         foreach (var (name, value) in options.Settings)
