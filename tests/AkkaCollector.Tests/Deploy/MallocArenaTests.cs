@@ -13,29 +13,23 @@ namespace AkkaCollector.Tests.Deploy;
 public sealed partial class MallocArenaTests
 {
     private static readonly string Root = RepositoryPaths.Root;
-    private static readonly (string Name, string Value) Expected = (CollectorProcess.ShippedMallocArenas.Key, CollectorProcess.ShippedMallocArenas.Value);
+    private static readonly KeyValuePair<string, string> Expected = CollectorProcess.ShippedMallocArenas;
 
     [Fact]
     public void Should_cap_malloc_arenas_in_the_docker_image_that_compose_and_kubernetes_run()
     {
-        // Instructions continue over lines ending in a backslash; ENV takes NAME=VALUE pairs.
+        // Instructions continue over lines ending in a backslash.
         var instructions = File.ReadAllText(Path.Combine(Root, "docker", "Dockerfile")).Replace("\\\n", " ").Split('\n');
-        var environment = instructions.Where(line => line.StartsWith("ENV ", StringComparison.Ordinal))
-            .SelectMany(line => line["ENV ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Select(Assignment);
 
-        Assert.Contains(Expected, environment);
+        Assert.Contains(Expected, Assignments(instructions, "ENV "));
     }
 
     [Fact]
     public void Should_cap_malloc_arenas_in_the_systemd_unit()
     {
-        var environment = File.ReadAllLines(Path.Combine(Root, "deploy", "systemd", "akka-collector.service"))
-            .Where(line => line.StartsWith("Environment=", StringComparison.Ordinal))
-            .SelectMany(line => line["Environment=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Select(Assignment);
+        var lines = File.ReadAllLines(Path.Combine(Root, "deploy", "systemd", "akka-collector.service"));
 
-        Assert.Contains(Expected, environment);
+        Assert.Contains(Expected, Assignments(lines, "Environment="));
     }
 
     [Fact]
@@ -49,7 +43,7 @@ public sealed partial class MallocArenaTests
 
         Assert.True(exitCode == 0, $"node could not load {file} (exit {exitCode}):\n{node.Output}");
         var apps = JsonSerializer.Deserialize<Dictionary<string, string>[]>(Assert.Single(node.Lines, line => line.Text.StartsWith('[')).Text)!;
-        Assert.All(apps, env => Assert.Equal(Expected.Value, env.GetValueOrDefault(Expected.Name)));
+        Assert.All(apps, env => Assert.Equal(Expected.Value, env.GetValueOrDefault(Expected.Key)));
     }
 
     [Fact]
@@ -60,14 +54,15 @@ public sealed partial class MallocArenaTests
 
         Assert.NotEmpty(profiles);
         Assert.All(profiles, profile =>
-            Assert.Equal(Expected.Value, profile.Value.GetProperty("environmentVariables").GetProperty(Expected.Name).GetString()));
+            Assert.Equal(Expected.Value, profile.Value.GetProperty("environmentVariables").GetProperty(Expected.Key).GetString()));
     }
 
-    private static (string Name, string Value) Assignment(string pair)
-    {
-        var match = NameEqualsValue().Match(pair);
-        return (match.Groups["name"].Value, match.Groups["value"].Value.Trim('"'));
-    }
+    /// <summary>The NAME=VALUE pairs, separated by spaces, of every line that starts with <paramref name="instruction"/> (Dockerfile ENV, systemd Environment=).</summary>
+    private static IEnumerable<KeyValuePair<string, string>> Assignments(IEnumerable<string> lines, string instruction) =>
+        lines.Where(line => line.StartsWith(instruction, StringComparison.Ordinal))
+            .SelectMany(line => line[instruction.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(pair => NameEqualsValue().Match(pair))
+            .Select(match => KeyValuePair.Create(match.Groups["name"].Value, match.Groups["value"].Value.Trim('"')));
 
     [GeneratedRegex("^(?<name>[A-Za-z_][A-Za-z0-9_]*)=(?<value>.*)$")]
     private static partial Regex NameEqualsValue();
