@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using AkkaCollector.Lookups;
@@ -89,17 +90,17 @@ public static class EventWriter
         foreach (var property in source.EnumerateObject())
         {
             if (!IsReplaced(property, request.IsHeap) && !(corrected && IsClientTime(property)))
-                property.WriteTo(writer);
+                Copy(writer, property);
         }
         if (request.BatchSentAt.ValueKind != JsonValueKind.Undefined && !source.TryGetProperty("sentAt"u8, out _))
         {
             writer.WritePropertyName("sentAt"u8);
-            request.BatchSentAt.WriteTo(writer);
+            Copy(writer, request.BatchSentAt);
         }
         if (corrected)
         {
             writer.WritePropertyName("originalTimestamp"u8);
-            clientTime.WriteTo(writer);
+            Copy(writer, clientTime);
             writer.WriteString("timestamp"u8, timestamp);
         }
         writer.WriteString("receivedAt"u8, receivedAt);
@@ -141,9 +142,9 @@ public static class EventWriter
         {
             foreach (var property in batchContext.EnumerateObject())
             {
-                var overridden = eventContext.ValueKind == JsonValueKind.Object && eventContext.TryGetProperty(property.Name, out _);
+                var overridden = eventContext.ValueKind == JsonValueKind.Object && Has(eventContext, property);
                 if (!overridden && !IsEnriched(property, ip, geo))
-                    property.WriteTo(writer);
+                    Copy(writer, property);
             }
         }
         if (eventContext.ValueKind == JsonValueKind.Object)
@@ -151,7 +152,7 @@ public static class EventWriter
             foreach (var property in eventContext.EnumerateObject())
             {
                 if (!IsEnriched(property, ip, geo))
-                    property.WriteTo(writer);
+                    Copy(writer, property);
             }
         }
         if (userAgent is not null && !Has(eventContext, "userAgent"u8) && !Has(batchContext, "userAgent"u8))
@@ -165,6 +166,31 @@ public static class EventWriter
 
     private static bool Has(JsonElement context, ReadOnlySpan<byte> name) =>
         context.ValueKind == JsonValueKind.Object && context.TryGetProperty(name, out _);
+
+    // A name without escapes is its own UTF-8 text: looked up as it is, without making a string of it.
+    private static bool Has(JsonElement context, JsonProperty property)
+    {
+        var name = JsonMarshal.GetRawUtf8PropertyName(property);
+        return name.IndexOf((byte)'\\') < 0 ? context.TryGetProperty(name, out _) : context.TryGetProperty(property.Name, out _);
+    }
+
+    // The producer's values are copied as the raw JSON text they came in, not re-encoded token by token: EventParser
+    // has checked the whole body (well-formed JSON, valid UTF-8, no \u escape naming half a surrogate pair), so the
+    // text is valid as it is, and re-encoding it was most of writing an event (docs/benchmark.md, issue 18's tenth
+    // round). Whitespace inside a producer's objects and its \u escapes stay as sent; they mean the same JSON.
+    private static void Copy(Utf8JsonWriter writer, JsonProperty property)
+    {
+        var name = JsonMarshal.GetRawUtf8PropertyName(property);
+        // A name with escapes is unescaped and written anew; the writer would escape the backslash of a raw one again.
+        if (name.IndexOf((byte)'\\') < 0)
+            writer.WritePropertyName(name);
+        else
+            writer.WritePropertyName(property.Name);
+        Copy(writer, property.Value);
+    }
+
+    private static void Copy(Utf8JsonWriter writer, JsonElement value) =>
+        writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(value), skipInputValidation: true);
 
     private static void WriteLocation(Utf8JsonWriter writer, GeoLocation geo)
     {

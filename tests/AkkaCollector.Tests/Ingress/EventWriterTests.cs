@@ -76,6 +76,26 @@ public sealed class EventWriterTests
         Assert.Equal(1, payload.EnumerateObject().Count(p => p.Name == "receivedAt"));
     }
 
+    [Fact]
+    public void Should_write_escaped_names_unescaped_once_and_keep_escaped_values_meaning_what_they_meant()
+    {
+        var payload = WriteOne(IngressRoute.Batch, """
+            {"context":{"l\u006fcale":"en-GB","timezone":"UTC","app":{"name":"a"}},
+             "batch":[{"type":"track","event":"e","userId":"u",
+                       "prop\"s":{"q\\uote":"say \"hi\" \u00e9\ud83d\ude00", "n" : [ 1 , 2.50 ]},
+                       "context":{"locale":"fr-FR","time\u007aone":"CET","app\u0020id":"x"}}]}
+            """);
+
+        var properties = payload.GetProperty("prop\"s");
+        Assert.Equal("say \"hi\" \u00e9\U0001F600", properties.GetProperty("q\\uote").GetString());
+        Assert.Equal([1m, 2.50m], properties.GetProperty("n").EnumerateArray().Select(n => n.GetDecimal()));
+        var context = payload.GetProperty("context");
+        Assert.Equal("fr-FR", Assert.Single(context.EnumerateObject(), p => p.Name == "locale").Value.GetString());
+        Assert.Equal("CET", Assert.Single(context.EnumerateObject(), p => p.Name == "timezone").Value.GetString());
+        Assert.Equal("x", context.GetProperty("app id").GetString());
+        Assert.Equal("a", context.GetProperty("app").GetProperty("name").GetString());
+    }
+
     private static JsonElement WriteOne(IngressRoute route, string json, IPAddress? client = null, GeoLocation? geo = null)
     {
         using var request = Parse(route, json);
