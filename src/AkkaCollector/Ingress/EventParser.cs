@@ -114,10 +114,10 @@ public static class EventParser
         var batchSentAt = default(JsonElement);
         if (route == IngressRoute.Batch)
         {
-            if ((error = OptionalObject(root, "context", Location.Root) ?? OptionalTimestamp(root, "sentAt", Location.Root)) is not null)
-                return error;
             batchContext = Present(root, "context");
             batchSentAt = Present(root, "sentAt");
+            if ((error = OptionalObject(batchContext, "context", Location.Root) ?? OptionalTimestamp(batchSentAt, "sentAt", Location.Root)) is not null)
+                return error;
             error = ReadBatch(root, "batch", ReadSegmentBatchItem, options, out events);
         }
         else if (heap && root.TryGetProperty("events", out _))
@@ -180,22 +180,23 @@ public static class EventParser
     {
         parsed = default;
         string? messageId = null, userId = null, anonymousId = null;
-        var error = OptionalString(item, "messageId", at, out messageId)
-            ?? OptionalString(item, "userId", at, out userId)
-            ?? OptionalString(item, "anonymousId", at, out anonymousId)
-            ?? OptionalObject(item, "properties", at)
-            ?? OptionalObject(item, "traits", at)
-            ?? OptionalObject(item, "context", at)
-            ?? OptionalObject(item, "integrations", at)
-            ?? OptionalTimestamp(item, "timestamp", at)
-            ?? OptionalTimestamp(item, "originalTimestamp", at)
-            ?? OptionalTimestamp(item, "sentAt", at)
+        var fields = SegmentFields.Of(item);
+        var error = OptionalString(fields.MessageId, "messageId", at, out messageId)
+            ?? OptionalString(fields.UserId, "userId", at, out userId)
+            ?? OptionalString(fields.AnonymousId, "anonymousId", at, out anonymousId)
+            ?? OptionalObject(fields.Properties, "properties", at)
+            ?? OptionalObject(fields.Traits, "traits", at)
+            ?? OptionalObject(fields.Context, "context", at)
+            ?? OptionalObject(fields.Integrations, "integrations", at)
+            ?? OptionalTimestamp(fields.Timestamp, "timestamp", at)
+            ?? OptionalTimestamp(fields.OriginalTimestamp, "originalTimestamp", at)
+            ?? OptionalTimestamp(fields.SentAt, "sentAt", at)
             ?? type switch
             {
-                "track" => RequiredString(item, "event", at, out _),
-                "group" => RequiredString(item, "groupId", at, out _),
-                "alias" => RequiredString(item, "previousId", at, out _) ?? RequiredString(item, "userId", at, out _),
-                "page" or "screen" => OptionalString(item, "name", at, out _),
+                "track" => RequiredString(fields.Event, "event", at, out _),
+                "group" => RequiredString(fields.GroupId, "groupId", at, out _),
+                "alias" => RequiredString(fields.PreviousId, "previousId", at, out _) ?? RequiredString(fields.UserId, "userId", at, out _),
+                "page" or "screen" => OptionalString(fields.Name, "name", at, out _),
                 _ => null,
             };
         if (error is not null)
@@ -206,15 +207,60 @@ public static class EventParser
         return null;
     }
 
+    /// <summary>
+    /// The fields of a Segment event the parser checks, found in one pass over the event's properties. Looked up one
+    /// by one, by name, they scanned the event a dozen times and encoded each name anew: a fifth of parsing and writing
+    /// a batched event (docs/benchmark.md, issue 18's tenth round). As with a lookup by name, the last of a repeated
+    /// name wins and JSON null is absent (<see cref="Present"/>).
+    /// </summary>
+    private struct SegmentFields
+    {
+        public JsonElement MessageId, UserId, AnonymousId, Properties, Traits, Context, Integrations;
+        public JsonElement Timestamp, OriginalTimestamp, SentAt, Event, GroupId, PreviousId, Name;
+
+        public static SegmentFields Of(JsonElement item)
+        {
+            var fields = new SegmentFields();
+            foreach (var property in item.EnumerateObject())
+            {
+                var value = property.Value.ValueKind == JsonValueKind.Null ? default : property.Value;
+                var name = JsonMarshal.GetRawUtf8PropertyName(property);
+                // A name spelled with escapes is compared unescaped; SDKs do not send them, so this stays rare.
+                if (name.IndexOf((byte)'\\') >= 0)
+                    name = Encoding.UTF8.GetBytes(property.Name);
+                // By length first: most names an event carries match none, and are told apart by their length alone.
+                switch (name.Length)
+                {
+                    case 4 when name.SequenceEqual("name"u8): fields.Name = value; break;
+                    case 5 when name.SequenceEqual("event"u8): fields.Event = value; break;
+                    case 6 when name.SequenceEqual("userId"u8): fields.UserId = value; break;
+                    case 6 when name.SequenceEqual("traits"u8): fields.Traits = value; break;
+                    case 6 when name.SequenceEqual("sentAt"u8): fields.SentAt = value; break;
+                    case 7 when name.SequenceEqual("context"u8): fields.Context = value; break;
+                    case 7 when name.SequenceEqual("groupId"u8): fields.GroupId = value; break;
+                    case 9 when name.SequenceEqual("messageId"u8): fields.MessageId = value; break;
+                    case 9 when name.SequenceEqual("timestamp"u8): fields.Timestamp = value; break;
+                    case 10 when name.SequenceEqual("properties"u8): fields.Properties = value; break;
+                    case 10 when name.SequenceEqual("previousId"u8): fields.PreviousId = value; break;
+                    case 11 when name.SequenceEqual("anonymousId"u8): fields.AnonymousId = value; break;
+                    case 12 when name.SequenceEqual("integrations"u8): fields.Integrations = value; break;
+                    case 17 when name.SequenceEqual("originalTimestamp"u8): fields.OriginalTimestamp = value; break;
+                }
+            }
+            return fields;
+        }
+    }
+
+
     private static IngressError? ReadHeapEvent(JsonElement item, Location at, out ParsedEvent parsed)
     {
         parsed = default;
         string? identity = null, idempotencyKey = null;
-        var error = RequiredString(item, "identity", at, out identity)
-            ?? RequiredString(item, "event", at, out _)
-            ?? OptionalObject(item, "properties", at)
-            ?? OptionalTimestamp(item, "timestamp", at)
-            ?? OptionalString(item, "idempotency_key", at, out idempotencyKey);
+        var error = RequiredString(Present(item, "identity"), "identity", at, out identity)
+            ?? RequiredString(Present(item, "event"), "event", at, out _)
+            ?? OptionalObject(Present(item, "properties"), "properties", at)
+            ?? OptionalTimestamp(Present(item, "timestamp"), "timestamp", at)
+            ?? OptionalString(Present(item, "idempotency_key"), "idempotency_key", at, out idempotencyKey);
         if (error is not null)
             return error;
         parsed = new ParsedEvent(item, "track", idempotencyKey, identity!);
@@ -251,7 +297,7 @@ public static class EventParser
             return IngressError.InvalidCredentials;
         if (username is not null)
             return username;
-        if (OptionalString(root, bodyField, Location.Root, out var fromBody) is { } error)
+        if (OptionalString(Present(root, bodyField), bodyField, Location.Root, out var fromBody) is { } error)
             return error;
         if (fromBody is not null)
             return fromBody;
@@ -259,10 +305,10 @@ public static class EventParser
     }
 
     /// <summary>A present, non-empty string, or null when absent or JSON null; anything else is the producer's mistake.</summary>
-    private static IngressError? OptionalString(JsonElement item, string name, Location at, out string? value)
+    /// <param name="property">The value found under <paramref name="name"/>, Undefined when absent or JSON null (<see cref="Present"/>).</param>
+    private static IngressError? OptionalString(JsonElement property, string name, Location at, out string? value)
     {
         value = null;
-        var property = Present(item, name);
         if (property.ValueKind == JsonValueKind.Undefined)
             return null;
         if (property.ValueKind != JsonValueKind.String)
@@ -271,22 +317,19 @@ public static class EventParser
         return string.IsNullOrEmpty(value) ? IngressError.BadRequest($"{name} must not be empty", at.Path(name)) : null;
     }
 
-    private static IngressError? RequiredString(JsonElement item, string name, Location at, out string? value) =>
-        OptionalString(item, name, at, out value) ?? (value is null ? IngressError.BadRequest($"{name} is required", at.Path(name)) : null);
+    private static IngressError? RequiredString(JsonElement property, string name, Location at, out string? value) =>
+        OptionalString(property, name, at, out value) ?? (value is null ? IngressError.BadRequest($"{name} is required", at.Path(name)) : null);
 
-    private static IngressError? OptionalObject(JsonElement item, string name, Location at)
+    private static IngressError? OptionalObject(JsonElement property, string name, Location at)
     {
-        var kind = Present(item, name).ValueKind;
+        var kind = property.ValueKind;
         return kind is JsonValueKind.Undefined or JsonValueKind.Object ? null : IngressError.BadRequest($"{name} must be an object", at.Path(name));
     }
 
-    private static IngressError? OptionalTimestamp(JsonElement item, string name, Location at)
-    {
-        var property = Present(item, name);
-        return property.ValueKind == JsonValueKind.Undefined || (property.ValueKind == JsonValueKind.String && property.TryGetDateTimeOffset(out _))
+    private static IngressError? OptionalTimestamp(JsonElement property, string name, Location at) =>
+        property.ValueKind == JsonValueKind.Undefined || (property.ValueKind == JsonValueKind.String && property.TryGetDateTimeOffset(out _))
             ? null
             : IngressError.BadRequest($"{name} must be an ISO-8601 date-time string", at.Path(name));
-    }
 
     /// <summary>The named property, or Undefined when it is absent or JSON null (SDKs send "userId": null for anonymous users).</summary>
     private static JsonElement Present(JsonElement item, string name) =>

@@ -158,6 +158,27 @@ public sealed class EventParserTests
         Assert.Equal((400, "event"), (error.StatusCode, error.Field));
     }
 
+    [Fact]
+    public void Should_read_a_repeated_field_as_its_last_value_and_a_last_null_as_absent()
+    {
+        using var request = Accepted(Parse(IngressRoute.Track,
+            """{"userId":"first","event":"e","userId":"last","messageId":"m-1","messageId":"m-2","anonymousId":"a","anonymousId":null}"""));
+        using var keyedByAnonymousId = Accepted(Parse(IngressRoute.Track, """{"userId":"u","event":"e","userId":null,"anonymousId":"a"}"""));
+
+        Assert.Equal(("last", "m-2"), (request.Events[0].PartitionKey, request.Events[0].MessageId));
+        Assert.Equal("a", keyedByAnonymousId.Events[0].PartitionKey);
+    }
+
+    [Fact]
+    public void Should_read_fields_whose_names_are_spelled_with_escapes()
+    {
+        using var request = Accepted(Parse(IngressRoute.Track, """{"user\u0049d":"u","\u0065vent":"e"}"""));
+        var error = Refused(Parse(IngressRoute.Track, """{"userId":"u","\u0065vent":7}"""));
+
+        Assert.Equal("u", request.Events[0].PartitionKey);
+        Assert.Equal((400, "event"), (error.StatusCode, error.Field));
+    }
+
     private static OrError<ParsedRequest> Parse(IngressRoute route, string json, string? authorization = "Basic d2s6") =>
         EventParser.Parse(Encoding.UTF8.GetBytes(json), route, authorization, Options);
 
