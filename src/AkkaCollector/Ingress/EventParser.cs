@@ -209,9 +209,9 @@ public static class EventParser
 
     /// <summary>
     /// The fields of a Segment event the parser checks, found in one pass over the event's properties. Looked up one
-    /// by one, by name, they scanned the event a dozen times and encoded each name anew: a fifth of parsing and writing
-    /// a batched event (docs/benchmark.md, issue 18's tenth round). As with a lookup by name, the last of a repeated
-    /// name wins and JSON null is absent (<see cref="Present"/>).
+    /// by one, by name, they scanned the event a dozen times and encoded each name anew, which cost 5-7 % of parsing
+    /// and writing an event (docs/benchmark.md, issue 18's tenth round). As with a lookup by name, the last of a
+    /// repeated name wins and JSON null is absent (<see cref="Present"/>).
     /// </summary>
     private struct SegmentFields
     {

@@ -176,7 +176,7 @@ public static class EventWriter
 
     // The producer's values are copied as the raw JSON text they came in, not re-encoded token by token: EventParser
     // has checked the whole body (well-formed JSON, valid UTF-8, no \u escape naming half a surrogate pair), so the
-    // text is valid as it is, and re-encoding it was most of writing an event (docs/benchmark.md, issue 18's tenth
+    // text is valid as it is, and re-encoding it was a third of writing an event (docs/benchmark.md, issue 18's tenth
     // round). Whitespace inside a producer's objects and its \u escapes stay as sent; they mean the same JSON.
     private static void Copy(Utf8JsonWriter writer, JsonProperty property)
     {
