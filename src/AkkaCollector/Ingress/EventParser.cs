@@ -251,7 +251,6 @@ public static class EventParser
         }
     }
 
-
     private static IngressError? ReadHeapEvent(JsonElement item, Location at, out ParsedEvent parsed)
     {
         parsed = default;
