@@ -224,10 +224,7 @@ public static class EventParser
             foreach (var property in item.EnumerateObject())
             {
                 var value = property.Value.ValueKind == JsonValueKind.Null ? default : property.Value;
-                var name = JsonMarshal.GetRawUtf8PropertyName(property);
-                // A name spelled with escapes is compared unescaped; SDKs do not send them, so this stays rare.
-                if (name.IndexOf((byte)'\\') >= 0)
-                    name = Encoding.UTF8.GetBytes(property.Name);
+                var name = UnescapedName(property);
                 // By length first: most names an event carries match none, and are told apart by their length alone.
                 switch (name.Length)
                 {
@@ -329,6 +326,16 @@ public static class EventParser
         property.ValueKind == JsonValueKind.Undefined || (property.ValueKind == JsonValueKind.String && property.TryGetDateTimeOffset(out _))
             ? null
             : IngressError.BadRequest($"{name} must be an ISO-8601 date-time string", at.Path(name));
+
+    /// <summary>
+    /// A property's name as UTF-8 without escapes: the body's own bytes, without making a string of them, unless the
+    /// producer spelled the name with escapes (SDKs do not), which are then decoded.
+    /// </summary>
+    internal static ReadOnlySpan<byte> UnescapedName(JsonProperty property)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        return raw.IndexOf((byte)'\\') < 0 ? raw : Encoding.UTF8.GetBytes(property.Name);
+    }
 
     /// <summary>The named property, or Undefined when it is absent or JSON null (SDKs send "userId": null for anonymous users).</summary>
     private static JsonElement Present(JsonElement item, string name) =>

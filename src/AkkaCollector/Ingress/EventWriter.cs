@@ -167,25 +167,18 @@ public static class EventWriter
     private static bool Has(JsonElement context, ReadOnlySpan<byte> name) =>
         context.ValueKind == JsonValueKind.Object && context.TryGetProperty(name, out _);
 
-    // A name without escapes is its own UTF-8 text: looked up as it is, without making a string of it.
-    private static bool Has(JsonElement context, JsonProperty property)
-    {
-        var name = JsonMarshal.GetRawUtf8PropertyName(property);
-        return name.IndexOf((byte)'\\') < 0 ? context.TryGetProperty(name, out _) : context.TryGetProperty(property.Name, out _);
-    }
+    private static bool Has(JsonElement context, JsonProperty property) =>
+        context.TryGetProperty(EventParser.UnescapedName(property), out _);
 
     // The producer's values are copied as the raw JSON text they came in, not re-encoded token by token: EventParser
     // has checked the whole body (well-formed JSON, valid UTF-8, no \u escape naming half a surrogate pair), so the
     // text is valid as it is, and re-encoding it was a third of writing an event (docs/benchmark.md, issue 18's tenth
     // round). Whitespace inside a producer's objects and its \u escapes stay as sent; they mean the same JSON.
+    // The name goes through the writer unescaped, which escapes it as it must: a raw name with escapes would have its
+    // backslashes escaped again.
     private static void Copy(Utf8JsonWriter writer, JsonProperty property)
     {
-        var name = JsonMarshal.GetRawUtf8PropertyName(property);
-        // A name with escapes is unescaped and written anew; the writer would escape the backslash of a raw one again.
-        if (name.IndexOf((byte)'\\') < 0)
-            writer.WritePropertyName(name);
-        else
-            writer.WritePropertyName(property.Name);
+        writer.WritePropertyName(EventParser.UnescapedName(property));
         Copy(writer, property.Value);
     }
 
