@@ -19,12 +19,31 @@ public enum IngressRoute
     HeapTrack,
 }
 
-/// <summary>One event that passed validation, still pointing into the request's JSON document.</summary>
+/// <summary>
+/// One event that passed validation, still pointing into the request's JSON document, with what the parser found in
+/// it for the writer, so that the writer neither looks these fields up again nor parses a date a second time.
+/// </summary>
 /// <param name="Source">The event object as the producer sent it.</param>
 /// <param name="Type">track, identify, page, screen, group or alias.</param>
 /// <param name="MessageId">The producer's messageId (Heap: idempotency_key), or null when one must be assigned.</param>
 /// <param name="PartitionKey">userId, else anonymousId (Heap: identity).</param>
-public readonly record struct ParsedEvent(JsonElement Source, string Type, string? MessageId, string PartitionKey);
+public readonly record struct ParsedEvent(JsonElement Source, string Type, string? MessageId, string PartitionKey)
+{
+    /// <summary>The event's own context as sent (merged only when it is an object), or Undefined.</summary>
+    public JsonElement Context { get; init; }
+
+    /// <summary>
+    /// The client's time of the event (originalTimestamp if sent, else timestamp) when Segment's clock-skew rule
+    /// applies, i.e. a sentAt came too (the event's own, else its batch's); Undefined otherwise.
+    /// </summary>
+    public JsonElement ClientTime { get; init; }
+
+    /// <summary>sentAt minus <see cref="ClientTime"/>, in ticks: how long the event waited on the client before it was sent.</summary>
+    public long WaitedTicks { get; init; }
+
+    /// <summary>The event has a property named sentAt, even a JSON null one: its batch's sentAt is not added beside it.</summary>
+    public bool NamesSentAt { get; init; }
+}
 
 /// <summary>A request whose every event is valid. Owns the JSON document its events point into: dispose it after writing them.</summary>
 public sealed class ParsedRequest : IDisposable
@@ -116,9 +135,11 @@ public static class EventParser
         {
             batchContext = Present(root, "context");
             batchSentAt = Present(root, "sentAt");
-            if ((error = OptionalObject(batchContext, "context", Location.Root) ?? OptionalTimestamp(batchSentAt, "sentAt", Location.Root)) is not null)
+            if ((error = OptionalObject(batchContext, "context", Location.Root)) is not null
+                || (error = OptionalTimestamp(batchSentAt, "sentAt", Location.Root, out var sentAt)) is not null)
                 return error;
-            error = ReadBatch(root, "batch", ReadSegmentBatchItem, options, out events);
+            var batchSent = sentAt?.Instant;
+            error = ReadBatch(root, "batch", (JsonElement item, Location at, out ParsedEvent parsed) => ReadSegmentBatchItem(item, batchSent, at, out parsed), options, out events);
         }
         else if (heap && root.TryGetProperty("events", out _))
         {
@@ -134,7 +155,7 @@ public static class EventParser
             events = new ParsedEvent[1];
             error = heap
                 ? ReadHeapEvent(root, Location.Root, out events[0])
-                : ReadSegmentEvent(root, TypeOf(route), Location.Root, out events[0]);
+                : ReadSegmentEvent(root, TypeOf(route), null, Location.Root, out events[0]);
         }
         return error ?? (OrError<ParsedRequest>)new ParsedRequest(document, writeKey, heap, events, batchContext, batchSentAt);
     }
@@ -166,20 +187,22 @@ public static class EventParser
         return null;
     }
 
-    private static IngressError? ReadSegmentBatchItem(JsonElement item, Location at, out ParsedEvent parsed)
+    private static IngressError? ReadSegmentBatchItem(JsonElement item, DateTimeOffset? batchSentAt, Location at, out ParsedEvent parsed)
     {
         parsed = default;
         if (!item.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
             return IngressError.BadRequest("type is required: track, identify, page, screen, group or alias", at.Path("type"));
         if (TypeNamed(type) is not { } typeName)
             return IngressError.BadRequest($"type '{type.GetString()}' is not one of track, identify, page, screen, group, alias", at.Path("type"));
-        return ReadSegmentEvent(item, typeName, at, out parsed);
+        return ReadSegmentEvent(item, typeName, batchSentAt, at, out parsed);
     }
 
-    private static IngressError? ReadSegmentEvent(JsonElement item, string type, Location at, out ParsedEvent parsed)
+    /// <param name="batchSentAt">The sentAt of the batch the event came in, for an event without its own.</param>
+    private static IngressError? ReadSegmentEvent(JsonElement item, string type, DateTimeOffset? batchSentAt, Location at, out ParsedEvent parsed)
     {
         parsed = default;
         string? messageId = null, userId = null, anonymousId = null;
+        ProducerTime? timestamp = null, originalTimestamp = null, sentAt = null;
         var fields = SegmentFields.Of(item);
         var error = OptionalString(fields.MessageId, "messageId", at, out messageId)
             ?? OptionalString(fields.UserId, "userId", at, out userId)
@@ -188,9 +211,9 @@ public static class EventParser
             ?? OptionalObject(fields.Traits, "traits", at)
             ?? OptionalObject(fields.Context, "context", at)
             ?? OptionalObject(fields.Integrations, "integrations", at)
-            ?? OptionalTimestamp(fields.Timestamp, "timestamp", at)
-            ?? OptionalTimestamp(fields.OriginalTimestamp, "originalTimestamp", at)
-            ?? OptionalTimestamp(fields.SentAt, "sentAt", at)
+            ?? OptionalTimestamp(fields.Timestamp, "timestamp", at, out timestamp)
+            ?? OptionalTimestamp(fields.OriginalTimestamp, "originalTimestamp", at, out originalTimestamp)
+            ?? OptionalTimestamp(fields.SentAt, "sentAt", at, out sentAt)
             ?? type switch
             {
                 "track" => RequiredString(fields.Event, "event", at, out _),
@@ -203,7 +226,8 @@ public static class EventParser
             return error;
         if ((userId ?? anonymousId) is not { } partitionKey)
             return IngressError.BadRequest("userId or anonymousId is required", at.Path("userId"));
-        parsed = new ParsedEvent(item, type, messageId, partitionKey);
+        parsed = WithClock(new ParsedEvent(item, type, messageId, partitionKey) { Context = fields.Context, NamesSentAt = fields.NamesSentAt },
+            originalTimestamp ?? timestamp, sentAt?.Instant ?? batchSentAt);
         return null;
     }
 
@@ -217,6 +241,7 @@ public static class EventParser
     {
         public JsonElement MessageId, UserId, AnonymousId, Properties, Traits, Context, Integrations;
         public JsonElement Timestamp, OriginalTimestamp, SentAt, Event, GroupId, PreviousId, Name;
+        public bool NamesSentAt;
 
         public static SegmentFields Of(JsonElement item)
         {
@@ -232,7 +257,7 @@ public static class EventParser
                     case 5 when name.SequenceEqual("event"u8): fields.Event = value; break;
                     case 6 when name.SequenceEqual("userId"u8): fields.UserId = value; break;
                     case 6 when name.SequenceEqual("traits"u8): fields.Traits = value; break;
-                    case 6 when name.SequenceEqual("sentAt"u8): fields.SentAt = value; break;
+                    case 6 when name.SequenceEqual("sentAt"u8): fields.SentAt = value; fields.NamesSentAt = true; break;
                     case 7 when name.SequenceEqual("context"u8): fields.Context = value; break;
                     case 7 when name.SequenceEqual("groupId"u8): fields.GroupId = value; break;
                     case 9 when name.SequenceEqual("messageId"u8): fields.MessageId = value; break;
@@ -255,13 +280,30 @@ public static class EventParser
         var error = RequiredString(Present(item, "identity"), "identity", at, out identity)
             ?? RequiredString(Present(item, "event"), "event", at, out _)
             ?? OptionalObject(Present(item, "properties"), "properties", at)
-            ?? OptionalTimestamp(Present(item, "timestamp"), "timestamp", at)
+            ?? OptionalTimestamp(Present(item, "timestamp"), "timestamp", at, out _)
             ?? OptionalString(Present(item, "idempotency_key"), "idempotency_key", at, out idempotencyKey);
         if (error is not null)
             return error;
-        parsed = new ParsedEvent(item, "track", idempotencyKey, identity!);
+        // Heap's API has no sentAt, originalTimestamp or context, and they are not checked; one a producer adds anyway
+        // counts only when it is a date-time string (a context: when it is an object), as for a Segment event.
+        var namesSentAt = item.TryGetProperty("sentAt", out var sentAt);
+        var clientTime = item.TryGetProperty("originalTimestamp", out var original) && original.ValueKind == JsonValueKind.String ? original : Present(item, "timestamp");
+        parsed = WithClock(new ParsedEvent(item, "track", idempotencyKey, identity!)
+        {
+            Context = item.TryGetProperty("context", out var context) ? context : default,
+            NamesSentAt = namesSentAt,
+        }, DateTimeOf(clientTime), DateTimeOf(sentAt)?.Instant);
         return null;
     }
+
+    /// <summary>The event with its client time and how long it waited, when it has both a client time and a sentAt.</summary>
+    private static ParsedEvent WithClock(ParsedEvent parsed, ProducerTime? clientTime, DateTimeOffset? sentAt) =>
+        clientTime is { } happened && sentAt is { } sent
+            ? parsed with { ClientTime = happened.Json, WaitedTicks = sent.UtcTicks - happened.Instant.UtcTicks }
+            : parsed;
+
+    /// <summary>A date-time the producer sent: its JSON value, copied as it came, and the instant it names.</summary>
+    private readonly record struct ProducerTime(JsonElement Json, DateTimeOffset Instant);
 
     /// <summary>Credentials up to this many base64 characters are decoded on the stack.</summary>
     private const int MaxStackCredentialsChars = 512;
@@ -322,10 +364,17 @@ public static class EventParser
         return kind is JsonValueKind.Undefined or JsonValueKind.Object ? null : IngressError.BadRequest($"{name} must be an object", at.Path(name));
     }
 
-    private static IngressError? OptionalTimestamp(JsonElement property, string name, Location at) =>
-        property.ValueKind == JsonValueKind.Undefined || (property.ValueKind == JsonValueKind.String && property.TryGetDateTimeOffset(out _))
+    private static IngressError? OptionalTimestamp(JsonElement property, string name, Location at, out ProducerTime? value)
+    {
+        value = DateTimeOf(property);
+        return property.ValueKind == JsonValueKind.Undefined || value is not null
             ? null
             : IngressError.BadRequest($"{name} must be an ISO-8601 date-time string", at.Path(name));
+    }
+
+    /// <summary>The date-time a JSON string names; null for anything else (Undefined included).</summary>
+    private static ProducerTime? DateTimeOf(JsonElement property) =>
+        property.ValueKind == JsonValueKind.String && property.TryGetDateTimeOffset(out var instant) ? new ProducerTime(property, instant) : null;
 
     /// <summary>
     /// A property's name as UTF-8 without escapes: the body's own bytes, without making a string of them, unless the

@@ -80,19 +80,18 @@ public static class EventWriter
 
     private static void WriteEvent(Utf8JsonWriter writer, ParsedRequest request, ParsedEvent parsed, string messageId, string receivedAt, Enrichment enrichment, string? ip)
     {
-        var source = parsed.Source;
-        var corrected = TryCorrectClock(source, request.BatchSentAt, enrichment.ReceivedAt, out var clientTime, out var timestamp);
+        var corrected = TryCorrectClock(parsed, enrichment.ReceivedAt, out var timestamp);
         writer.WriteStartObject();
         writer.WriteString("type"u8, parsed.Type);
         writer.WriteString("messageId"u8, messageId);
         if (request.IsHeap)
             writer.WriteString("userId"u8, parsed.PartitionKey);
-        foreach (var property in source.EnumerateObject())
+        foreach (var property in parsed.Source.EnumerateObject())
         {
             if (!IsReplaced(property, request.IsHeap) && !(corrected && IsClientTime(property)))
                 Copy(writer, property);
         }
-        if (request.BatchSentAt.ValueKind != JsonValueKind.Undefined && !source.TryGetProperty("sentAt"u8, out _))
+        if (request.BatchSentAt.ValueKind != JsonValueKind.Undefined && !parsed.NamesSentAt)
         {
             writer.WritePropertyName("sentAt"u8);
             Copy(writer, request.BatchSentAt);
@@ -100,37 +99,31 @@ public static class EventWriter
         if (corrected)
         {
             writer.WritePropertyName("originalTimestamp"u8);
-            Copy(writer, clientTime);
+            Copy(writer, parsed.ClientTime);
             writer.WriteString("timestamp"u8, timestamp);
         }
         writer.WriteString("receivedAt"u8, receivedAt);
-        WriteContext(writer, request.BatchContext, source.TryGetProperty("context"u8, out var own) ? own : default, ip, enrichment.Geo, enrichment.UserAgent);
+        WriteContext(writer, request.BatchContext, parsed.Context, ip, enrichment.Geo, enrichment.UserAgent);
         writer.WriteEndObject();
     }
 
     /// <summary>
     /// Segment's clock-skew rule: with a sentAt (the event's, else its batch's) and a client time (originalTimestamp,
     /// else timestamp), <paramref name="timestamp"/> = receivedAt - (sentAt - client time), in UTC. False (nothing to
-    /// correct) without either, or when the difference would leave the calendar.
+    /// correct) without either, which EventParser found, or when the difference would leave the calendar.
     /// </summary>
-    internal static bool TryCorrectClock(JsonElement source, JsonElement batchSentAt, DateTimeOffset receivedAt, out JsonElement clientTime, out DateTime timestamp)
+    private static bool TryCorrectClock(ParsedEvent parsed, DateTimeOffset receivedAt, out DateTime timestamp)
     {
         timestamp = default;
-        var sentAt = source.TryGetProperty("sentAt"u8, out var own) && own.ValueKind == JsonValueKind.String ? own : batchSentAt;
-        if (!(StringNamed(source, "originalTimestamp"u8, out clientTime) || StringNamed(source, "timestamp"u8, out clientTime))
-            || sentAt.ValueKind != JsonValueKind.String
-            || !sentAt.TryGetDateTimeOffset(out var sent) || !clientTime.TryGetDateTimeOffset(out var happened))
+        if (parsed.ClientTime.ValueKind == JsonValueKind.Undefined)
             return false;
         // In ticks, so a client clock decades off cannot throw: such an event keeps its own timestamp.
-        var ticks = receivedAt.UtcTicks - (sent.UtcTicks - happened.UtcTicks);
+        var ticks = receivedAt.UtcTicks - parsed.WaitedTicks;
         if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
             return false;
         timestamp = new DateTime(ticks, DateTimeKind.Utc);
         return true;
     }
-
-    private static bool StringNamed(JsonElement source, ReadOnlySpan<byte> name, out JsonElement value) =>
-        source.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.String;
 
     private static bool IsClientTime(JsonProperty property) =>
         property.NameEquals("timestamp"u8) || property.NameEquals("originalTimestamp"u8);

@@ -92,6 +92,47 @@ public sealed class ClockSkewTests
         Assert.Equal("0001-01-01T00:00:00Z", payload.GetProperty("timestamp").GetString());
     }
 
+    [Fact]
+    public void Should_keep_an_events_null_sentAt_and_correct_its_clock_by_its_batch_sentAt()
+    {
+        // A null sentAt is the producer's own property: copied as sent, so the batch's sentAt is not added beside it.
+        using var request = Parse(IngressRoute.Batch, """
+            {"sentAt":"2024-05-01T09:00:10.000Z","batch":[
+              {"type":"track","event":"a","userId":"u","timestamp":"2024-05-01T09:00:00.000Z","sentAt":null}]}
+            """);
+
+        var payload = Bodies.Json(Assert.Single(EventWriter.Write(request, new Enrichment(ReceivedAt, null, null, false))).Payload);
+
+        Assert.Equal(ReceivedAt.AddSeconds(-10).UtcDateTime, payload.GetProperty("timestamp").GetDateTime().ToUniversalTime());
+        Assert.Equal(JsonValueKind.Null, Assert.Single(payload.EnumerateObject(), p => p.Name == "sentAt").Value.ValueKind);
+    }
+
+    [Fact]
+    public void Should_keep_a_heap_events_timestamp_as_sent_unless_a_sentAt_comes_with_it()
+    {
+        // Heap's API has no sentAt; one a producer adds anyway counts as a Segment event's would.
+        var asSent = WriteOne(IngressRoute.HeapTrack, """{"identity":"u","event":"e","timestamp":"2024-05-01T09:00:00.000Z"}""");
+        var corrected = WriteOne(IngressRoute.HeapTrack,
+            """{"identity":"u","event":"e","timestamp":"2024-05-01T09:00:00.000Z","sentAt":"2024-05-01T09:00:02.000Z"}""");
+
+        Assert.Equal("2024-05-01T09:00:00.000Z", asSent.GetProperty("timestamp").GetString());
+        Assert.False(asSent.TryGetProperty("originalTimestamp", out _));
+        Assert.Equal(ReceivedAt.AddSeconds(-2).UtcDateTime, corrected.GetProperty("timestamp").GetDateTime().ToUniversalTime());
+        Assert.Equal("2024-05-01T09:00:00.000Z", corrected.GetProperty("originalTimestamp").GetString());
+    }
+
+    [Fact]
+    public void Should_leave_a_heap_event_as_sent_when_its_unchecked_originalTimestamp_is_no_date()
+    {
+        // Heap's API does not know originalTimestamp, so the parser lets any value through; a string that names no
+        // date-time stops the correction rather than being passed over for timestamp.
+        var payload = WriteOne(IngressRoute.HeapTrack,
+            """{"identity":"u","event":"e","timestamp":"2024-05-01T09:00:00.000Z","originalTimestamp":"yesterday","sentAt":"2024-05-01T09:00:02.000Z"}""");
+
+        Assert.Equal("2024-05-01T09:00:00.000Z", payload.GetProperty("timestamp").GetString());
+        Assert.Equal("yesterday", payload.GetProperty("originalTimestamp").GetString());
+    }
+
     private static JsonElement WriteOne(IngressRoute route, string json)
     {
         using var request = Parse(route, json);
