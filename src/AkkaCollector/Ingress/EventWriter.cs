@@ -88,8 +88,9 @@ public static class EventWriter
             writer.WriteString("userId"u8, parsed.PartitionKey);
         foreach (var property in parsed.Source.EnumerateObject())
         {
-            if (!IsReplaced(property, request.IsHeap) && !(corrected && IsClientTime(property)))
-                Copy(writer, property);
+            var name = EventParser.UnescapedName(property);
+            if (!IsReplaced(name, request.IsHeap) && !(corrected && IsClientTime(name)))
+                Copy(writer, name, property.Value);
         }
         if (request.BatchSentAt.ValueKind != JsonValueKind.Undefined && !parsed.NamesSentAt)
         {
@@ -125,8 +126,8 @@ public static class EventWriter
         return true;
     }
 
-    private static bool IsClientTime(JsonProperty property) =>
-        property.NameEquals("timestamp"u8) || property.NameEquals("originalTimestamp"u8);
+    private static bool IsClientTime(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("timestamp"u8) || name.SequenceEqual("originalTimestamp"u8);
 
     private static void WriteContext(Utf8JsonWriter writer, JsonElement batchContext, JsonElement eventContext, string? ip, GeoLocation? geo, string? userAgent)
     {
@@ -135,17 +136,18 @@ public static class EventWriter
         {
             foreach (var property in batchContext.EnumerateObject())
             {
-                var overridden = eventContext.ValueKind == JsonValueKind.Object && Has(eventContext, property);
-                if (!overridden && !IsEnriched(property, ip, geo))
-                    Copy(writer, property);
+                var name = EventParser.UnescapedName(property);
+                if (!Has(eventContext, name) && !IsEnriched(name, ip, geo))
+                    Copy(writer, name, property.Value);
             }
         }
         if (eventContext.ValueKind == JsonValueKind.Object)
         {
             foreach (var property in eventContext.EnumerateObject())
             {
-                if (!IsEnriched(property, ip, geo))
-                    Copy(writer, property);
+                var name = EventParser.UnescapedName(property);
+                if (!IsEnriched(name, ip, geo))
+                    Copy(writer, name, property.Value);
             }
         }
         if (userAgent is not null && !Has(eventContext, "userAgent"u8) && !Has(batchContext, "userAgent"u8))
@@ -160,19 +162,16 @@ public static class EventWriter
     private static bool Has(JsonElement context, ReadOnlySpan<byte> name) =>
         context.ValueKind == JsonValueKind.Object && context.TryGetProperty(name, out _);
 
-    private static bool Has(JsonElement context, JsonProperty property) =>
-        context.TryGetProperty(EventParser.UnescapedName(property), out _);
-
     // The producer's values are copied as the raw JSON text they came in, not re-encoded token by token: EventParser
     // has checked the whole body (well-formed JSON, valid UTF-8, no \u escape naming half a surrogate pair), so the
     // text is valid as it is, and re-encoding it was a third of writing an event (docs/benchmark.md, issue 18's tenth
     // round). Whitespace inside a producer's objects and its \u escapes stay as sent; they mean the same JSON.
-    // The name goes through the writer unescaped, which escapes it as it must: a raw name with escapes would have its
-    // backslashes escaped again.
-    private static void Copy(Utf8JsonWriter writer, JsonProperty property)
+    // The name goes through the writer unescaped (EventParser.UnescapedName), which escapes it as it must: a raw name
+    // with escapes would have its backslashes escaped again.
+    private static void Copy(Utf8JsonWriter writer, ReadOnlySpan<byte> name, JsonElement value)
     {
-        writer.WritePropertyName(EventParser.UnescapedName(property));
-        Copy(writer, property.Value);
+        writer.WritePropertyName(name);
+        Copy(writer, value);
     }
 
     private static void Copy(Utf8JsonWriter writer, JsonElement value) =>
@@ -198,13 +197,15 @@ public static class EventWriter
             writer.WriteString(name, value);
     }
 
-    // Written by the collector itself (or, for the write key, not written at all).
-    private static bool IsReplaced(JsonProperty property, bool heap) =>
-        property.NameEquals("type"u8) || property.NameEquals("messageId"u8) || property.NameEquals("receivedAt"u8)
-        || property.NameEquals("context"u8) || property.NameEquals("writeKey"u8)
-        || (heap && (property.NameEquals("app_id"u8) || property.NameEquals("identity"u8)
-                     || property.NameEquals("idempotency_key"u8) || property.NameEquals("userId"u8)));
+    // Written by the collector itself (or, for the write key, not written at all). A name is compared as the bytes it
+    // is read into once per property: JsonProperty.NameEquals would find it in the document anew for each of up to
+    // nine comparisons (docs/benchmark.md, issue 18's eleventh round).
+    private static bool IsReplaced(ReadOnlySpan<byte> name, bool heap) =>
+        name.SequenceEqual("type"u8) || name.SequenceEqual("messageId"u8) || name.SequenceEqual("receivedAt"u8)
+        || name.SequenceEqual("context"u8) || name.SequenceEqual("writeKey"u8)
+        || (heap && (name.SequenceEqual("app_id"u8) || name.SequenceEqual("identity"u8)
+                     || name.SequenceEqual("idempotency_key"u8) || name.SequenceEqual("userId"u8)));
 
-    private static bool IsEnriched(JsonProperty property, string? ip, GeoLocation? geo) =>
-        (ip is not null && property.NameEquals("ip"u8)) || (geo is not null && property.NameEquals("location"u8));
+    private static bool IsEnriched(ReadOnlySpan<byte> name, string? ip, GeoLocation? geo) =>
+        (ip is not null && name.SequenceEqual("ip"u8)) || (geo is not null && name.SequenceEqual("location"u8));
 }
