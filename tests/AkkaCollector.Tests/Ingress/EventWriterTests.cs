@@ -81,7 +81,7 @@ public sealed class EventWriterTests
     {
         var payload = WriteOne(IngressRoute.Batch, """
             {"context":{"l\u006fcale":"en-GB","timezone":"UTC","app":{"name":"a"}},
-             "batch":[{"type":"track","event":"e","userId":"u",
+             "batch":[{"type":"track","event":"e","userId":"u","write\u004bey":"wk","received\u0041t":"2000-01-01T00:00:00Z",
                        "prop\"s":{"q\\uote":"say \"hi\" \u00e9\ud83d\ude00", "n" : [ 1 , 2.50 ]},
                        "context":{"locale":"fr-FR","time\u007aone":"CET","app\u0020id":"x"}}]}
             """);
@@ -94,6 +94,9 @@ public sealed class EventWriterTests
         Assert.Equal("CET", Assert.Single(context.EnumerateObject(), p => p.Name == "timezone").Value.GetString());
         Assert.Equal("x", context.GetProperty("app id").GetString());
         Assert.Equal("a", context.GetProperty("app").GetProperty("name").GetString());
+        // Names the collector writes itself, or never writes, are known however they are spelled.
+        Assert.False(payload.TryGetProperty("writeKey", out _));
+        Assert.Equal("2024-05-01T10:00:00.250Z", Assert.Single(payload.EnumerateObject(), p => p.Name == "receivedAt").Value.GetString());
     }
 
     private static JsonElement WriteOne(IngressRoute route, string json, IPAddress? client = null, GeoLocation? geo = null)
