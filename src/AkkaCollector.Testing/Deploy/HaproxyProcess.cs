@@ -42,8 +42,9 @@ public sealed class HaproxyProcess : IDisposable
     public static async Task<HaproxyProcess> StartAsync(string folder, IEnumerable<BalancedCollector> collectors, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(folder);
-        var producersPort = LoopbackPort.Free();
-        var statsPort = LoopbackPort.Free();
+        // Two different ports: HAProxy would not fail on one port bound twice (LoopbackPort.Free).
+        var ports = LoopbackPort.Free(2);
+        var (producersPort, statsPort) = (ports[0], ports[1]);
         var configPath = Path.Combine(folder, "haproxy.cfg");
         await File.WriteAllTextAsync(configPath, DeployTemplates.Haproxy($"127.0.0.1:{producersPort}", $"127.0.0.1:{statsPort}", collectors), cancellationToken);
         // -db: foreground, no daemon; the parent watch of ChildProcess kills it if its starter dies.
