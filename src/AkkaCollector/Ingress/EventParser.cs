@@ -284,8 +284,9 @@ public static class EventParser
             ?? OptionalString(Present(item, "idempotency_key"), "idempotency_key", at, out idempotencyKey);
         if (error is not null)
             return error;
-        // Heap's API has no sentAt, originalTimestamp or context, and they are not checked; one a producer adds anyway
-        // counts only when it is a date-time string (a context: when it is an object), as for a Segment event.
+        // Heap's API has no sentAt, originalTimestamp or context, so they are not checked. One a producer adds anyway is
+        // read as the writer always read it: a context only when it is an object; the client time is originalTimestamp
+        // when that is a string, else timestamp; the clock is corrected only when it and sentAt are date-times.
         var namesSentAt = item.TryGetProperty("sentAt", out var sentAt);
         var clientTime = item.TryGetProperty("originalTimestamp", out var original) && original.ValueKind == JsonValueKind.String ? original : Present(item, "timestamp");
         parsed = WithClock(new ParsedEvent(item, "track", idempotencyKey, identity!)
