@@ -277,10 +277,11 @@ public static class EventParser
     {
         parsed = default;
         string? identity = null, idempotencyKey = null;
+        ProducerTime? timestamp = null;
         var error = RequiredString(Present(item, "identity"), "identity", at, out identity)
             ?? RequiredString(Present(item, "event"), "event", at, out _)
             ?? OptionalObject(Present(item, "properties"), "properties", at)
-            ?? OptionalTimestamp(Present(item, "timestamp"), "timestamp", at, out _)
+            ?? OptionalTimestamp(Present(item, "timestamp"), "timestamp", at, out timestamp)
             ?? OptionalString(Present(item, "idempotency_key"), "idempotency_key", at, out idempotencyKey);
         if (error is not null)
             return error;
@@ -288,12 +289,12 @@ public static class EventParser
         // read as the writer always read it: a context only when it is an object; the client time is originalTimestamp
         // when that is a string, else timestamp; the clock is corrected only when it and sentAt are date-times.
         var namesSentAt = item.TryGetProperty("sentAt", out var sentAt);
-        var clientTime = item.TryGetProperty("originalTimestamp", out var original) && original.ValueKind == JsonValueKind.String ? original : Present(item, "timestamp");
+        var clientTime = item.TryGetProperty("originalTimestamp", out var original) && original.ValueKind == JsonValueKind.String ? DateTimeOf(original) : timestamp;
         parsed = WithClock(new ParsedEvent(item, "track", idempotencyKey, identity!)
         {
             Context = item.TryGetProperty("context", out var context) ? context : default,
             NamesSentAt = namesSentAt,
-        }, DateTimeOf(clientTime), DateTimeOf(sentAt)?.Instant);
+        }, clientTime, DateTimeOf(sentAt)?.Instant);
         return null;
     }
 
