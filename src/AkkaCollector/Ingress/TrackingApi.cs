@@ -159,7 +159,7 @@ public static class TrackingApi
     // A request refused before its body was parsed is filed under its Basic username, if it has one.
     private static string WriteKeyOfRejected(HttpContext context) =>
         context.Items[LiveWriteKey] as string
-        ?? (EventParser.TryReadBasicUsername(context.Request.Headers.Authorization, out var username) ? username : null)
+        ?? (BasicCredentials.TryReadUsername(context.Request.Headers.Authorization, out var username) ? username : null)
         ?? NoWriteKey;
 
     // Where a rejected request's write key waits for the live events view (set only while it records), and what a

@@ -32,7 +32,7 @@ public sealed class EventParserTests
     [InlineData("Basic YWJj ZA==", "abcd")]
     public void Should_take_the_username_of_basic_credentials_as_the_write_key(string authorization, string writeKey)
     {
-        Assert.True(EventParser.TryReadBasicUsername(authorization, out var username));
+        Assert.True(BasicCredentials.TryReadUsername(authorization, out var username));
 
         Assert.Equal(writeKey, username);
     }
