@@ -46,5 +46,9 @@ public static class BenchReport
 
     public static string Millis(double value) => double.IsNaN(value) ? "-" : value.ToString("0.0", CultureInfo.InvariantCulture);
 
+    public static string Micros(double value) => value.ToString("0.0", CultureInfo.InvariantCulture);
+
+    public static string Times(double ratio) => ratio.ToString("0.00", CultureInfo.InvariantCulture) + "x";
+
     public static string Percent(double ratio) => (ratio * 100).ToString("0", CultureInfo.InvariantCulture) + " %";
 }
