@@ -331,11 +331,12 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var mockBefore = _kafkaProbe!.CpuTime() ?? TimeSpan.Zero;
         var result = ProducerCeiling.Run(_kafka!.BootstrapServers, Topic, payloads, count: (long)(settings.Duration.TotalSeconds * 50_000), bound: settings.Duration);
         var mockCpu = (_kafkaProbe.CpuTime() ?? mockBefore) - mockBefore;
+        var cpuPerRecord = PerEvent(result.Cpu, result.Delivered);
         var phase = new BenchPhase(name, "raw Confluent.Kafka producer, acks=all, idempotent, lz4, linger 5 ms", result.PerSecond, result.PerSecond,
             result.P50Ms, result.P99Ms, 0, 0, $"producer {Share(result.Cpu, result.Elapsed):0}, mock {Share(mockCpu, result.Elapsed):0}", 0,
-            ProcessProbe.LoadAverage(), $"{result.Delivered} delivered, {result.Failed} failed; producer CPU {BenchReport.Micros(PerEvent(result.Cpu, result.Delivered))} µs/record; latency = produce to delivery report");
+            ProcessProbe.LoadAverage(), $"{result.Delivered} delivered, {result.Failed} failed; producer CPU {BenchReport.Micros(cpuPerRecord)} µs/record; latency = produce to delivery report");
         Report(phase);
-        return new KafkaCeiling(phase, PerEvent(result.Cpu, result.Delivered));
+        return new KafkaCeiling(phase, cpuPerRecord);
     }
 
     /// <summary>
