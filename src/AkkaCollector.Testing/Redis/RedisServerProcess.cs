@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -9,6 +10,18 @@ namespace AkkaCollector.Testing.Redis;
 
 /// <summary>A command Redis logged in its SLOWLOG.</summary>
 public sealed record SlowCommand(TimeSpan Duration, string Command);
+
+/// <summary>One line of INFO commandstats: a command, how often it ran, and Redis's own mean time per call.</summary>
+public sealed record CommandCost(string Name, long Calls, double MicrosPerCall)
+{
+    /// <summary>Parses "calls=3672,usec=63054,usec_per_call=17.17,..." for the command <paramref name="name"/>.</summary>
+    public static CommandCost Parse(string name, string stats)
+    {
+        var fields = stats.Split(',').Select(field => field.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1], StringComparer.Ordinal);
+        return new CommandCost(name, long.Parse(fields["calls"], CultureInfo.InvariantCulture),
+            double.Parse(fields["usec_per_call"], CultureInfo.InvariantCulture));
+    }
+}
 
 /// <summary>
 /// A private redis-server (Debian's, from PATH) on a free loopback port, without persistence. Faults: <see cref="Pause"/>
@@ -96,8 +109,11 @@ public sealed class RedisServerProcess : IDisposable
             .ToList();
     }
 
-    /// <summary>The names of every command the server has run since it started (INFO commandstats), lower case.</summary>
-    public IReadOnlySet<string> CommandsRun()
+    /// <summary>
+    /// Every command the server has run since it started, from INFO commandstats: its name in lower case (a subcommand as
+    /// "client|id"), how often it ran and its mean time per call in microseconds.
+    /// </summary>
+    public IReadOnlyList<CommandCost> CommandCosts()
     {
         using var connection = ConnectionMultiplexer.Connect(new ConfigurationOptions
         {
@@ -107,8 +123,9 @@ public sealed class RedisServerProcess : IDisposable
         });
         return connection.GetServer(EndPoint).Info("commandstats")
             .SelectMany(group => group)
-            .Select(pair => pair.Key.StartsWith("cmdstat_", StringComparison.Ordinal) ? pair.Key["cmdstat_".Length..] : pair.Key)
-            .ToHashSet(StringComparer.Ordinal);
+            .Where(pair => pair.Key.StartsWith("cmdstat_", StringComparison.Ordinal))
+            .Select(pair => CommandCost.Parse(pair.Key["cmdstat_".Length..], pair.Value))
+            .ToList();
     }
 
     public void Dispose()
