@@ -17,7 +17,10 @@ if (args is [ShutdownVerb.Name, ..])
     return await ShutdownVerb.RunAsync(args[1..], Console.Out, Console.Error);
 
 MetricsExport.CollectorMetricsOnly();
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from beside the binary, as the HOCON files and profiles are, whatever directory the
+// process manager starts it in: from the working directory, a start elsewhere would silently drop the operator's
+// settings and the shipped log levels (ASP.NET Core would log every request).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var settings = SettingsCheck.Apply(builder.Configuration);
 if (settings.Failures.Count > 0)
     return ConfigurationValidation.Refuse(settings.Failures, Console.Error);

@@ -38,10 +38,12 @@ public sealed class ChildProcess : IDisposable
     /// Starts <c>dotnet DLL ARGS</c>, e.g. the collector binary (<see cref="CollectorBinary.Path"/>), with SIGINT handled
     /// as by default. A shell starts background jobs with SIGINT ignored, children inherit that, and .NET then leaves
     /// Ctrl+C alone: the SIGINT shutdown test failed whenever the suite itself ran as such a job. coreutils' <c>env</c>
-    /// resets the disposition and execs dotnet in its own process, so the PID is still the collector's.
+    /// resets the disposition and execs dotnet in its own process, so the PID is still the collector's. It runs in the
+    /// DLL's folder unless given <paramref name="workingDirectory"/>.
     /// </summary>
-    public static ChildProcess StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
-        Start("env", ["--default-signal=INT", "dotnet", dll, .. args], environment, Path.GetDirectoryName(dll));
+    public static ChildProcess StartDotnet(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null) =>
+        Start("env", ["--default-signal=INT", "dotnet", dll, .. args], environment, workingDirectory ?? Path.GetDirectoryName(dll));
 
     /// <summary>
     /// Starts <paramref name="fileName"/> with stdin kept open (close it with <see cref="CloseStandardInput"/>), under a
