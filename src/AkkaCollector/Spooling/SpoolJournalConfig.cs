@@ -58,6 +58,8 @@ public static class SpoolJournalConfig
             return setup;
         var dataOptions = new DataOptions()
             .UseConnectionString(ProviderName.SQLiteMS, options.ConnectionString ?? SqliteConnectionString(options.Path))
+            // The plugin reads the provider's name; linq2db then uses this instance of it.
+            .UseDataProvider(SqliteJournalProvider.Instance)
             .UseInterceptor(new SqliteJournalTuning(options.SqliteSyncEveryCommit));
         setup.AddDataOptions("akka.persistence.journal.sql", dataOptions);
         setup.AddDataOptions("akka.persistence.query.journal.sql", dataOptions);
