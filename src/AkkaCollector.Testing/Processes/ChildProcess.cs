@@ -81,6 +81,17 @@ public sealed class ChildProcess : IDisposable
     /// <summary>Everything written so far, one line per line with its stream, for assertion messages.</summary>
     public string Output => string.Join('\n', Lines.Select(line => $"[{line.Stream}] {line.Text}"));
 
+    /// <summary>
+    /// Waits for Kestrel's "Now listening on: URL" line and returns the URL: the address of a collector started with
+    /// <c>--urls http://127.0.0.1:0</c>, which the kernel gave a free port.
+    /// </summary>
+    public async Task<Uri> WaitForListeningUrlAsync(TimeSpan timeout)
+    {
+        const string listening = "Now listening on: ";
+        var line = await WaitForLineAsync(text => text.Contains(listening + "http://", StringComparison.Ordinal), timeout);
+        return new Uri(line[(line.IndexOf(listening, StringComparison.Ordinal) + listening.Length)..].Trim());
+    }
+
     /// <summary>Waits for a line (stdout or stderr) matching <paramref name="predicate"/>, including lines already seen.</summary>
     /// <exception cref="TimeoutException">No such line in time, or the process exited without writing one.</exception>
     public async Task<string> WaitForLineAsync(Func<string, bool> predicate, TimeSpan timeout)

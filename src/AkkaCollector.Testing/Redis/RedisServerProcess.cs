@@ -97,12 +97,7 @@ public sealed class RedisServerProcess : IDisposable
     /// <summary>Entries of SLOWLOG GET (the last 1024) that took longer than <paramref name="micros"/> microseconds.</summary>
     public IReadOnlyList<SlowCommand> SlowlogEntriesOver(long micros)
     {
-        using var connection = ConnectionMultiplexer.Connect(new ConfigurationOptions
-        {
-            EndPoints = { EndPoint },
-            AllowAdmin = true,
-            ConnectTimeout = 2000,
-        });
+        using var connection = ConnectAdmin();
         return connection.GetServer(EndPoint).SlowlogGet(1024)
             .Where(entry => entry.Duration.TotalMicroseconds > micros)
             .Select(entry => new SlowCommand(entry.Duration, string.Join(' ', entry.Arguments.Select(a => a.ToString()))))
@@ -115,18 +110,21 @@ public sealed class RedisServerProcess : IDisposable
     /// </summary>
     public IReadOnlyList<CommandCost> CommandCosts()
     {
-        using var connection = ConnectionMultiplexer.Connect(new ConfigurationOptions
-        {
-            EndPoints = { EndPoint },
-            AllowAdmin = true,
-            ConnectTimeout = 2000,
-        });
+        using var connection = ConnectAdmin();
         return connection.GetServer(EndPoint).Info("commandstats")
             .SelectMany(group => group)
             .Where(pair => pair.Key.StartsWith("cmdstat_", StringComparison.Ordinal))
             .Select(pair => CommandCost.Parse(pair.Key["cmdstat_".Length..], pair.Value))
             .ToList();
     }
+
+    // SLOWLOG and INFO are admin commands.
+    private ConnectionMultiplexer ConnectAdmin() => ConnectionMultiplexer.Connect(new ConfigurationOptions
+    {
+        EndPoints = { EndPoint },
+        AllowAdmin = true,
+        ConnectTimeout = 2000,
+    });
 
     public void Dispose()
     {

@@ -21,9 +21,7 @@ public sealed class WorkingDirectoryTests : IDisposable
             ["--urls", "http://127.0.0.1:0", $"--Spool:Path={_spoolFolder}"], workingDirectory: _elsewhere);
         try
         {
-            var listening = await collector.WaitForLineAsync(line => line.Contains("Now listening on: ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-            var url = listening[(listening.IndexOf("Now listening on: ", StringComparison.Ordinal) + "Now listening on: ".Length)..].Trim();
-            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            using var http = new HttpClient { BaseAddress = await collector.WaitForListeningUrlAsync(TimeSpan.FromSeconds(60)) };
             Assert.True((await http.GetAsync("/health/live")).IsSuccessStatusCode);
         }
         finally

@@ -135,8 +135,7 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
         // Kafka is a closed port: nothing the collector acknowledges can leave its spool before the kill.
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
             ["--urls", "http://127.0.0.1:0", "--Kafka:BootstrapServers=127.0.0.1:1", $"--Collector:InstanceId={Spool0.Instance}", .. _journal.CollectorArguments]);
-        var listening = await collector.WaitForLineAsync(line => line.Contains("Now listening on: http://", StringComparison.Ordinal), CollectorStartTimeout);
-        using var http = new HttpClient { BaseAddress = new Uri(listening[listening.IndexOf("http://", StringComparison.Ordinal)..].Trim()) };
+        using var http = new HttpClient { BaseAddress = await collector.WaitForListeningUrlAsync(CollectorStartTimeout) };
         var acknowledged = new List<string>();
         for (var i = 0; i < 20; i++)
         {
