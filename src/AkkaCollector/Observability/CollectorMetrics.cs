@@ -135,7 +135,7 @@ public static class CollectorMetrics
         "collector_lookup_defaults_used_total", "Times a lookup's declared default was used instead of its answer.",
         new CounterConfiguration { LabelNames = ["lookup", "default"] });
 
-    /// <summary>1 when the collector wants traffic, 0 while draining or when the spool is full.</summary>
+    /// <summary>1 when the collector wants traffic, 0 while the spool starts, while draining or when the spool is full.</summary>
     public static readonly Gauge Ready = Metrics.CreateGauge(
         "collector_ready", "1 when /health/ready answers 200, else 0.");
 

@@ -5,29 +5,33 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AkkaCollector.Shutdown;
 
 /// <summary>
-/// Whether the collector wants traffic. Draining (shutdown's first phase) and a full spool both turn readiness
-/// to 503 so the load balancer sends producers elsewhere; liveness is not affected.
+/// Whether the collector wants traffic. The spool's start (until every spooler has recovered its journal), draining
+/// (shutdown's first phase) and a full spool all turn readiness to 503 so the load balancer sends producers elsewhere;
+/// liveness is not affected.
 /// </summary>
 public sealed class ReadinessGate
 {
+    private readonly SpoolStatus _spool;
     private volatile bool _draining;
     private volatile bool _spoolFull;
 
-    /// <summary>Starts ready; follows the spool's full flag from then on.</summary>
+    /// <summary>Starts unready while the spool starts; follows the spool's start and full flag from then on.</summary>
     public ReadinessGate(SpoolStatus spool)
     {
+        _spool = spool;
         spool.FullChanged += SetSpoolFull;
+        spool.Started += Publish;
         Publish();
     }
 
     /// <summary>True when /health/ready answers 200.</summary>
-    public bool IsReady => !_draining && !_spoolFull;
+    public bool IsReady => !_draining && !_spool.IsStarting && !_spoolFull;
 
     /// <summary>True once shutdown has begun; never turns back.</summary>
     public bool IsDraining => _draining;
 
-    /// <summary>Why readiness is what it is: ready, draining or spool_full (the /health/ready body).</summary>
-    public string State => _draining ? "draining" : _spoolFull ? "spool_full" : "ready";
+    /// <summary>Why readiness is what it is: ready, starting, draining or spool_full (the /health/ready body).</summary>
+    public string State => _draining ? "draining" : _spool.IsStarting ? "starting" : _spoolFull ? "spool_full" : "ready";
 
     /// <summary>Shutdown has begun: stop attracting traffic for good.</summary>
     public void MarkDraining()

@@ -13,8 +13,11 @@ public static class SpoolHosting
         services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
         services.AddValidatedOptions<InstanceOptions>(configuration, InstanceOptions.Section);
         services.AddOptions<SpoolOptions>().Configure<IOptions<InstanceOptions>>((spool, instance) => spool.InstanceId = instance.Value.InstanceId);
-        services.AddSingleton(sp => new SpoolStatus(
-            SpoolOptions.MaxPartitions, sp.GetRequiredService<IOptions<SpoolOptions>>().Value.MaxBytesPerPartition, sp.GetRequiredService<ILogger<SpoolStatus>>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SpoolOptions>>().Value;
+            return new SpoolStatus(SpoolOptions.MaxPartitions, options.MaxBytesPerPartition, sp.GetRequiredService<ILogger<SpoolStatus>>(), options.Partitions);
+        });
         services.AddSingleton<Spool>();
         services.AddSingleton<IEventSpool>(sp => sp.GetRequiredService<Spool>());
         return services;

@@ -21,20 +21,28 @@ public sealed partial class SpoolStatus
     private readonly long[] _events;
     private readonly long[] _bytes;
     private readonly int[] _full;
+    private readonly int[] _recovered;
     private readonly Prometheus.Gauge.Child?[] _eventGauges;
     private readonly Prometheus.Gauge.Child?[] _byteGauges;
     private readonly ILogger _logger;
     private int _fullCount;
+    private int _starting;
     private int _high;
 
     /// <param name="partitions">How many spoolers may report: every partition number a journal can hold.</param>
     /// <param name="maxBytesPerPartition">The byte bound of one spooler.</param>
     /// <param name="logger">Where the 80 % / back-to-normal lines go.</param>
-    public SpoolStatus(int partitions, long maxBytesPerPartition, ILogger<SpoolStatus>? logger = null)
+    /// <param name="ownSpoolers">
+    /// The spoolers of this collector's own spools (partitions 0 to <paramref name="ownSpoolers"/> - 1): the spool is
+    /// starting until each has recovered its journal once. 0 where no spooler runs (a host without a spool).
+    /// </param>
+    public SpoolStatus(int partitions, long maxBytesPerPartition, ILogger<SpoolStatus>? logger = null, int ownSpoolers = 0)
     {
         _events = new long[partitions];
         _bytes = new long[partitions];
         _full = new int[partitions];
+        _recovered = new int[ownSpoolers];
+        _starting = ownSpoolers;
         _eventGauges = new Prometheus.Gauge.Child?[partitions];
         _byteGauges = new Prometheus.Gauge.Child?[partitions];
         MaxBytesPerPartition = maxBytesPerPartition;
@@ -75,6 +83,25 @@ public sealed partial class SpoolStatus
         var fullSpoolers = Interlocked.Add(ref _fullCount, full ? 1 : -1);
         if (fullSpoolers == (full ? 1 : 0))
             FullChanged?.Invoke(full);
+    }
+
+    /// <summary>
+    /// True until every own spooler has recovered its journal for the first time. Until then nothing can be stored: a
+    /// request waits for the recovery and, on a slow journal (a PostgreSQL that is still starting), is answered 503
+    /// after Spool:WriteTimeout, so readiness keeps the load balancer from sending traffic here before that.
+    /// </summary>
+    public bool IsStarting => Volatile.Read(ref _starting) > 0;
+
+    /// <summary>Raised once, when the last own spooler has recovered: readiness follows it.</summary>
+    public event Action? Started;
+
+    internal void ReportRecovered(int partition)
+    {
+        // A spooler restarted after a journal failure recovers again; only the first recovery of each counts.
+        if (partition >= _recovered.Length || Interlocked.Exchange(ref _recovered[partition], 1) == 1)
+            return;
+        if (Interlocked.Decrement(ref _starting) == 0)
+            Started?.Invoke();
     }
 
     private void LogFillChange(int partition, long bytes)

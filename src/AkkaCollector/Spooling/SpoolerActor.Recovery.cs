@@ -28,6 +28,7 @@ public sealed partial class SpoolerActor
             _log.Info("Spooler {0} recovered {1} undelivered events ({2} bytes) in {3} batches; delivering them first",
                 _spool, _window.BacklogEvents, _window.BacklogBytes, _window.Batches);
         ReportBacklog();
+        _status?.ReportRecovered(_spool.Partition);
         ScheduleTruncation();
         if (_role == SpoolRole.Drain)
             FenceOrLetGo();

@@ -53,13 +53,13 @@ public sealed partial class ShutdownProcessTests
     {
         using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
         using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(2) };
-        await WaitForReadinessAsync(http, HttpStatusCode.OK, StartPatience);
+        await Readiness.WaitForAsync(http, HttpStatusCode.OK, StartPatience);
 
         var stopwatch = Stopwatch.StartNew();
         Assert.True(collector.Signal(signal));
         // The kill window runs from the signal, as the process manager's does, not from the end of the readiness poll.
         var exit = collector.WaitForExitAsync(ShippedKillWindow);
-        await WaitForReadinessAsync(http, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2));
+        await Readiness.WaitForAsync(http, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2));
         var exitCode = await exit;
         stopwatch.Stop();
 
@@ -77,7 +77,7 @@ public sealed partial class ShutdownProcessTests
         const string token = "integration-admin-token";
         using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions { Arguments = [$"--Shutdown:AdminToken={token}"] });
         using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(2) };
-        await WaitForReadinessAsync(http, HttpStatusCode.OK, StartPatience);
+        await Readiness.WaitForAsync(http, HttpStatusCode.OK, StartPatience);
 
         var (verbExit, verbStdout, _) = await RunToExitAsync(
             [ShutdownVerb.Name, "--url", collector.BaseUrl, "--reason", "integration test"],
@@ -115,27 +115,6 @@ public sealed partial class ShutdownProcessTests
             .ToList();
         Assert.All(positions, p => Assert.True(p.at >= 0, $"missing: {p.marker}\n{stdout}"));
         Assert.Equal(positions.OrderBy(p => p.at).Select(p => p.marker), positions.Select(p => p.marker));
-    }
-
-    private static async Task WaitForReadinessAsync(HttpClient http, HttpStatusCode expected, TimeSpan patience)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var response = await http.GetAsync("/health/ready");
-                if (response.StatusCode == expected)
-                    return;
-            }
-            catch (HttpRequestException) when (deadline.Elapsed < patience)
-            {
-                // Not listening yet.
-            }
-            if (deadline.Elapsed >= patience)
-                throw new TimeoutException($"/health/ready did not answer {(int)expected} within {patience}");
-            await Task.Delay(50);
-        }
     }
 
     [GeneratedRegex(@"Shutdown complete in (?<seconds>\d+\.\d+)s of a 10s kill window \(.+\); \d+ events remain spooled$")]

@@ -136,10 +136,11 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
             ["--urls", "http://127.0.0.1:0", "--Kafka:BootstrapServers=127.0.0.1:1", $"--Collector:InstanceId={Spool0.Instance}", .. _journal.CollectorArguments]);
         using var http = new HttpClient { BaseAddress = await collector.WaitForListeningUrlAsync(CollectorStartTimeout) };
-        // Kestrel listens before the journal has started: on a loaded machine the PostgreSQL journal's start took longer
-        // than Spool:WriteTimeout, and the first event was answered 503 (CI, once). A first event sent again until it
-        // is stored (the same messageId, as an SDK retries) makes the start part of the setup, not of the story.
-        var acknowledged = new List<string> { await StoreFirstAsync(http, CollectorStartTimeout) };
+        // Kestrel listens before the journal has started; on a loaded machine the PostgreSQL journal's start outlasted
+        // Spool:WriteTimeout and a first event was answered 503 (CI, once). Readiness waits for the journal, as a load
+        // balancer does: from then on every event must be stored.
+        await Readiness.WaitForAsync(http, HttpStatusCode.OK, CollectorStartTimeout);
+        var acknowledged = new List<string>();
         for (var i = 0; i < 20; i++)
         {
             using var answer = await PostTrackAsync(http, $"m{i}");
@@ -158,21 +159,6 @@ public abstract class SpoolSpec : Akka.TestKit.Xunit2.TestKit
     private static Task<HttpResponseMessage> PostTrackAsync(HttpClient http, string messageId) =>
         http.PostAsync("/v1/track", new StringContent(
             $$"""{"writeKey":"wk","type":"track","event":"e","userId":"u","messageId":"{{messageId}}"}""", Encoding.UTF8, "application/json"));
-
-    /// <summary>Sends the event "first" until the collector answers 200 for it; returns its messageId.</summary>
-    private static async Task<string> StoreFirstAsync(HttpClient http, TimeSpan patience)
-    {
-        const string first = "first";
-        var deadline = DateTime.UtcNow + patience;
-        while (true)
-        {
-            using var answer = await PostTrackAsync(http, first);
-            if (answer.StatusCode == HttpStatusCode.OK)
-                return first;
-            Assert.True(answer.StatusCode == HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline,
-                $"the first event was answered {(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
-        }
-    }
 
     [Fact]
     public async Task Should_refuse_the_next_write_of_an_owner_whose_spool_a_takeover_has_fenced()

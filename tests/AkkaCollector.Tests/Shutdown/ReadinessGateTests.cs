@@ -23,6 +23,22 @@ public sealed class ReadinessGateTests
     }
 
     [Fact]
+    public void Should_answer_starting_until_every_own_spooler_has_recovered_its_journal_once()
+    {
+        var spool = new SpoolStatus(4, 1024, ownSpoolers: 2);
+        var gate = new ReadinessGate(spool);
+        Assert.Equal(("starting", false), (gate.State, gate.IsReady));
+
+        spool.ReportRecovered(0);
+        // A spooler restarted after a journal failure recovers again: that is not the other spooler's start.
+        spool.ReportRecovered(0);
+        Assert.Equal(("starting", false), (gate.State, gate.IsReady));
+
+        spool.ReportRecovered(1);
+        Assert.Equal(("ready", true), (gate.State, gate.IsReady));
+    }
+
+    [Fact]
     public void Should_stay_unready_for_good_once_draining_even_when_the_spool_empties()
     {
         var spool = new SpoolStatus(1, 1024);

@@ -140,8 +140,9 @@ internal static class SpoolTestJournal
 }
 
 /// <summary>
-/// Holds every journal write until the test releases it, and says when the first has reached the journal: a spec then
-/// proves "not before the write" by the write's own progress, not by a sleep racing a delay on a busy machine.
+/// Holds every journal write (or, set on recovery, every replayed message) until the test releases it, and says when the
+/// first has reached the journal: a spec then proves "not before the write" by the write's own progress, not by a sleep
+/// racing a delay on a busy machine.
 /// </summary>
 internal sealed class HeldWrites : IJournalInterceptor
 {

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using AkkaCollector.Observability;
+using AkkaCollector.Shutdown;
 using AkkaCollector.Spooling;
 using static AkkaCollector.Tests.Spooling.SpoolEvents;
 
@@ -43,6 +44,30 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
         writes.Release();
         Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
+    public async Task Should_keep_readiness_at_starting_until_the_spooler_has_recovered_its_journal()
+    {
+        var publisher = new RecordingPublisher();
+        var before = Watch(StartSpool(publisher));
+        before.Tell(Request("stored before the restart"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        Sys.Stop(before);
+        ExpectTerminated(before);
+        // A journal still starting (the story's slow PostgreSQL): its replay of what is stored is held.
+        var replays = new HeldWrites();
+        await _journal.OnRecovery.SetInterceptorAsync(replays);
+        var status = new SpoolStatus(1, 1L << 30, ownSpoolers: 1);
+        var readiness = new ReadinessGate(status);
+
+        Sys.ActorOf(SpoolPartition.For(TestSpool.Id, SpoolRole.Own, Options(), status, publisher, new ScriptedSpoolReader(), publisher, TestSpool.Alone));
+
+        await replays.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(("starting", false), (readiness.State, readiness.IsReady));
+        replays.Release();
+        await AwaitConditionAsync(() => Task.FromResult(readiness.IsReady), TimeSpan.FromSeconds(5));
+        Assert.Equal("ready", readiness.State);
     }
 
     [Fact]
