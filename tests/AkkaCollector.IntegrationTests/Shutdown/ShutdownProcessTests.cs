@@ -53,7 +53,6 @@ public sealed partial class ShutdownProcessTests
     {
         using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
         using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(2) };
-        await Readiness.WaitForAsync(http, HttpStatusCode.OK, StartPatience);
 
         var stopwatch = Stopwatch.StartNew();
         Assert.True(collector.Signal(signal));
@@ -76,8 +75,6 @@ public sealed partial class ShutdownProcessTests
     {
         const string token = "integration-admin-token";
         using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions { Arguments = [$"--Shutdown:AdminToken={token}"] });
-        using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl), Timeout = TimeSpan.FromSeconds(2) };
-        await Readiness.WaitForAsync(http, HttpStatusCode.OK, StartPatience);
 
         var (verbExit, verbStdout, _) = await RunToExitAsync(
             [ShutdownVerb.Name, "--url", collector.BaseUrl, "--reason", "integration test"],
