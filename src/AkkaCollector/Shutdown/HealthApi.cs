@@ -6,9 +6,8 @@ namespace AkkaCollector.Shutdown;
 /// The two health routes, side by side. Liveness answers 200 while the process runs and its HTTP server turns requests
 /// around; readiness says whether the collector wants traffic (<see cref="ReadinessGate"/>: 503 until the spool has
 /// recovered its journal, while draining or while the spool is full). Neither touches Redis, Kafka, the journal or an
-/// actor, so a slow dependency can never
-/// make a load balancer or process manager declare a working collector dead (the story's load balancer took slow but
-/// healthy hosts out of rotation).
+/// actor, so a slow dependency can never make a load balancer or process manager declare a working collector dead (the
+/// story's load balancer took slow but healthy hosts out of rotation).
 /// </summary>
 public static class HealthApi
 {

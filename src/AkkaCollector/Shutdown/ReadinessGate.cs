@@ -13,36 +13,30 @@ public sealed class ReadinessGate
 {
     private readonly SpoolStatus _spool;
     private volatile bool _draining;
-    private volatile bool _spoolFull;
 
     /// <summary>Starts unready while the spool starts; follows the spool's start and full flag from then on.</summary>
     public ReadinessGate(SpoolStatus spool)
     {
         _spool = spool;
-        spool.FullChanged += SetSpoolFull;
+        // Both are read from the spool's status when asked; the events only keep collector_ready current.
+        spool.FullChanged += _ => Publish();
         spool.Started += Publish;
         Publish();
     }
 
     /// <summary>True when /health/ready answers 200.</summary>
-    public bool IsReady => !_draining && !_spool.IsStarting && !_spoolFull;
+    public bool IsReady => !_draining && !_spool.IsStarting && !_spool.IsFull;
 
     /// <summary>True once shutdown has begun; never turns back.</summary>
     public bool IsDraining => _draining;
 
     /// <summary>Why readiness is what it is: ready, starting, draining or spool_full (the /health/ready body).</summary>
-    public string State => _draining ? "draining" : _spool.IsStarting ? "starting" : _spoolFull ? "spool_full" : "ready";
+    public string State => _draining ? "draining" : _spool.IsStarting ? "starting" : _spool.IsFull ? "spool_full" : "ready";
 
     /// <summary>Shutdown has begun: stop attracting traffic for good.</summary>
     public void MarkDraining()
     {
         _draining = true;
-        Publish();
-    }
-
-    private void SetSpoolFull(bool full)
-    {
-        _spoolFull = full;
         Publish();
     }
 

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Text;
+using AkkaCollector.IntegrationTests.EndToEnd;
 using AkkaCollector.Testing.Postgres;
 using AkkaCollector.Testing.Processes;
 using Npgsql;
@@ -42,8 +42,7 @@ public sealed class JournalStartReadinessTests
             await hold.RollbackAsync();
             Assert.Equal("ready", await Readiness.WaitForAsync(http, HttpStatusCode.OK, Patience));
             // Ready means stored: the first event after it is answered 200, with no retry.
-            using var answer = await http.PostAsync("/v1/track", new StringContent(
-                """{"writeKey":"wk","type":"track","event":"e","userId":"u","messageId":"after-ready"}""", Encoding.UTF8, "application/json"));
+            using var answer = await Tracking.PostAsync(http, "wk");
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         }
         finally
