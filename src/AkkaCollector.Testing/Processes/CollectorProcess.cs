@@ -26,14 +26,15 @@ public sealed record CollectorProcessOptions
 
 /// <summary>How a <see cref="CollectorProcess.StopAsync"/> ended, timed from the SIGTERM.</summary>
 /// <param name="Killed">It overstayed the kill window and was SIGKILLed, as the process manager would have done.</param>
-public sealed record StopOutcome(int ExitCode, TimeSpan Elapsed, bool Killed)
+/// <param name="Crash">The crashed thread's frames when it crashed natively (<see cref="CrashReport"/>); null otherwise.</param>
+public sealed record StopOutcome(int ExitCode, TimeSpan Elapsed, bool Killed, string? Crash = null)
 {
     /// <summary>The collector's promise to its process manager: exit 0 on its own, inside the kill window.</summary>
     public bool KeptTheKillWindow => !Killed && ExitCode == 0;
 
-    public override string ToString() => Killed
+    public override string ToString() => (Killed
         ? $"still running after {Elapsed.TotalSeconds:F2} s, SIGKILLed (exit {ExitCode})"
-        : $"exit {ExitCode} after {Elapsed.TotalSeconds:F2} s";
+        : $"exit {ExitCode} after {Elapsed.TotalSeconds:F2} s") + (Crash is null ? "" : $"; {Crash}");
 }
 
 /// <summary>
@@ -129,6 +130,8 @@ public sealed class CollectorProcess : IDisposable
             ["Spool__Path"] = spoolFolder,
             [ShippedMallocArenas.Key] = ShippedMallocArenas.Value,
         };
+        foreach (var (name, value) in CrashReport.Settings(spoolFolder))
+            environment[name] = value;
         if (options.KafkaBootstrapServers is { } bootstrapServers)
             environment["Kafka__BootstrapServers"] = bootstrapServers;
         foreach (var (name, value) in options.Settings)
@@ -180,7 +183,7 @@ public sealed class CollectorProcess : IDisposable
     /// <summary>
     /// A stop that always ends the process, as pm2, systemd and Kubernetes do it: SIGTERM, then SIGKILL once it
     /// overstays <paramref name="killWindow"/>, timed from the signal. The outcome says whether the collector kept its
-    /// promise (exit 0 inside the window).
+    /// promise (exit 0 inside the window), and where it crashed if it crashed.
     /// </summary>
     public async Task<StopOutcome> StopAsync(TimeSpan killWindow)
     {
@@ -189,14 +192,17 @@ public sealed class CollectorProcess : IDisposable
         try
         {
             var exitCode = await WaitForExitAsync(killWindow);
-            return new StopOutcome(exitCode, clock.Elapsed, Killed: false);
+            return new StopOutcome(exitCode, clock.Elapsed, Killed: false, exitCode == 0 ? null : CrashOfCurrent());
         }
         catch (TimeoutException)
         {
             Kill();
-            return new StopOutcome(await WaitForExitAsync(AfterKill), clock.Elapsed, Killed: true);
+            return new StopOutcome(await WaitForExitAsync(AfterKill), clock.Elapsed, Killed: true, CrashOfCurrent());
         }
     }
+
+    /// <summary>The crashed thread's frames from the current incarnation's crash report (<see cref="CrashReport"/>); null when it wrote none.</summary>
+    public string? CrashOfCurrent() => CrashReport.Read(SpoolFolder, Pid);
 
     /// <summary>
     /// Starts the collector again on the same port and spool once the current incarnation has exited (<see cref="Kill"/>

@@ -7,6 +7,7 @@ public static class Signals
 {
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
+    public const int SIGSEGV = 11;
     public const int SIGTERM = 15;
     public const int SIGCONT = 18;
     public const int SIGSTOP = 19;
