@@ -23,7 +23,9 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     public const string SpoolHeader = "spool";
 
     private readonly IProducer<string, byte[]> _producer;
-    private readonly string _topic;
+    // Every record goes to the topic's partitioner (Partition.Any); one instance serves them all, where
+    // Produce(string topic, ...) would make one per record.
+    private readonly TopicPartition _topic;
     private readonly ILogger<KafkaPublisher> _logger;
     private readonly LiveEventsRecorder? _live;
     private int _unreachable;
@@ -33,7 +35,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     /// <param name="live">The live events view, marked as Kafka confirms events; null where nobody can look.</param>
     public KafkaPublisher(KafkaOptions options, string bootstrapServers, ILogger<KafkaPublisher> logger, LiveEventsRecorder? live = null)
     {
-        _topic = options.Topic;
+        _topic = new TopicPartition(options.Topic, Partition.Any);
         _logger = logger;
         _live = live;
         var config = new ProducerConfig
@@ -65,6 +67,8 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
             return;
         Interlocked.Add(ref _unanswered, events.Count);
         var tracker = new BatchTracker(events, answered, this);
+        // One delegate for the batch's records: the method group would make one per record.
+        Action<DeliveryReport<string, byte[]>> report = tracker.HandleReport;
         var spoolBytes = Encoding.UTF8.GetBytes(spool);
         // A batch's events come from a few apps and types: their header bytes are encoded once per batch and shared
         // by its records (librdkafka copies header values; nothing writes to them).
@@ -83,7 +87,7 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
                 headers.Add(UnverifiedHeader, [1]);
             try
             {
-                _producer.Produce(_topic, new Message<string, byte[]> { Key = e.PartitionKey, Value = e.Payload, Headers = headers }, tracker.HandleReport);
+                _producer.Produce(_topic, new Message<string, byte[]> { Key = e.PartitionKey, Value = e.Payload, Headers = headers }, report);
             }
             catch (ProduceException<string, byte[]> failure)
             {
