@@ -22,6 +22,8 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
     /// <summary>The spool that delivered the record (its persistence id): what a read-back after a crash looks for.</summary>
     public const string SpoolHeader = "spool";
 
+    private static readonly Header Unverified = new(UnverifiedHeader, [1]);
+
     private readonly IProducer<string, byte[]> _producer;
     // Every record goes to the topic's partitioner (Partition.Any); one instance serves them all, where
     // Produce(string topic, ...) would make one per record.
@@ -69,22 +71,23 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
         var tracker = new BatchTracker(events, answered, this);
         // One delegate for the batch's records: the method group would make one per record.
         Action<DeliveryReport<string, byte[]>> report = tracker.HandleReport;
-        var spoolBytes = Encoding.UTF8.GetBytes(spool);
-        // A batch's events come from a few apps and types: their header bytes are encoded once per batch and shared
-        // by its records (librdkafka copies header values; nothing writes to them).
-        var sharedBytes = new Dictionary<string, byte[]>();
+        // A batch's events come from one spool and a few apps and types: those headers are made once per batch and
+        // shared by its records (a Header never changes, and librdkafka copies its bytes).
+        var spoolHeader = new Header(SpoolHeader, Encoding.UTF8.GetBytes(spool));
+        var writeKeyHeaders = new Dictionary<string, Header>();
+        var typeHeaders = new Dictionary<string, Header>();
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
             var headers = new Headers
             {
-                { MessageIdHeader, Encoding.UTF8.GetBytes(e.MessageId) },
-                { WriteKeyHeader, BytesOf(e.WriteKey, sharedBytes) },
-                { TypeHeader, BytesOf(e.Type, sharedBytes) },
-                { SpoolHeader, spoolBytes },
+                new Header(MessageIdHeader, Encoding.UTF8.GetBytes(e.MessageId)),
+                HeaderOf(WriteKeyHeader, e.WriteKey, writeKeyHeaders),
+                HeaderOf(TypeHeader, e.Type, typeHeaders),
+                spoolHeader,
             };
             if (e.Unverified)
-                headers.Add(UnverifiedHeader, [1]);
+                headers.Add(Unverified);
             try
             {
                 _producer.Produce(_topic, new Message<string, byte[]> { Key = e.PartitionKey, Value = e.Payload, Headers = headers }, report);
@@ -98,11 +101,12 @@ public sealed class KafkaPublisher : IEventPublisher, IDisposable
         }
     }
 
-    private static byte[] BytesOf(string value, Dictionary<string, byte[]> encoded)
+    /// <summary>The header <paramref name="name"/> with <paramref name="value"/>, made once per value in <paramref name="made"/> (one per name).</summary>
+    private static Header HeaderOf(string name, string value, Dictionary<string, Header> made)
     {
-        if (!encoded.TryGetValue(value, out var bytes))
-            encoded[value] = bytes = Encoding.UTF8.GetBytes(value);
-        return bytes;
+        if (!made.TryGetValue(value, out var header))
+            made[value] = header = new Header(name, Encoding.UTF8.GetBytes(value));
+        return header;
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for everything handed over to be confirmed; returns how many records are still outstanding.</summary>
