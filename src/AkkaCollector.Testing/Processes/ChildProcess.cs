@@ -79,7 +79,12 @@ public sealed class ChildProcess : IDisposable
     }
 
     /// <summary>Everything written so far, one line per line with its stream, for assertion messages.</summary>
-    public string Output => string.Join('\n', Lines.Select(line => $"[{line.Stream}] {line.Text}"));
+    public string Output => Format(Lines);
+
+    /// <summary>The last <paramref name="count"/> lines written so far, as <see cref="Output"/> shows them.</summary>
+    public string OutputTail(int count) => Format(Lines.TakeLast(count));
+
+    private static string Format(IEnumerable<OutputLine> lines) => string.Join('\n', lines.Select(line => $"[{line.Stream}] {line.Text}"));
 
     /// <summary>
     /// Waits for Kestrel's "Now listening on: URL" line and returns the URL: the address of a collector started with

@@ -129,8 +129,7 @@ public sealed partial class RestartTests(ITestOutputHelper output)
         var stop = await collector.StopAsync(KillWindow);
         // The collector's last lines say where a failed shutdown stopped; the outcome names a native crash's frames (CI once saw exit 139 here).
         if (!stop.KeptTheKillWindow)
-            Assert.Fail($"SIGTERM: {stop} (kill window {KillWindow.TotalSeconds:F0} s); its last lines:\n" +
-                        string.Join('\n', collector.Current.Lines.TakeLast(30).Select(line => $"[{line.Stream}] {line.Text}")));
+            Assert.Fail($"SIGTERM: {stop} (kill window {KillWindow.TotalSeconds:F0} s); its last lines:\n{collector.Current.OutputTail(30)}");
         return (stop.ExitCode, stop.Elapsed, ackedAtSignal, ledger.AckedCount);
     }
 
