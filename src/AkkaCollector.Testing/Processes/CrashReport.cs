@@ -31,7 +31,21 @@ public static class CrashReport
         var file = Path.Combine(folder, $"crash-{pid}.crashreport.json");
         if (!File.Exists(file))
             return null;
-        using var report = JsonDocument.Parse(File.ReadAllBytes(file));
+        try
+        {
+            using var report = JsonDocument.Parse(File.ReadAllBytes(file));
+            return Summary(file, report);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            // A process SIGKILLed while the runtime still wrote its report leaves it cut short: say so rather than
+            // throw from the stop whose failure the report was meant to explain.
+            return $"{file}: not a complete crash report ({e.Message})";
+        }
+    }
+
+    private static string Summary(string file, JsonDocument report)
+    {
         var threads = report.RootElement.GetProperty("payload").GetProperty("threads").EnumerateArray();
         var crashed = threads.FirstOrDefault(thread => thread.TryGetProperty("crashed", out var flag) && flag.GetString() == "true");
         if (crashed.ValueKind != JsonValueKind.Object)
