@@ -14,24 +14,31 @@ namespace AkkaCollector.Spooling;
 /// <param name="backlogWindow">The same for a spilled batch (a catch-up) while producers are sending: live requests come first.</param>
 /// <param name="catchUpPace">
 /// What a catch-up should deliver while producers are sending, as a multiple of what they send: <see cref="PaceCatchUp"/>
-/// starts its window at <paramref name="backlogWindow"/>, widens it toward <paramref name="liveWindow"/> while it falls
-/// short and narrows it down to a tenth of <paramref name="backlogWindow"/> while it is far ahead.
-/// 0 keeps the window at <paramref name="backlogWindow"/>.
+/// starts its window at <paramref name="backlogWindow"/> and widens it toward <paramref name="liveWindow"/> while it
+/// falls short, and meters its hand-overs to that pace so that it never runs ahead of it.
+/// 0 keeps the window at <paramref name="backlogWindow"/>, unmetered.
 /// </param>
-public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backlogWindow, double catchUpPace = 0)
+/// <param name="clock">The meter's clock.</param>
+public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backlogWindow, double catchUpPace = 0, TimeProvider? clock = null)
 {
-    /// <summary>A short catch-up widens its window by half each second; one far ahead of the pace gives a quarter back.</summary>
-    private const double Widen = 1.5, Narrow = 0.75;
+    /// <summary>A catch-up short of its pace widens its window by half each second.</summary>
+    private const double Widen = 1.5;
 
     /// <summary>
-    /// Far ahead: delivered more than this times the pace asked for. Between the pace and this the window holds. At 2,
-    /// a catch-up whose backlog window alone delivered 5x the live rate was never narrowed, and live producers fell to
-    /// 87-90 % of their pace (docs/benchmark.md, issue 18's seventh round).
+    /// The meter never holds a catch-up below this many events a second: with few producers sending there is CPU to
+    /// spare, and 2.5 times a trickle would leave a large backlog for hours. A catch-up costs ~10 µs per event
+    /// (docs/benchmark.md, issue 18's sixteenth round), so this is ~5 % of a core per spooler.
     /// </summary>
-    private const double FarAhead = 1.5;
+    public const double MeterFloor = 5_000;
 
-    /// <summary>How far a catch-up far ahead may be narrowed, as a share of the backlog window.</summary>
-    private const long NarrowestShare = 10;
+    /// <summary>
+    /// How much of its pace a metered catch-up may bank while it cannot hand over (waiting for a read-back, or its window
+    /// full), to catch up on afterwards, and what it starts with: a quarter second, short enough that the burst does not
+    /// stall live requests.
+    /// </summary>
+    private static readonly TimeSpan MeterBanks = TimeSpan.FromMilliseconds(250);
+
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
 
     private readonly LinkedList<Segment> _segments = new();
     private readonly Dictionary<long, LinkedListNode<Segment>> _bySequenceNr = new();
@@ -39,7 +46,6 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     private LinkedListNode<Segment>? _next;
     private bool _readingBack;
     private readonly long _backlogWindow = backlogWindow;
-    private readonly long _narrowestWindow = Math.Max(1, backlogWindow / NarrowestShare);
     private long _catchUpWindow = backlogWindow;
     /// <summary>Batches that were spilled and are not yet confirmed: while there are any, a catch-up is under way.</summary>
     private int _spilledUndelivered;
@@ -48,6 +54,11 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     /// <summary>No batch between <see cref="_next"/> and this one is waiting to be read back: where the search for the next one resumes.</summary>
     private LinkedListNode<Segment>? _readFrontier;
     private long _caughtUpSincePaced;
+    /// <summary>Events a second the meter lets a catch-up hand over while producers are sending; 0: not metered.</summary>
+    private double _meteredRate;
+    /// <summary>Events the meter allows now (negative: a batch larger than the allowance went, and is paid back first).</summary>
+    private double _allowance;
+    private long _allowanceAt;
 
     /// <summary>Events journaled and not yet confirmed by Kafka.</summary>
     public long BacklogEvents { get; private set; }
@@ -136,7 +147,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         if (_next is not { } node)
             return null;
         var segment = node.Value;
-        if (segment.Events is not null && UnconfirmedEvents < WindowFor(segment, producersActive))
+        if (segment.Events is not null && UnconfirmedEvents < WindowFor(segment, producersActive) && MeterAllows(segment, producersActive))
         {
             UnconfirmedEvents += segment.Count;
             segment.KafkaFrom ??= kafkaNow;
@@ -169,13 +180,40 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
     private long WindowFor(Segment segment, bool producersActive) =>
         segment.Spilled && producersActive ? _catchUpWindow : liveWindow;
 
+    /// <summary>A metered catch-up's batch goes only while the allowance, refilled at the metered rate, is positive.</summary>
+    private bool MeterAllows(Segment segment, bool producersActive)
+    {
+        if (!segment.Spilled || !producersActive || _meteredRate <= 0)
+            return true;
+        var now = _clock.GetTimestamp();
+        _allowance = Math.Min(_meteredRate * MeterBanks.TotalSeconds, _allowance + _meteredRate * _clock.GetElapsedTime(_allowanceAt, now).TotalSeconds);
+        _allowanceAt = now;
+        if (_allowance <= 0)
+            return false;
+        _allowance -= segment.Count;
+        return true;
+    }
+
+    /// <summary>
+    /// How long until the meter lets the next batch of a catch-up go, when it holds one back now; null when it does
+    /// not. The actor asks again then: nothing else may come to ask it sooner.
+    /// </summary>
+    public TimeSpan? MeteredFor(bool producersActive)
+    {
+        if (_meteredRate <= 0 || !producersActive || _next is not { Value: { Spilled: true, Events: not null } } || _allowance > 0)
+            return null;
+        var owed = -_allowance - _meteredRate * _clock.GetElapsedTime(_allowanceAt).TotalSeconds;
+        return TimeSpan.FromSeconds(Math.Max(owed, 0) / _meteredRate) + TimeSpan.FromMilliseconds(1);
+    }
+
     /// <summary>
     /// Called once a second with the events producers had stored in that second. While a catch-up is under way and
-    /// producers are sending, its window widens (up to the live window) as long as it delivered less than
-    /// catchUpPace times that, and narrows (down to a tenth of the backlog window) once it delivered more than
-    /// <see cref="FarAhead"/> times that: the backlog drains at the pace asked for, whatever the machine, and gives the
-    /// CPU back to live requests once it is ahead. Once nothing is left to catch up, the window is the backlog window
-    /// again for the next outage.
+    /// producers are sending, its hand-overs are metered to catchUpPace times that (at least <see cref="MeterFloor"/>
+    /// a second), and its window widens (up to the live window) as long as it delivered less: the backlog drains at
+    /// the pace asked for, whatever the machine, and leaves the rest of the CPU to live requests. A window alone could
+    /// not hold it back: at its narrowest, one batch at a time, a catch-up still delivered 4x the live rate on this
+    /// machine, and live producers lost a tenth of their pace (docs/benchmark.md, issue 18's sixteenth round). Once
+    /// nothing is left to catch up, the window is the backlog window again for the next outage, unmetered.
     /// </summary>
     public void PaceCatchUp(long intake)
     {
@@ -184,15 +222,24 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         if (_spilledUndelivered == 0)
         {
             _catchUpWindow = _backlogWindow;
+            _meteredRate = 0;
             return;
         }
         if (catchUpPace <= 0 || intake == 0)
+        {
+            _meteredRate = 0;
             return;
+        }
         var goal = catchUpPace * intake;
+        var started = _meteredRate <= 0;
+        _meteredRate = Math.Max(goal, MeterFloor);
+        if (started)
+        {
+            _allowance = _meteredRate * MeterBanks.TotalSeconds;
+            _allowanceAt = _clock.GetTimestamp();
+        }
         if (caughtUp < goal)
             _catchUpWindow = Math.Min(Math.Max(liveWindow, _backlogWindow), Math.Max(_catchUpWindow + 1, (long)(_catchUpWindow * Widen)));
-        else if (caughtUp > FarAhead * goal)
-            _catchUpWindow = Math.Max(_narrowestWindow, (long)(_catchUpWindow * Narrow));
     }
 
     /// <summary>A run of spilled batches worth at most half the memory budget (at least one batch).</summary>

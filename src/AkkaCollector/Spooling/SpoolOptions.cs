@@ -98,12 +98,13 @@ public sealed class SpoolOptions
 
     /// <summary>
     /// What a catch-up delivers while producers are sending, as a multiple of what they send: each second a spooler
-    /// widens the catch-up's window (from MaxUnconfirmedBacklogEvents by half, up to MaxUnconfirmedEvents) while its
-    /// backlog went out slower than this times its intake, and narrows it by a quarter (down to a tenth of
-    /// MaxUnconfirmedBacklogEvents) while it went out faster than 1.5 times that. The fixed window of 1000 drained at
-    /// 2.3-2.8x the live rate in the second round and at 1.1-1.8x in the fourth and fifth, on the same machine, as the
-    /// cost of delivery changed; the pace follows what producers send instead (docs/benchmark.md, issue 18's fifth
-    /// round). 0 keeps the window at MaxUnconfirmedBacklogEvents.
+    /// meters the catch-up's hand-overs to this times its intake of the second before (DeliveryWindow.MeterFloor at
+    /// least), and widens its window (from MaxUnconfirmedBacklogEvents by half, up to MaxUnconfirmedEvents) while its
+    /// backlog went out slower. The fixed window of 1000 drained at 2.3-2.8x the live rate in the second round and at
+    /// 1.1-1.8x in the fourth and fifth, on the same machine, as the cost of delivery changed; the pace follows what
+    /// producers send instead (docs/benchmark.md, issue 18's fifth round). A window could only slow it down so far: by
+    /// the sixteenth round one batch at a time delivered 4x the live rate, so the pace is now a meter.
+    /// 0 keeps the window at MaxUnconfirmedBacklogEvents, unmetered.
     /// </summary>
     [Range(0.0, 100.0)]
     public double CatchUpPace { get; set; } = 2.5;

@@ -77,6 +77,12 @@ internal sealed record PaceCatchUp
     public static readonly PaceCatchUp Instance = new();
 }
 
+/// <summary>The meter lets a catch-up's next batch go now.</summary>
+internal sealed record ResumeCatchUp
+{
+    public static readonly ResumeCatchUp Instance = new();
+}
+
 internal sealed record KafkaReadBackDone(KafkaReadBackResult Result);
 
 internal sealed record KafkaReadBackFailed(Exception Cause);

@@ -30,8 +30,10 @@ public sealed partial class SpoolerActor
             _reader.ReadAsync(PersistenceId, readBack.From, readBack.To).PipeTo(Self,
                 success: batches => new SpilledBatchesLoaded(batches),
                 failure: cause => new SpilledBatchesFailed(cause));
-            return;
+            break;
         }
+        if (_window.MeteredFor(producersActive) is { } held && !Timers.IsTimerActive(CatchUpMeter))
+            Timers.StartSingleTimer(CatchUpMeter, ResumeCatchUp.Instance, held);
     }
 
     private void StartPacingCatchUp()
@@ -42,7 +44,7 @@ public sealed partial class SpoolerActor
         Timers.StartPeriodicTimer(CatchUpPacer, PaceCatchUp.Instance, CatchUpPacedEvery);
     }
 
-    /// <summary>Once a second during a catch-up: its window follows what producers stored in that second.</summary>
+    /// <summary>Once a second during a catch-up: its window and its meter follow what producers stored in that second.</summary>
     private void HandlePaceCatchUp()
     {
         _window.PaceCatchUp(_intake);

@@ -19,8 +19,9 @@
 //    MaxUnconfirmedEvents at a time, through a child (HandOffActor), so that handing thousands of events to the
 //    producer never holds up the requests in this actor's mailbox; a failed delivery is retried after a pause.
 //    A catch-up (batches that were spilled) gets the smaller MaxUnconfirmedBacklogEvents window while producers
-//    are sending: live requests come before the backlog. Once a second that window is paced: widened while the
-//    catch-up delivers less than CatchUpPace times the events stored in that second, narrowed while far ahead.
+//    are sending: live requests come before the backlog. Once a second the catch-up is paced: metered to
+//    CatchUpPace times the events stored in that second (DeliveryWindow.MeterFloor at least), its window widened
+//    while it delivers less.
 //    Kafka records are keyed by user and carry the messageId and the spool (persistence id) as headers.
 // 5. The journal tracks the undelivered backlog. The delivered cursor is the highest sequence number below
 //    which every batch is confirmed; the journal is truncated up to it (one delete in flight at a time, at most
@@ -94,6 +95,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private const string TruncationTimer = "truncate";
     private const string CatchUpPacer = "pace-catch-up";
     private static readonly TimeSpan CatchUpPacedEvery = TimeSpan.FromSeconds(1);
+    private const string CatchUpMeter = "meter-catch-up";
     /// <summary>A request within this long ago means producers are sending (a catch-up gets the smaller window).</summary>
     private static readonly TimeSpan ProducersActiveWithin = TimeSpan.FromSeconds(1);
 
@@ -171,6 +173,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<RetryReadBackFailed>(HandleRetryReadBackFailed);
         Command<TruncationDue>(_ => TruncateDelivered());
         Command<PaceCatchUp>(_ => HandlePaceCatchUp());
+        Command<ResumeCatchUp>(_ => PublishWhatFits());
         Command<TruncateNow>(_ => HandleTruncateNow());
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
         Command<DeleteMessagesFailure>(HandleDeleteFailure);

@@ -1,5 +1,6 @@
 using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
+using Microsoft.Extensions.Time.Testing;
 using static AkkaCollector.Tests.Spooling.SpoolEvents;
 
 namespace AkkaCollector.Tests.Spooling;
@@ -12,13 +13,13 @@ public sealed class DeliveryWindowTests
     private static SpoolBatch Batch(int events) =>
         new(Enumerable.Range(0, events).Select(i => Event($"e{i}", EventBytes)).ToList());
 
-    private static DeliveryWindow Window(long memoryBytes = 1_000_000, long liveWindow = 100, long backlogWindow = 100, double catchUpPace = 0) =>
-        new(memoryBytes, liveWindow, backlogWindow, catchUpPace);
+    private static DeliveryWindow Window(long memoryBytes = 1_000_000, long liveWindow = 100, long backlogWindow = 100, double catchUpPace = 0, TimeProvider? clock = null) =>
+        new(memoryBytes, liveWindow, backlogWindow, catchUpPace, clock ?? new FakeTimeProvider());
 
     /// <summary>A window whose first <paramref name="spilled"/> batches of 10 events were spilled and are read back, ready to hand over.</summary>
-    private static DeliveryWindow CatchingUp(int spilled, long liveWindow = 1000, long backlogWindow = 100, double catchUpPace = 2)
+    private static DeliveryWindow CatchingUp(int spilled, long liveWindow = 1000, long backlogWindow = 100, double catchUpPace = 2, TimeProvider? clock = null)
     {
-        var window = Window(memoryBytes: 0, liveWindow, backlogWindow, catchUpPace);
+        var window = Window(memoryBytes: 0, liveWindow, backlogWindow, catchUpPace, clock);
         var batches = Enumerable.Range(1, spilled).Select(sequenceNr => ((long)sequenceNr, Batch(10))).ToList();
         foreach (var (sequenceNr, batch) in batches)
             window.Append(sequenceNr, batch);
@@ -236,44 +237,96 @@ public sealed class DeliveryWindowTests
         Assert.Equal(180, HandOverAll(window, producersActive: true).Count * 10);
     }
 
-    [Fact]
-    public void Should_narrow_a_catch_up_window_by_a_quarter_each_second_it_is_far_ahead_of_its_pace()
-    {
-        var window = CatchingUp(spilled: 200);
-        window.PaceCatchUp(intake: 1000);
-        window.PaceCatchUp(intake: 1000);
-        Assert.Equal(225, window.CatchUpWindow);
+    /// <summary>A catch-up of 2000 batches of 10 events whose windows never hold it: only its meter can.</summary>
+    private static DeliveryWindow CatchingUpUnheld(FakeTimeProvider clock) =>
+        CatchingUp(spilled: 2000, liveWindow: 100_000, backlogWindow: 100_000, catchUpPace: 2, clock);
 
-        // 230 delivered against a pace of 2 x 50: more than twice the goal.
-        DeliverWhatFits(window);
-        window.PaceCatchUp(intake: 50);
-        Assert.Equal(168, window.CatchUpWindow);
+    [Fact]
+    public void Should_meter_a_catch_up_to_its_pace_while_producers_are_sending()
+    {
+        var clock = new FakeTimeProvider();
+        var window = CatchingUpUnheld(clock);
+
+        // Producers stored 5000 events in that second: the pace (2) asks for 10 000 a second. The catch-up starts with
+        // a quarter second's worth, then gets its pace's share of each moment that passes.
+        window.PaceCatchUp(intake: 5000);
+        Assert.Equal(2500, DeliverWhatFits(window));
+        Assert.Equal(0, DeliverWhatFits(window));
+
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(1000, DeliverWhatFits(window));
     }
 
     [Fact]
-    public void Should_narrow_a_catch_up_window_that_delivers_half_again_its_pace()
+    public void Should_meter_a_catch_up_no_slower_than_the_floor_while_producers_send_little()
     {
-        var window = CatchingUp(spilled: 200);
+        var clock = new FakeTimeProvider();
+        var window = CatchingUpUnheld(clock);
 
-        // 100 delivered against a pace of 2 x 30: 1.67 times the goal.
-        DeliverWhatFits(window);
-        window.PaceCatchUp(intake: 30);
+        // 10 events in that second: twice that would take the backlog hours; the floor holds it to 5000 a second.
+        window.PaceCatchUp(intake: 10);
+        Assert.Equal(DeliveryWindow.MeterFloor / 4, DeliverWhatFits(window));
 
-        Assert.Equal(75, window.CatchUpWindow);
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(DeliveryWindow.MeterFloor / 5, DeliverWhatFits(window));
     }
 
     [Fact]
-    public void Should_narrow_a_catch_up_window_far_ahead_of_its_pace_down_to_a_tenth_of_the_backlog_window()
+    public void Should_bank_at_most_a_quarter_second_of_a_catch_ups_pace()
     {
-        var window = CatchingUp(spilled: 200);
-        for (var second = 0; second < 12; second++)
-        {
-            DeliverWhatFits(window);
-            window.PaceCatchUp(intake: 1);
-        }
+        var clock = new FakeTimeProvider();
+        var window = CatchingUpUnheld(clock);
+        window.PaceCatchUp(intake: 5000);
+        DeliverWhatFits(window);
 
-        Assert.Equal(10, window.CatchUpWindow);
-        Assert.Equal(10, DeliverWhatFits(window));
+        // Ten seconds with nothing to hand over (a slow read-back, say) earn no ten seconds' burst afterwards.
+        clock.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(2500, DeliverWhatFits(window));
+    }
+
+    [Fact]
+    public void Should_say_how_long_the_meter_holds_a_catch_up_back()
+    {
+        var clock = new FakeTimeProvider();
+        var window = CatchingUpUnheld(clock);
+        window.PaceCatchUp(intake: 5003);
+        Assert.Null(window.MeteredFor(producersActive: true));
+
+        // 10 006 a second allow 2501.5 events: the 251st batch of 10 goes on the last half event and leaves 8.5 owed.
+        Assert.Equal(2510, DeliverWhatFits(window));
+        var held = window.MeteredFor(producersActive: true);
+        Assert.NotNull(held);
+        Assert.InRange(held.Value, TimeSpan.FromMilliseconds(1.8), TimeSpan.FromMilliseconds(1.9));
+        Assert.Null(window.MeteredFor(producersActive: false));
+
+        // The wait is the debt's time (0.85 ms) and a millisecond more: nothing goes before the debt is paid, and
+        // the next batch goes once the wait has passed.
+        clock.Advance(TimeSpan.FromMilliseconds(0.8));
+        Assert.Equal(0, DeliverWhatFits(window));
+        clock.Advance(held.Value - TimeSpan.FromMilliseconds(0.8));
+        Assert.InRange(DeliverWhatFits(window), 10, 20);
+    }
+
+    [Fact]
+    public void Should_not_meter_a_catch_up_while_producers_are_quiet()
+    {
+        var window = CatchingUpUnheld(new FakeTimeProvider());
+        window.PaceCatchUp(intake: 5000);
+
+        Assert.Equal(2000, HandOverAll(window, producersActive: false).Count);
+    }
+
+    [Fact]
+    public void Should_stop_metering_a_second_in_which_producers_stored_nothing()
+    {
+        var window = CatchingUpUnheld(new FakeTimeProvider());
+        window.PaceCatchUp(intake: 5000);
+        DeliverWhatFits(window);
+
+        window.PaceCatchUp(intake: 0);
+
+        Assert.Equal(20_000 - 2500, DeliverWhatFits(window));
     }
 
     [Fact]
