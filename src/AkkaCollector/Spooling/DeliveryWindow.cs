@@ -26,8 +26,8 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
 
     /// <summary>
     /// The meter never holds a catch-up below this many events a second: with few producers sending there is CPU to
-    /// spare, and 2.5 times a trickle would leave a large backlog for hours. A catch-up costs ~10 µs per event
-    /// (docs/benchmark.md, issue 18's sixteenth round), so this is ~5 % of a core per spooler.
+    /// spare, and 2.5 times a trickle would leave a large backlog for hours. A catch-up costs 12-15 µs per event
+    /// (docs/benchmark.md, issue 18's sixteenth round), so this is 6-8 % of a core per spooler.
     /// </summary>
     public const double MeterFloor = 5_000;
 
