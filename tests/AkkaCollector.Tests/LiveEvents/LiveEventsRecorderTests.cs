@@ -1,12 +1,13 @@
 using System.Text;
 using AkkaCollector.LiveEvents;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AkkaCollector.Tests.LiveEvents;
 
 /// <summary>The live events view's memory: bounded per write key and in write keys, recording only while someone looks.</summary>
 public sealed class LiveEventsRecorderTests
 {
-    private readonly ManualClock _clock = new();
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero));
 
     [Fact]
     public void Should_record_nothing_until_someone_looks_and_stop_a_watch_window_after_the_last_look()
@@ -84,18 +85,5 @@ public sealed class LiveEventsRecorderTests
         var recorder = new LiveEventsRecorder(options, _clock);
         recorder.Read();
         return recorder;
-    }
-
-    private sealed class ManualClock : TimeProvider
-    {
-        private DateTimeOffset _now = new(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public override long GetTimestamp() => _now.UtcTicks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }
