@@ -186,7 +186,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         if (!segment.Spilled || !producersActive || _meteredRate <= 0)
             return true;
         var now = _clock.GetTimestamp();
-        _allowance = Math.Min(_meteredRate * MeterBanks.TotalSeconds, _allowance + _meteredRate * _clock.GetElapsedTime(_allowanceAt, now).TotalSeconds);
+        _allowance = AllowanceAt(now);
         _allowanceAt = now;
         if (_allowance <= 0)
             return false;
@@ -196,15 +196,22 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
 
     /// <summary>
     /// How long until the meter lets the next batch of a catch-up go, when it holds one back now; null when it does
-    /// not. The actor asks again then: nothing else may come to ask it sooner.
+    /// not. The actor asks again then: nothing else may come to ask it sooner. Whether it holds one is the meter's last
+    /// count (<see cref="Next"/> just refused the batch); what has refilled since only shortens the wait.
     /// </summary>
     public TimeSpan? MeteredFor(bool producersActive)
     {
         if (_meteredRate <= 0 || !producersActive || _next is not { Value: { Spilled: true, Events: not null } } || _allowance > 0)
             return null;
-        var owed = -_allowance - _meteredRate * _clock.GetElapsedTime(_allowanceAt).TotalSeconds;
+        var owed = -AllowanceAt(_clock.GetTimestamp());
         return TimeSpan.FromSeconds(Math.Max(owed, 0) / _meteredRate) + TimeSpan.FromMilliseconds(1);
     }
+
+    /// <summary>The allowance at <paramref name="now"/>: refilled at the metered rate since it was last counted, up to what it banks.</summary>
+    private double AllowanceAt(long now) =>
+        Math.Min(Banked, _allowance + _meteredRate * _clock.GetElapsedTime(_allowanceAt, now).TotalSeconds);
+
+    private double Banked => _meteredRate * MeterBanks.TotalSeconds;
 
     /// <summary>
     /// Called once a second with the events producers had stored in that second. While a catch-up is under way and
@@ -235,7 +242,7 @@ public sealed class DeliveryWindow(long memoryBytes, long liveWindow, long backl
         _meteredRate = Math.Max(goal, MeterFloor);
         if (started)
         {
-            _allowance = _meteredRate * MeterBanks.TotalSeconds;
+            _allowance = Banked;
             _allowanceAt = _clock.GetTimestamp();
         }
         if (caughtUp < goal)
