@@ -1,6 +1,5 @@
 // The spooler's delivery: hand-overs in journal order, spilled batches read back, confirmations and retries (invariants 4, 6, 8).
 
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -17,7 +16,7 @@ public sealed partial class SpoolerActor
         if (IsRecovering || !_kafkaRead || !StillOwned())
             return;
 
-        var producersActive = Stopwatch.GetElapsedTime(_lastRequestAt) < ProducersActiveWithin;
+        var producersActive = _clock.GetElapsedTime(_lastRequestAt) < ProducersActiveWithin;
         while (_window.Next(producersActive, _kafkaNow) is { } step)
         {
             if (step is DeliveryStep.HandOver handOver)

@@ -115,6 +115,8 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private long _inFlightBytes;
 
     private readonly DeliveryWindow _window;
+    /// <summary>When producers last sent and what the catch-up's meter counts by; a spec's fake clock stands in for it.</summary>
+    private readonly TimeProvider _clock;
     private long _lastRequestAt;
     /// <summary>Events stored from requests since the catch-up was last paced.</summary>
     private long _intake;
@@ -136,7 +138,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private long _toDrain;
 
     public SpoolerActor(SpoolId spool, SpoolRole role, SpoolOptions options, SpoolStatus? status, IEventPublisher publisher, ISpoolReader reader,
-        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership)
+        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership, TimeProvider? clock = null)
     {
         _spool = spool;
         _role = role;
@@ -146,7 +148,8 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         _handOff = Context.ActorOf(HandOffActor.Props(publisher, Self, spool.PersistenceId), "hand-off");
         _reader = reader;
         _kafkaReadBack = kafkaReadBack;
-        _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents, options.CatchUpPace);
+        _clock = clock ?? TimeProvider.System;
+        _window = new DeliveryWindow(options.MemoryBytesPerPartition, options.MaxUnconfirmedEvents, options.MaxUnconfirmedBacklogEvents, options.CatchUpPace, _clock);
         _dedup = new DedupWindow(options.DedupWindow);
         _dedupIds = CollectorMetrics.DedupWindowIds.WithLabels(role == SpoolRole.Own ? spool.Partition.ToString(System.Globalization.CultureInfo.InvariantCulture) : spool.PersistenceId);
 
@@ -181,9 +184,10 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <param name="ownership">Checked before every write and hand-over; null where the spool is nobody else's (specs).</param>
+    /// <param name="clock">The system's clock unless a spec drives time itself.</param>
     public static Props Props(SpoolId spool, SpoolRole role, SpoolOptions options, SpoolStatus? status, IEventPublisher publisher, ISpoolReader reader,
-        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership = null) =>
-        Akka.Actor.Props.Create(() => new SpoolerActor(spool, role, options, status, publisher, reader, kafkaReadBack, ownership));
+        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership = null, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new SpoolerActor(spool, role, options, status, publisher, reader, kafkaReadBack, ownership, clock));
 
     public override string PersistenceId => _spool.PersistenceId;
 
@@ -191,7 +195,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleEnqueue(Enqueue request)
     {
-        _lastRequestAt = Stopwatch.GetTimestamp();
+        _lastRequestAt = _clock.GetTimestamp();
         Admit(request.Events, request.RequesterFrom(Sender));
         WriteWhatWaits();
     }

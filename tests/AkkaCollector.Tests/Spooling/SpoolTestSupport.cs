@@ -107,12 +107,15 @@ internal sealed class ScriptedSpoolReader : ISpoolReader
     public ConcurrentDictionary<long, SpoolBatch> Journal { get; } = new();
     public ConcurrentQueue<(long From, long To)> Reads { get; } = new();
 
-    public Task<IReadOnlyList<(long SequenceNr, SpoolBatch Batch)>> ReadAsync(string persistenceId, long fromSequenceNr, long toSequenceNr)
+    /// <summary>Reads answer once this has completed: a spec holds a catch-up's read-back with it.</summary>
+    public Task Held { get; set; } = Task.CompletedTask;
+
+    public async Task<IReadOnlyList<(long SequenceNr, SpoolBatch Batch)>> ReadAsync(string persistenceId, long fromSequenceNr, long toSequenceNr)
     {
         Reads.Enqueue((fromSequenceNr, toSequenceNr));
-        IReadOnlyList<(long, SpoolBatch)> batches = Journal.Where(kv => kv.Key >= fromSequenceNr && kv.Key <= toSequenceNr)
+        await Held;
+        return Journal.Where(kv => kv.Key >= fromSequenceNr && kv.Key <= toSequenceNr)
             .OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList();
-        return Task.FromResult(batches);
     }
 }
 
