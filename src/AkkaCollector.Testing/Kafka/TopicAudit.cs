@@ -18,7 +18,9 @@ public sealed class TopicAudit : IAsyncDisposable
     public const string MessageIdHeader = "messageId";
 
     private readonly object _gate = new();
-    private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
+    /// <summary>Per message id: how many copies, and where the first one is (to say where a second copy landed beside it).</summary>
+    private readonly Dictionary<string, Seen> _seen = new(StringComparer.Ordinal);
+    private readonly List<string> _duplicatesFound = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reading;
     private readonly Action<AuditedRecord>? _inspect;
@@ -98,8 +100,24 @@ public sealed class TopicAudit : IAsyncDisposable
     public int TimesSeen(string messageId)
     {
         lock (_gate)
-            return _seen.GetValueOrDefault(messageId);
+            return _seen.GetValueOrDefault(messageId).Times;
     }
+
+    /// <summary>The first <see cref="DuplicatesListed"/> second copies, each with where both copies are.</summary>
+    public IReadOnlyList<string> DuplicatesFound
+    {
+        get
+        {
+            lock (_gate)
+                return _duplicatesFound.ToList();
+        }
+    }
+
+    /// <summary>
+    /// Enough to tell a retry from a second hand-over: copies a few offsets apart in one partition are a retry's
+    /// records landing twice, copies far apart are a second hand-over.
+    /// </summary>
+    public const int DuplicatesListed = 20;
 
     /// <summary>Polls until <paramref name="condition"/> holds; false if it still does not after <paramref name="timeout"/>.</summary>
     /// <exception cref="InvalidOperationException">The consumer failed.</exception>
@@ -154,8 +172,8 @@ public sealed class TopicAudit : IAsyncDisposable
             {
                 try
                 {
-                    if (consumer.Consume(TimeSpan.FromMilliseconds(100))?.Message is { } message)
-                        Record(message);
+                    if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } consumed)
+                        Record(consumed);
                 }
                 catch (ConsumeException e) when (!e.Error.IsFatal)
                 {
@@ -173,8 +191,9 @@ public sealed class TopicAudit : IAsyncDisposable
         }
     }
 
-    private void Record(Message<Ignore, byte[]> message)
+    private void Record(ConsumeResult<Ignore, byte[]> consumed)
     {
+        var message = consumed.Message;
         Interlocked.Increment(ref _records);
         var headers = message.Headers;
         var id = headers is not null && headers.TryGetLastBytes(MessageIdHeader, out var idBytes) ? Encoding.UTF8.GetString(idBytes) : null;
@@ -193,10 +212,16 @@ public sealed class TopicAudit : IAsyncDisposable
 
         lock (_gate)
         {
-            var times = _seen.GetValueOrDefault(id) + 1;
-            _seen[id] = times;
-            if (times > 1)
-                Interlocked.Increment(ref _duplicates);
+            var (partition, offset) = (consumed.Partition.Value, consumed.Offset.Value);
+            var seen = _seen.TryGetValue(id, out var before) ? before with { Times = before.Times + 1 } : new Seen(1, partition, offset);
+            _seen[id] = seen;
+            if (seen.Times == 1)
+                return;
+            Interlocked.Increment(ref _duplicates);
+            if (_duplicatesFound.Count < DuplicatesListed)
+                _duplicatesFound.Add($"{id}: first at partition {seen.Partition} offset {seen.Offset}, copy {seen.Times} at partition {partition} offset {offset}");
         }
     }
+
+    private readonly record struct Seen(int Times, int Partition, long Offset);
 }

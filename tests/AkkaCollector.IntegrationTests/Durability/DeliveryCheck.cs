@@ -43,7 +43,11 @@ internal sealed class DeliveryCheck(ITestOutputHelper output, Ledger ledger, Top
             output.WriteLine($"    ... and {duplicated.Count - Listed} more");
         foreach (var messageId in missing.Take(Listed))
             output.WriteLine($"    LOST {messageId}");
-        if (missing.Count > 0)
+        // Where the copies landed, and what the collector said: whether it handed a batch over again or a retry's
+        // records were written twice.
+        foreach (var found in audit.DuplicatesFound.Take(Listed))
+            output.WriteLine($"    {found}");
+        if (missing.Count > 0 || duplicated.Count > 0)
             output.WriteLine($"collector output (tail):\n{Tail(collector.Output, 80)}");
         return missing;
     }

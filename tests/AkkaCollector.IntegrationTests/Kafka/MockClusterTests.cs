@@ -55,6 +55,27 @@ public sealed class MockClusterTests
     }
 
     [Fact]
+    public async Task Should_have_the_audit_say_where_both_copies_of_a_record_written_twice_landed()
+    {
+        using var cluster = MockCluster.Start(brokers: 1, Topic, partitions: 1);
+        await using var audit = TopicAudit.Start(cluster.BootstrapServers, Topic);
+        using var first = new NumberedProducer(cluster.BootstrapServers, Topic);
+        using var second = new NumberedProducer(cluster.BootstrapServers, Topic);
+
+        // Two producers number their records alike: the second one's three are second copies of the first one's.
+        first.Produce(10);
+        Assert.True(first.Flush(Patience));
+        second.Produce(3);
+        Assert.True(second.Flush(Patience));
+
+        Assert.True(await audit.WaitUntilAsync(a => a.Records == 13, Patience), audit.ToString());
+        Assert.Equal(3, audit.Duplicates);
+        Assert.Equal(
+            Enumerable.Range(0, 3).Select(n => $"{NumberedProducer.IdOf(n)}: first at partition 0 offset {n}, copy 2 at partition 0 offset {10 + n}"),
+            audit.DuplicatesFound);
+    }
+
+    [Fact]
     public async Task Should_retry_and_deliver_once_when_produce_requests_fail_with_retriable_errors()
     {
         using var cluster = MockCluster.Start(brokers: 3, Topic, partitions: 8);
