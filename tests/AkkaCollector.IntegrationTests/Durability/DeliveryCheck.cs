@@ -37,16 +37,15 @@ internal sealed class DeliveryCheck(ITestOutputHelper output, Ledger ledger, Top
         output.WriteLine($"  topic audit: {audit}");
         output.WriteLine($"  collector started {collector.Starts} time(s); {elapsed.TotalSeconds:F1} s");
         output.WriteLine($"  lost acked events: {missing.Count}; duplicated acked events: {duplicated.Count} (extra records {duplicated.Sum(d => d.Times - 1)})");
-        foreach (var (messageId, times) in duplicated.Take(Listed))
-            output.WriteLine($"    duplicate {messageId} x{times}");
-        if (duplicated.Count > Listed)
-            output.WriteLine($"    ... and {duplicated.Count - Listed} more");
+        // Each second copy with where both copies landed, and below what the collector said: whether it handed a batch
+        // over again or a retry's records were written twice.
+        var found = audit.DuplicatesFound;
+        foreach (var copies in found)
+            output.WriteLine($"    duplicate {copies}");
+        if (audit.Duplicates > found.Count)
+            output.WriteLine($"    ... and {audit.Duplicates - found.Count} more");
         foreach (var messageId in missing.Take(Listed))
             output.WriteLine($"    LOST {messageId}");
-        // Where the copies landed, and what the collector said: whether it handed a batch over again or a retry's
-        // records were written twice.
-        foreach (var found in audit.DuplicatesFound.Take(Listed))
-            output.WriteLine($"    {found}");
         if (missing.Count > 0 || duplicated.Count > 0)
             output.WriteLine($"collector output (tail):\n{Tail(collector.Output, 80)}");
         return missing;
