@@ -258,8 +258,8 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Invariant 2's commit delay: true while a small write should wait for more requests. The wait is a task delay, not
-    /// an Akka timer: the scheduler's tick is 10 ms, ten times the delay.
+    /// Invariant 2's commit delay: true while a small write should wait for more requests. The wait is a task delay on the
+    /// spooler's clock, not an Akka timer: the scheduler's tick is 10 ms, ten times the delay.
     /// </summary>
     private bool HoldForCommitDelay()
     {
@@ -271,7 +271,7 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         if (!_commitDelayRunning)
         {
             _commitDelayRunning = true;
-            Task.Delay(_options.CommitDelay).PipeTo(Self, success: () => CommitDelayPassed.Instance);
+            Task.Delay(_options.CommitDelay, _clock).PipeTo(Self, success: () => CommitDelayPassed.Instance);
         }
         return true;
     }
