@@ -86,4 +86,17 @@ internal static class LibrdkafkaNative
 
     [DllImport(Library)]
     internal static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr mcluster, int delayMs);
+
+    [DllImport(Library)]
+    internal static extern void rd_kafka_mock_start_request_tracking(IntPtr mcluster);
+
+    /// <summary>Copies of the requests received since tracking started: an array of <paramref name="count"/> pointers (null when none).</summary>
+    [DllImport(Library)]
+    internal static extern IntPtr rd_kafka_mock_get_requests(IntPtr mcluster, out UIntPtr count);
+
+    [DllImport(Library)]
+    internal static extern short rd_kafka_mock_request_api_key(IntPtr request);
+
+    [DllImport(Library)]
+    internal static extern void rd_kafka_mock_request_destroy_array(IntPtr requests, UIntPtr count);
 }

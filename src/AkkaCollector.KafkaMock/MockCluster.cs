@@ -129,6 +129,37 @@ public sealed class MockCluster : IDisposable
         Control(cluster => rd_kafka_mock_clear_request_errors(cluster, apiKey));
     }
 
+    /// <summary>From now on the mock counts the requests its brokers receive (<see cref="RequestsReceived"/>).</summary>
+    public void StartRequestTracking() => Control(rd_kafka_mock_start_request_tracking);
+
+    /// <summary>
+    /// Requests of <paramref name="apiKey"/> the brokers received since <see cref="StartRequestTracking"/>. The mock
+    /// counts a request just before its own thread handles it, and runs the control calls that change the cluster
+    /// (a broker down or up, ...) on that thread between its rounds of handling: one made after this count saw a
+    /// request runs after that request was handled (for a Produce, after its records were appended).
+    /// </summary>
+    public int RequestsReceived(short apiKey)
+    {
+        var received = 0;
+        Control(cluster =>
+        {
+            var requests = rd_kafka_mock_get_requests(cluster, out var count);
+            if (requests == IntPtr.Zero)
+                return;
+            try
+            {
+                for (var i = 0; i < (int)count; i++)
+                    if (rd_kafka_mock_request_api_key(Marshal.ReadIntPtr(requests, i * IntPtr.Size)) == apiKey)
+                        received++;
+            }
+            finally
+            {
+                rd_kafka_mock_request_destroy_array(requests, count);
+            }
+        });
+        return received;
+    }
+
     /// <summary>Destroys the cluster, then its owning handle; its ports refuse connections afterwards.</summary>
     public void Dispose()
     {

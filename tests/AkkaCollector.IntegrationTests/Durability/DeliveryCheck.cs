@@ -37,13 +37,12 @@ internal sealed class DeliveryCheck(ITestOutputHelper output, Ledger ledger, Top
         output.WriteLine($"  topic audit: {audit}");
         output.WriteLine($"  collector started {collector.Starts} time(s); {elapsed.TotalSeconds:F1} s");
         output.WriteLine($"  lost acked events: {missing.Count}; duplicated acked events: {duplicated.Count} (extra records {duplicated.Sum(d => d.Times - 1)})");
-        // Each second copy with where both copies landed, and below what the collector said: whether it handed a batch
+        // Each extra copy with where both copies landed, and below what the collector said: whether it handed a batch
         // over again or a retry's records were written twice.
-        var found = audit.DuplicatesFound;
-        foreach (var copies in found)
-            output.WriteLine($"    duplicate {copies}");
-        if (audit.Duplicates > found.Count)
-            output.WriteLine($"    ... and {audit.Duplicates - found.Count} more");
+        foreach (var copy in audit.ExtraCopies.Take(Listed))
+            output.WriteLine($"    duplicate {copy}");
+        if (audit.Duplicates > Listed)
+            output.WriteLine($"    ... and {audit.Duplicates - Listed} more");
         foreach (var messageId in missing.Take(Listed))
             output.WriteLine($"    LOST {messageId}");
         if (missing.Count > 0 || duplicated.Count > 0)

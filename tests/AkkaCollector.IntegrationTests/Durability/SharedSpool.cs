@@ -59,15 +59,6 @@ internal sealed class SharedSpool : IAsyncDisposable
     public static int LinesWith(CollectorProcess collector, string text) =>
         collector.Current.Lines.Count(line => line.Text.Contains(text, StringComparison.Ordinal));
 
-    /// <summary>The value of an unlabelled metric on the collector's /metrics.</summary>
-    public static async Task<double> MetricAsync(CollectorProcess collector, string name)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var text = await http.GetStringAsync($"{collector.BaseUrl}/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     public async ValueTask DisposeAsync()
     {
         try

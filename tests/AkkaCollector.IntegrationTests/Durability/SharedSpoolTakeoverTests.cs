@@ -39,11 +39,11 @@ public sealed class SharedSpoolTakeoverTests(PostgresServerFixture postgres, ITe
 
         await AssertEveryAckOnceAsync(spool, beforeKill, afterReturn);
         output.WriteLine(string.Join('\n', b.Current.Lines.Select(l => l.Text).Where(l => l.Contains("spool-a-", StringComparison.Ordinal))));
-        Assert.Equal(2, await SharedSpool.MetricAsync(b, "collector_spools_taken_over_total"));
-        Assert.Equal(2, await SharedSpool.MetricAsync(b, "collector_spools_handed_back_total"));
-        Assert.Equal(Events, await SharedSpool.MetricAsync(b, "collector_taken_over_events_delivered_total"));
-        Assert.Equal(2, await SharedSpool.MetricAsync(b, "collector_spools_owned"));
-        Assert.Equal(2, await SharedSpool.MetricAsync(a, "collector_spools_owned"));
+        Assert.Equal(2, await b.MetricAsync("collector_spools_taken_over_total"));
+        Assert.Equal(2, await b.MetricAsync("collector_spools_handed_back_total"));
+        Assert.Equal(Events, await b.MetricAsync("collector_taken_over_events_delivered_total"));
+        Assert.Equal(2, await b.MetricAsync("collector_spools_owned"));
+        Assert.Equal(2, await a.MetricAsync("collector_spools_owned"));
     }
 
     [Fact]
