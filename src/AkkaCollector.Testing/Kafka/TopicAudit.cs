@@ -132,9 +132,14 @@ public sealed class TopicAudit : IAsyncDisposable
     /// </summary>
     public IReadOnlyList<ExtraCopy> ExtraCopiesBesidesRunsWrittenTwice()
     {
-        var copies = ExtraCopies;
-        if (copies.Count < Duplicates)
-            return copies;
+        List<ExtraCopy> copies;
+        lock (_gate)
+        {
+            copies = _extraCopies.ToList();
+            // Not all kept: what was not kept cannot be told apart.
+            if (copies.Count < _duplicates)
+                return copies;
+        }
         return copies.GroupBy(copy => copy.Partition).Where(partition => !IsRunWrittenTwice(partition.OrderBy(copy => copy.FirstOffset).ToList()))
             .SelectMany(partition => partition).ToList();
     }

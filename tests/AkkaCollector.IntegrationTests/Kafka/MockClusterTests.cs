@@ -73,7 +73,7 @@ public sealed class MockClusterTests
         Assert.Equal(
             Enumerable.Range(0, 3).Select(n => $"{NumberedProducer.IdOf(n)}: first at partition 0 offset {n}, copy 2 at partition 0 offset {10 + n}"),
             audit.ExtraCopies.Select(copy => copy.ToString()));
-        // Copies seven records after their run are records sent again, not a request that was appended twice.
+        // A request appended again would have put these copies at offsets 3-5: at 10-12 they are records sent again.
         Assert.Equal(audit.ExtraCopies, audit.ExtraCopiesBesidesRunsWrittenTwice());
     }
 
