@@ -201,15 +201,6 @@ public sealed class CollectorProcess : IDisposable
         }
     }
 
-    /// <summary>The sum of a metric's series on /metrics: its value when it has no labels, 0 while it has no series.</summary>
-    public async Task<double> MetricAsync(string name)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var text = await http.GetStringAsync($"{BaseUrl}/metrics");
-        return text.Split('\n').Where(line => line.StartsWith(name + " ", StringComparison.Ordinal) || line.StartsWith(name + "{", StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-    }
-
     /// <summary>The crashed thread's frames from the current incarnation's crash report (<see cref="CrashReport"/>); null when it wrote none.</summary>
     public string? CrashOfCurrent() => CrashReport.Read(SpoolFolder, Pid);
 

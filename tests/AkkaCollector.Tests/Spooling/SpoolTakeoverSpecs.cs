@@ -40,8 +40,7 @@ public sealed class SpoolTakeoverSpecs() : Akka.TestKit.Xunit2.TestKit(SpoolTest
         Assert.All(kafka.Published, batch => Assert.Equal(Gone.PersistenceId, batch.Spool));
         // The owner, back, finds the fence after its three batches and nothing to deliver.
         var back = Start(SpoolRole.Own, new RecordingPublisher());
-        back.Tell(GetSpoolState.Instance, TestActor);
-        var state = ExpectMsg<SpoolState>();
+        var state = this.StateOf(back);
         Assert.Equal((4, 0, 4), (state.LastSequenceNr, state.BacklogEvents, state.TruncatedThrough));
     }
 
@@ -55,7 +54,6 @@ public sealed class SpoolTakeoverSpecs() : Akka.TestKit.Xunit2.TestKit(SpoolTest
         ExpectTerminated(taker);
         Assert.Empty(kafka.Published);
         var back = Start(SpoolRole.Own, new RecordingPublisher());
-        back.Tell(GetSpoolState.Instance, TestActor);
-        Assert.Equal(0, ExpectMsg<SpoolState>().LastSequenceNr);
+        Assert.Equal(0, this.StateOf(back).LastSequenceNr);
     }
 }

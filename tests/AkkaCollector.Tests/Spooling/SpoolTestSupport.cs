@@ -44,6 +44,17 @@ internal static class TestSpool
     public static readonly ISpoolOwnership Alone = new FileOwnership(() => Task.FromResult<IReadOnlyList<SpoolId>>([]));
 }
 
+/// <summary>Questions a spec asks a spool through the TestKit.</summary>
+internal static class SpoolQuestions
+{
+    /// <summary>The spool's counters. It answers after handling everything sent to it before, timer messages included.</summary>
+    public static SpoolState StateOf(this Akka.TestKit.TestKitBase kit, IActorRef spool)
+    {
+        spool.Tell(GetSpoolState.Instance, kit.TestActor);
+        return kit.ExpectMsg<SpoolState>();
+    }
+}
+
 /// <summary>One partition of a topic, in memory: what <see cref="RecordingPublisher"/> confirmed, in order.</summary>
 internal sealed class RecordingTopic
 {

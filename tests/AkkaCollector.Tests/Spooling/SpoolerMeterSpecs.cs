@@ -103,9 +103,5 @@ public sealed class SpoolerMeterSpecs : Akka.TestKit.Xunit2.TestKit
     private int HandedOver() => _publisher.Published.Sum(batch => batch.Events.Count) - _handedOverBeforeTheCatchUp;
 
     /// <summary>The spooler has handled every message sent to it before this (timer messages included), so its own timers are set.</summary>
-    private void HandledEverythingSent(IActorRef spool)
-    {
-        spool.Tell(GetSpoolState.Instance, TestActor);
-        ExpectMsg<SpoolState>();
-    }
+    private void HandledEverythingSent(IActorRef spool) => this.StateOf(spool);
 }

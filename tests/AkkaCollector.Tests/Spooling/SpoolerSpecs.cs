@@ -140,8 +140,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         DeliverOnlyTheFirst(spool, publisher, Request("delivered"), Request("pending"));
         AwaitAssert(() =>
         {
-            spool.Tell(GetSpoolState.Instance, TestActor);
-            Assert.Equal(1, ExpectMsg<SpoolState>().TruncatedThrough);
+            Assert.Equal(1, this.StateOf(spool).TruncatedThrough);
         });
         Watch(spool);
         Sys.Stop(spool);
@@ -161,15 +160,13 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         ExpectMsg<SpoolReply>();
         AwaitAssert(() =>
         {
-            spool.Tell(GetSpoolState.Instance, TestActor);
-            Assert.Equal(1, ExpectMsg<SpoolState>().DeliveredThrough);
+            Assert.Equal(1, this.StateOf(spool).DeliveredThrough);
         });
 
         spool.Tell(TruncateNow.Instance, TestActor);
 
         Assert.Equal(new Truncated(1), ExpectMsg<Truncated>());
-        spool.Tell(GetSpoolState.Instance, TestActor);
-        Assert.Equal(1, ExpectMsg<SpoolState>().TruncatedThrough);
+        Assert.Equal(1, this.StateOf(spool).TruncatedThrough);
     }
 
     [Fact]
@@ -199,8 +196,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
             spool.Tell(Request($"e{i}"), TestActor);
         // The partition forwards to its spooler in order: once the spooler answers this, it holds all 49 (on a busy
         // machine some were still being forwarded when the write was released, and formed a third write).
-        spool.Tell(GetSpoolState.Instance, TestActor);
-        ExpectMsg<SpoolState>();
+        this.StateOf(spool);
         writes.Release();
         for (var i = 0; i < 50; i++)
             Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(5)));
@@ -231,12 +227,12 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 
         // The spooler answers this after the callback that answered the first write has run to its end: the small request
         // waits for the one timer that callback set, due in the delay, and for nothing else.
-        Assert.Equal(1, LastSequenceNr(spool));
+        Assert.Equal(1, this.StateOf(spool).LastSequenceNr);
         Assert.Equal([TimeSpan.FromMilliseconds(100)], clock.DueTimes);
 
         clock.Advance(TimeSpan.FromMilliseconds(100));
         Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(5)));
-        Assert.Equal(2, LastSequenceNr(spool));
+        Assert.Equal(2, this.StateOf(spool).LastSequenceNr);
         AwaitAssert(() => Assert.Equal(6, publisher.PublishedIds.Count));
         Assert.Equal(2, publisher.Published.Count);
     }
@@ -257,7 +253,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 
         AwaitAssert(() => Assert.Equal(["a", "b", "c"], publisher.PublishedIds));
         Assert.Equal(3, DuplicatesDropped() - dropped);
-        Assert.Equal(2, LastSequenceNr(spool));
+        Assert.Equal(2, this.StateOf(spool).LastSequenceNr);
     }
 
     [Fact]
@@ -318,7 +314,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 
         Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
         AwaitAssert(() => Assert.Equal(["a"], afterRestart.PublishedIds));
-        Assert.Equal(1, LastSequenceNr(restarted));
+        Assert.Equal(1, this.StateOf(restarted).LastSequenceNr);
     }
 
     [Fact]
@@ -470,8 +466,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
 
         Assert.Equal(SpoolReply.Full, ExpectMsg<SpoolReply>());
         Assert.True(_status.IsFull);
-        spool.Tell(GetSpoolState.Instance, TestActor);
-        Assert.Equal(3, ExpectMsg<SpoolState>().BacklogEvents);
+        Assert.Equal(3, this.StateOf(spool).BacklogEvents);
     }
 
     [Fact]
@@ -543,8 +538,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         for (var seq = 1; seq <= ids.Count; seq++)
             reader.Journal[seq] = new SpoolBatch([Event(ids[seq - 1])]);
 
-        spool.Tell(GetSpoolState.Instance, TestActor);
-        Assert.True(ExpectMsg<SpoolState>().MemoryBytes <= 64 * 1024);
+        Assert.True(this.StateOf(spool).MemoryBytes <= 64 * 1024);
 
         // Confirm each batch as it comes; the spooler must walk through memory, then the journal, in order.
         var delivered = 0;
@@ -642,12 +636,6 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         while (publisher.Published.TryDequeue(out var batch))
             taken.Add(batch);
         return taken;
-    }
-
-    private long LastSequenceNr(IActorRef spool)
-    {
-        spool.Tell(GetSpoolState.Instance, TestActor);
-        return ExpectMsg<SpoolState>().LastSequenceNr;
     }
 
     /// <summary>A fake clock that remembers when each timer set on it is due.</summary>
