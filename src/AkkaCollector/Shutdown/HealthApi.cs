@@ -24,7 +24,7 @@ public static class HealthApi
         return app;
     }
 
-    /// <summary>Maps GET /health/ready: 200 <c>ready</c>, or 503 <c>starting</c> / <c>draining</c> / <c>spool_full</c>.</summary>
+    /// <summary>Maps GET /health/ready: 200 <c>ready</c>, or 503 <c>starting</c> / <c>draining</c> / <c>spooler_restarting</c> / <c>spool_full</c>.</summary>
     public static IEndpointRouteBuilder MapReadiness(this IEndpointRouteBuilder app)
     {
         app.MapGet(ReadyPath, ContentHttpResult (ReadinessGate gate) =>

@@ -200,6 +200,7 @@ public sealed class SpoolPartition : ReceiveActor, IWithTimers, IWithUnboundedSt
             ClaimAgain();
             return;
         }
+        _status?.ReportStopped(_spool.Partition);
         // Back off while failures come quickly; a spooler that ran a while earns a fast restart again.
         _restartDelay = DateTime.UtcNow - _startedAt > TimeSpan.FromSeconds(30)
             ? MinRestartDelay

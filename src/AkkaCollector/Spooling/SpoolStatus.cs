@@ -22,11 +22,13 @@ public sealed partial class SpoolStatus
     private readonly long[] _bytes;
     private readonly int[] _full;
     private readonly int[] _recovered;
+    private readonly int[] _restarting;
     private readonly Prometheus.Gauge.Child?[] _eventGauges;
     private readonly Prometheus.Gauge.Child?[] _byteGauges;
     private readonly ILogger _logger;
     private int _fullCount;
     private int _starting;
+    private int _restartingCount;
     private int _high;
 
     /// <param name="partitions">How many spoolers may report: every partition number a journal can hold.</param>
@@ -42,6 +44,7 @@ public sealed partial class SpoolStatus
         _bytes = new long[partitions];
         _full = new int[partitions];
         _recovered = new int[ownSpoolers];
+        _restarting = new int[ownSpoolers];
         _starting = ownSpoolers;
         _eventGauges = new Prometheus.Gauge.Child?[partitions];
         _byteGauges = new Prometheus.Gauge.Child?[partitions];
@@ -95,13 +98,36 @@ public sealed partial class SpoolStatus
     /// <summary>Raised once, when the last own spooler has recovered: readiness follows it.</summary>
     public event Action? Started;
 
+    /// <summary>
+    /// True while an own spooler that stopped (its journal failed: a write, or the recovery of the spooler started
+    /// after it) has not recovered again. Meanwhile its partition stores nothing: requests are answered 503 at once
+    /// while no spooler runs, and wait for the recovery (503 after Spool:WriteTimeout) while one recovers; readiness
+    /// sends producers to another collector. A journal that keeps failing keeps it true, and the collector out of
+    /// rotation, until the journal is back.
+    /// </summary>
+    public bool IsSpoolerRestarting => Volatile.Read(ref _restartingCount) > 0;
+
+    /// <summary>Raised when the first own spooler stops or the last one stopped has recovered: readiness follows it.</summary>
+    public event Action? RestartingChanged;
+
     internal void ReportRecovered(int partition)
     {
-        // A spooler restarted after a journal failure recovers again; only the first recovery of each counts.
-        if (partition >= _recovered.Length || Interlocked.Exchange(ref _recovered[partition], 1) == 1)
+        if (partition >= _recovered.Length)
             return;
-        if (Interlocked.Decrement(ref _starting) == 0)
+        if (Interlocked.Exchange(ref _restarting[partition], 0) == 1 && Interlocked.Decrement(ref _restartingCount) == 0)
+            RestartingChanged?.Invoke();
+        // A spooler restarted after a journal failure recovers again; only the first recovery of each is the start.
+        if (Interlocked.Exchange(ref _recovered[partition], 1) == 0 && Interlocked.Decrement(ref _starting) == 0)
             Started?.Invoke();
+    }
+
+    /// <summary>An own spooler stopped and is to be started again: its partition stores nothing until it has recovered.</summary>
+    internal void ReportStopped(int partition)
+    {
+        if (partition >= _restarting.Length || Interlocked.Exchange(ref _restarting[partition], 1) == 1)
+            return;
+        if (Interlocked.Increment(ref _restartingCount) == 1)
+            RestartingChanged?.Invoke();
     }
 
     private void LogFillChange(int partition, long bytes)

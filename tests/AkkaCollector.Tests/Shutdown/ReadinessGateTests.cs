@@ -39,6 +39,25 @@ public sealed class ReadinessGateTests
     }
 
     [Fact]
+    public void Should_turn_unready_while_a_stopped_spooler_restarts_and_ready_again_once_it_has_recovered()
+    {
+        var spool = new SpoolStatus(4, 1024, ownSpoolers: 2);
+        var gate = new ReadinessGate(spool);
+        spool.ReportRecovered(0);
+        spool.ReportRecovered(1);
+
+        spool.ReportStopped(1);
+        Assert.Equal(("spooler_restarting", false), (gate.State, gate.IsReady));
+        // Its restarted spooler's recovery failed too: still one spooler down, not two.
+        spool.ReportStopped(1);
+        spool.ReportRecovered(0);
+        Assert.Equal(("spooler_restarting", false), (gate.State, gate.IsReady));
+
+        spool.ReportRecovered(1);
+        Assert.Equal(("ready", true), (gate.State, gate.IsReady));
+    }
+
+    [Fact]
     public void Should_stay_unready_for_good_once_draining_even_when_the_spool_empties()
     {
         var spool = new SpoolStatus(1, 1024);

@@ -97,6 +97,34 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Should_keep_readiness_unready_from_a_failed_write_until_the_restarted_spooler_has_recovered()
+    {
+        var status = new SpoolStatus(1, 1L << 30, ownSpoolers: 1);
+        var readiness = new ReadinessGate(status);
+        var publisher = new RecordingPublisher();
+        var spool = Sys.ActorOf(SpoolPartition.For(TestSpool.Id, SpoolRole.Own, Options(), status, publisher, new ScriptedSpoolReader(), publisher, TestSpool.Alone));
+        spool.Tell(Request("before"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
+        Assert.Equal(("ready", true), (readiness.State, readiness.IsReady));
+        // The journal is still failing when the spooler is started again: its replay is held.
+        var replays = new HeldWrites();
+        await _journal.OnRecovery.SetInterceptorAsync(replays);
+
+        await _journal.OnWrite.Fail();
+        spool.Tell(Request("during"), TestActor);
+        Assert.Equal(SpoolReply.Failed, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
+
+        await replays.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(("spooler_restarting", false), (readiness.State, readiness.IsReady));
+        await _journal.OnWrite.Pass();
+        replays.Release();
+        await AwaitConditionAsync(() => Task.FromResult(readiness.IsReady), TimeSpan.FromSeconds(5));
+        Assert.Equal("ready", readiness.State);
+        spool.Tell(Request("after"), TestActor);
+        Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
     public async Task Should_answer_503_for_a_rejected_write_and_keep_the_same_spooler_running()
     {
         var publisher = new RecordingPublisher();
