@@ -5,6 +5,9 @@ namespace AkkaCollector.Tests.Shutdown;
 
 public sealed class ReadinessGateTests
 {
+    /// <summary>What /health/ready would answer: its body and whether its status is 200.</summary>
+    private static (string State, bool Ready) Answer(ReadinessGate gate) => (gate.State, gate.IsReady);
+
     [Fact]
     public void Should_turn_unready_while_any_spooler_is_full_and_ready_again_when_none_is()
     {
@@ -13,13 +16,13 @@ public sealed class ReadinessGateTests
 
         spool.ReportFull(0, true);
         spool.ReportFull(1, true);
-        Assert.Equal(("spool_full", false), (gate.State, gate.IsReady));
+        Assert.Equal(("spool_full", false), Answer(gate));
 
         spool.ReportFull(0, false);
         Assert.False(gate.IsReady);
 
         spool.ReportFull(1, false);
-        Assert.Equal(("ready", true), (gate.State, gate.IsReady));
+        Assert.Equal(("ready", true), Answer(gate));
     }
 
     [Fact]
@@ -27,15 +30,15 @@ public sealed class ReadinessGateTests
     {
         var spool = new SpoolStatus(4, 1024, ownSpoolers: 2);
         var gate = new ReadinessGate(spool);
-        Assert.Equal(("starting", false), (gate.State, gate.IsReady));
+        Assert.Equal(("starting", false), Answer(gate));
 
         spool.ReportRecovered(0);
         // A spooler restarted after a journal failure recovers again: that is not the other spooler's start.
         spool.ReportRecovered(0);
-        Assert.Equal(("starting", false), (gate.State, gate.IsReady));
+        Assert.Equal(("starting", false), Answer(gate));
 
         spool.ReportRecovered(1);
-        Assert.Equal(("ready", true), (gate.State, gate.IsReady));
+        Assert.Equal(("ready", true), Answer(gate));
     }
 
     [Fact]
@@ -47,14 +50,14 @@ public sealed class ReadinessGateTests
         spool.ReportRecovered(1);
 
         spool.ReportStopped(1);
-        Assert.Equal(("spooler_restarting", false), (gate.State, gate.IsReady));
+        Assert.Equal(("spooler_restarting", false), Answer(gate));
         // Its restarted spooler's recovery failed too: still one spooler down, not two.
         spool.ReportStopped(1);
         spool.ReportRecovered(0);
-        Assert.Equal(("spooler_restarting", false), (gate.State, gate.IsReady));
+        Assert.Equal(("spooler_restarting", false), Answer(gate));
 
         spool.ReportRecovered(1);
-        Assert.Equal(("ready", true), (gate.State, gate.IsReady));
+        Assert.Equal(("ready", true), Answer(gate));
     }
 
     [Fact]
@@ -67,6 +70,6 @@ public sealed class ReadinessGateTests
         gate.MarkDraining();
         spool.ReportFull(0, false);
 
-        Assert.Equal(("draining", false), (gate.State, gate.IsReady));
+        Assert.Equal(("draining", false), Answer(gate));
     }
 }
