@@ -374,7 +374,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var notes = $"drain {drainTime.TotalSeconds:0.0} s; Kafka +{inKafka} records, delivered {delivered:0}; " +
                     $"{writes:0} journal writes of {(writes > 0 ? (after.Persisted - before.Persisted) / writes : 0):0.0} events, " +
                     $"{(writes > 0 ? (after.JournalWriteSeconds - before.JournalWriteSeconds) / writes * 1000 : 0):0.0} ms each; journal rows after: {rows}; " +
-                    $"{(acked > 0 ? (after.AllocatedBytes - before.AllocatedBytes) / acked : 0):0} B allocated per event" +
+                    AllocatedPerEvent(after.AllocatedBytes - before.AllocatedBytes, acked) +
                     (drained ? "" : "; BACKLOG NOT DRAINED") + Errors(result, prefix: "; ") + (lookupFigures is null ? "" : "; " + lookupFigures.Notes);
         var phase = new BenchPhase(name, $"{load.Target.AbsolutePath}, {load.Connections} conn, {eventsPerRequest} ev/req" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
             acked / loadTime.TotalSeconds, endToEnd, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, acked),
@@ -383,6 +383,17 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         Report(phase);
         return phase;
     }
+
+    /// <summary>
+    /// The phase's bytes per event, or why there are none. The runtime's count stalls when server GC's dynamic heap
+    /// count (DATAS) takes a heap out of use: the runtime (10.0.12 here) sums only the heaps in use
+    /// (dotnet/runtime#131069), and the collector's counter never goes back, so it stands still until the count passes
+    /// its old value again. A phase that met that reads 0 here, and the next one reads high; a zero is reported as not
+    /// measured.
+    /// </summary>
+    private static string AllocatedPerEvent(double allocated, double acked) => acked > 0 && allocated <= 0
+        ? "allocation not measured (the runtime's count stood still: a GC heap was taken out of use)"
+        : $"{(acked > 0 ? allocated / acked : 0):0} B allocated per event";
 
     /// <summary>
     /// Kafka down: spool <see cref="BenchSettings.Spooled"/> events in 20-event batches as fast as they are taken, then

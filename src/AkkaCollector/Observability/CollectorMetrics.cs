@@ -174,7 +174,10 @@ public static class CollectorMetrics
     public static readonly Counter GcPauseSeconds = Metrics.CreateCounter(
         "collector_gc_pause_seconds_total", "Time paused in garbage collection.");
 
-    /// <summary>Bytes allocated on the managed heap since start: its rate is the allocation pressure.</summary>
+    /// <summary>
+    /// Bytes allocated on the managed heap since start: its rate is the allocation pressure. While server GC runs one
+    /// heap fewer (DATAS), the runtime's count can stand still for a while and then catch up (ProcessMetrics).
+    /// </summary>
     public static readonly Counter GcAllocatedBytes = Metrics.CreateCounter(
         "collector_gc_allocated_bytes_total", "Bytes allocated on the managed heap.");
 

@@ -58,6 +58,9 @@ public static class ProcessMetrics
         CollectorMetrics.ThreadPoolQueueLength.Set(ThreadPool.PendingWorkItemCount);
         CollectorMetrics.ThreadPoolCompletedItems.IncTo(ThreadPool.CompletedWorkItemCount);
         CollectorMetrics.GcPauseSeconds.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
+        // The runtime (10.0.12 here) sums the heaps in use only, so the count drops when server GC's dynamic heap
+        // count (DATAS) takes one out of use, and comes back when it returns (dotnet/runtime#131069). The counter never
+        // goes back: it stands still meanwhile and catches up afterwards.
         CollectorMetrics.GcAllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
         var memory = GC.GetGCMemoryInfo();
         CollectorMetrics.GcHeapBytes.WithLabels("size").Set(memory.HeapSizeBytes);
