@@ -18,7 +18,7 @@ public sealed class ReadinessGate
     public ReadinessGate(SpoolStatus spool)
     {
         _spool = spool;
-        // Both are read from the spool's status when asked; the events only keep collector_ready current.
+        // All three are read from the spool's status when asked; the events only keep collector_ready current.
         spool.FullChanged += _ => Publish();
         spool.Started += Publish;
         spool.RestartingChanged += Publish;
