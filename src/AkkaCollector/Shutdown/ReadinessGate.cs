@@ -14,7 +14,7 @@ public sealed class ReadinessGate
     private readonly SpoolStatus _spool;
     private volatile bool _draining;
 
-    /// <summary>Starts unready while the spool starts; follows the spool's start and full flag from then on.</summary>
+    /// <summary>Starts unready while the spool starts; follows the spool's start, its spoolers' restarts and its full flag from then on.</summary>
     public ReadinessGate(SpoolStatus spool)
     {
         _spool = spool;
@@ -26,7 +26,7 @@ public sealed class ReadinessGate
     }
 
     /// <summary>True when /health/ready answers 200.</summary>
-    public bool IsReady => !_draining && !_spool.IsStarting && !_spool.IsSpoolerRestarting && !_spool.IsFull;
+    public bool IsReady => State == Ready;
 
     /// <summary>True once shutdown has begun; never turns back.</summary>
     public bool IsDraining => _draining;
@@ -36,7 +36,9 @@ public sealed class ReadinessGate
         : _spool.IsStarting ? "starting"
         : _spool.IsSpoolerRestarting ? "spooler_restarting"
         : _spool.IsFull ? "spool_full"
-        : "ready";
+        : Ready;
+
+    private const string Ready = "ready";
 
     /// <summary>Shutdown has begun: stop attracting traffic for good.</summary>
     public void MarkDraining()

@@ -5,9 +5,6 @@ namespace AkkaCollector.Tests.Shutdown;
 
 public sealed class ReadinessGateTests
 {
-    /// <summary>What /health/ready would answer: its body and whether its status is 200.</summary>
-    private static (string State, bool Ready) Answer(ReadinessGate gate) => (gate.State, gate.IsReady);
-
     [Fact]
     public void Should_turn_unready_while_any_spooler_is_full_and_ready_again_when_none_is()
     {
@@ -16,13 +13,13 @@ public sealed class ReadinessGateTests
 
         spool.ReportFull(0, true);
         spool.ReportFull(1, true);
-        Assert.Equal(("spool_full", false), Answer(gate));
+        Assert.Equal(("spool_full", false), gate.Answer());
 
         spool.ReportFull(0, false);
         Assert.False(gate.IsReady);
 
         spool.ReportFull(1, false);
-        Assert.Equal(("ready", true), Answer(gate));
+        Assert.Equal(("ready", true), gate.Answer());
     }
 
     [Fact]
@@ -30,15 +27,15 @@ public sealed class ReadinessGateTests
     {
         var spool = new SpoolStatus(4, 1024, ownSpoolers: 2);
         var gate = new ReadinessGate(spool);
-        Assert.Equal(("starting", false), Answer(gate));
+        Assert.Equal(("starting", false), gate.Answer());
 
         spool.ReportRecovered(0);
         // A spooler restarted after a journal failure recovers again: that is not the other spooler's start.
         spool.ReportRecovered(0);
-        Assert.Equal(("starting", false), Answer(gate));
+        Assert.Equal(("starting", false), gate.Answer());
 
         spool.ReportRecovered(1);
-        Assert.Equal(("ready", true), Answer(gate));
+        Assert.Equal(("ready", true), gate.Answer());
     }
 
     [Fact]
@@ -50,14 +47,14 @@ public sealed class ReadinessGateTests
         spool.ReportRecovered(1);
 
         spool.ReportStopped(1);
-        Assert.Equal(("spooler_restarting", false), Answer(gate));
+        Assert.Equal(("spooler_restarting", false), gate.Answer());
         // Its restarted spooler's recovery failed too: still one spooler down, not two.
         spool.ReportStopped(1);
         spool.ReportRecovered(0);
-        Assert.Equal(("spooler_restarting", false), Answer(gate));
+        Assert.Equal(("spooler_restarting", false), gate.Answer());
 
         spool.ReportRecovered(1);
-        Assert.Equal(("ready", true), Answer(gate));
+        Assert.Equal(("ready", true), gate.Answer());
     }
 
     [Fact]
@@ -70,6 +67,6 @@ public sealed class ReadinessGateTests
         gate.MarkDraining();
         spool.ReportFull(0, false);
 
-        Assert.Equal(("draining", false), Answer(gate));
+        Assert.Equal(("draining", false), gate.Answer());
     }
 }

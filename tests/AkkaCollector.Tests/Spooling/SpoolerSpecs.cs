@@ -5,6 +5,7 @@ using Akka.Persistence.TestKit;
 using AkkaCollector.Observability;
 using AkkaCollector.Shutdown;
 using AkkaCollector.Spooling;
+using AkkaCollector.Tests.Shutdown;
 using Microsoft.Extensions.Time.Testing;
 using static AkkaCollector.Tests.Spooling.SpoolEvents;
 
@@ -65,7 +66,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         Sys.ActorOf(SpoolPartition.For(TestSpool.Id, SpoolRole.Own, Options(), status, publisher, new ScriptedSpoolReader(), publisher, TestSpool.Alone));
 
         await replays.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(("starting", false), (readiness.State, readiness.IsReady));
+        Assert.Equal(("starting", false), readiness.Answer());
         replays.Release();
         await AwaitConditionAsync(() => Task.FromResult(readiness.IsReady), TimeSpan.FromSeconds(5));
         Assert.Equal("ready", readiness.State);
@@ -105,7 +106,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         var spool = Sys.ActorOf(SpoolPartition.For(TestSpool.Id, SpoolRole.Own, Options(), status, publisher, new ScriptedSpoolReader(), publisher, TestSpool.Alone));
         spool.Tell(Request("before"), TestActor);
         Assert.Equal(SpoolReply.Stored, ExpectMsg<SpoolReply>());
-        Assert.Equal(("ready", true), (readiness.State, readiness.IsReady));
+        Assert.Equal(("ready", true), readiness.Answer());
         // The journal is still failing when the spooler is started again: its replay is held.
         var replays = new HeldWrites();
         await _journal.OnRecovery.SetInterceptorAsync(replays);
@@ -115,7 +116,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(SpoolReply.Failed, ExpectMsg<SpoolReply>(TimeSpan.FromSeconds(3)));
 
         await replays.Arrived.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(("spooler_restarting", false), (readiness.State, readiness.IsReady));
+        Assert.Equal(("spooler_restarting", false), readiness.Answer());
         await _journal.OnWrite.Pass();
         replays.Release();
         await AwaitConditionAsync(() => Task.FromResult(readiness.IsReady), TimeSpan.FromSeconds(5));
