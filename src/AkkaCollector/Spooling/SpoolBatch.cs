@@ -1,7 +1,10 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
+using K4os.Compression.LZ4;
 using AkkaCollector.Publishing;
 
 namespace AkkaCollector.Spooling;
@@ -28,16 +31,37 @@ public sealed record DeliveryMark(long DeliveredThrough, KafkaPositions KafkaFro
 /// releases). Layout: version byte, event count, then per event: flags byte, messageId, writeKey, partitionKey,
 /// type (each a length-prefixed UTF-8 string), payload (length-prefixed bytes); then (version 2) a mark flag byte and,
 /// when set, the delivered cursor (int64), a partition count and per partition its number (int32) and offset (int64).
-/// Lengths are little-endian int32. Version 1 (no mark) is still read.
+/// Lengths are little-endian int32. Version 3 is a version 2 row compressed: the version byte, the length of the
+/// version 2 row (int32), then that row as one LZ4 block. A row is written as version 3 unless LZ4 would not make it
+/// shorter. Versions 1 (no mark) and 2 are still read.
 /// </summary>
+/// <remarks>
+/// Why compressed: a group commit's row is every event of the write, and JSON events of one write repeat their names
+/// and most of their values, so LZ4 makes the row a fraction of its size (docs/benchmark.md, twentieth round). SQLite then
+/// writes, checkpoints and, at truncation, frees that many fewer pages, and a batch write's row stays under the
+/// runtime's large-object threshold (85 000 bytes) instead of starting a gen-2 collection. A collector older than
+/// version 3 cannot read such rows: roll back only with an empty spool (docs/deploy.md, "Upgrades").
+/// </remarks>
 public sealed class SpoolBatchSerializer(ExtendedActorSystem system) : Serializer(system)
 {
     /// <summary>Akka serializer id; ids below 100 are Akka's own.</summary>
     public const int Id = 4711;
 
+    private const byte FormatCompressed = 3;
     private const byte FormatVersion = 2;
     private const byte FormatWithoutMark = 1;
     private const byte UnverifiedFlag = 1;
+    private const int CompressedHeaderSize = 1 + 4;
+    /// <summary>LZ4 cannot expand a block by more than this factor: a larger length read from a row is corruption.</summary>
+    private const int MaxLz4Ratio = 255;
+
+    /// <summary>
+    /// The uncompressed rows and the compressor's output, reused. Not <see cref="ArrayPool{T}.Shared"/>: it keeps up to
+    /// 32 buffers of each size per core and one per thread, and with rows of 30-130 KB it held 27 MB of them (a
+    /// gcdump after a batch phase). Rows are made a few at a time (one journal writer per SQLite file), so a few
+    /// buffers of each size do; a row above 1 MiB gets arrays of its own.
+    /// </summary>
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(maxArrayLength: 1 << 20, maxArraysPerBucket: 4);
 
     public override int Identifier => Id;
 
@@ -48,13 +72,74 @@ public sealed class SpoolBatchSerializer(ExtendedActorSystem system) : Serialize
         if (obj is not SpoolBatch batch)
             throw new ArgumentException($"{nameof(SpoolBatchSerializer)} cannot serialize {obj.GetType()}", nameof(obj));
 
+        var size = UncompressedSize(batch);
+        var row = Buffers.Rent(size);
+        try
+        {
+            WriteUncompressed(batch, row.AsSpan(0, size));
+            return Compress(row.AsSpan(0, size));
+        }
+        finally
+        {
+            Buffers.Return(row);
+        }
+    }
+
+    public override object FromBinary(byte[] bytes, Type type)
+    {
+        if (bytes.Length == 0 || bytes[0] != FormatCompressed)
+            return ReadUncompressed(bytes);
+
+        if (bytes.Length < CompressedHeaderSize)
+            throw new SerializationException($"A compressed spool batch of {bytes.Length} bytes has no header");
+        var offset = 1;
+        var length = ReadInt(bytes, ref offset);
+        var block = bytes.AsSpan(CompressedHeaderSize);
+        if (length <= 0 || length > (long)block.Length * MaxLz4Ratio)
+            throw new SerializationException($"A compressed spool batch claims {length} bytes from {block.Length}");
+        var row = Buffers.Rent(length);
+        try
+        {
+            if (LZ4Codec.Decode(block, row.AsSpan(0, length)) != length)
+                throw new SerializationException($"A compressed spool batch did not decompress to its {length} bytes");
+            return ReadUncompressed(row.AsSpan(0, length));
+        }
+        finally
+        {
+            Buffers.Return(row);
+        }
+    }
+
+    /// <summary>The version 3 row of <paramref name="row"/>, or a copy of it when LZ4 does not make it shorter.</summary>
+    private static byte[] Compress(ReadOnlySpan<byte> row)
+    {
+        var target = Buffers.Rent(CompressedHeaderSize + LZ4Codec.MaximumOutputSize(row.Length));
+        try
+        {
+            var compressed = LZ4Codec.Encode(row, target.AsSpan(CompressedHeaderSize));
+            if (compressed <= 0 || CompressedHeaderSize + compressed >= row.Length)
+                return row.ToArray();
+            target[0] = FormatCompressed;
+            var offset = 1;
+            WriteInt(target, ref offset, row.Length);
+            return target.AsSpan(0, CompressedHeaderSize + compressed).ToArray();
+        }
+        finally
+        {
+            Buffers.Return(target);
+        }
+    }
+
+    private static int UncompressedSize(SpoolBatch batch)
+    {
         var size = 1 + 4;
         foreach (var e in batch.Events)
             size += 1 + StringSize(e.MessageId) + StringSize(e.WriteKey) + StringSize(e.PartitionKey) + StringSize(e.Type) + 4 + e.Payload.Length;
-        size += 1 + (batch.Mark is { } mark ? 8 + 4 + mark.KafkaFrom.Next.Count * 12 : 0);
+        return size + 1 + (batch.Mark is { } mark ? 8 + 4 + mark.KafkaFrom.Next.Count * 12 : 0);
+    }
 
-        var buffer = new byte[size];
-        var span = buffer.AsSpan();
+    private static void WriteUncompressed(SpoolBatch batch, Span<byte> span)
+    {
         span[0] = FormatVersion;
         var offset = 1;
         WriteInt(span, ref offset, batch.Events.Count);
@@ -80,14 +165,12 @@ public sealed class SpoolBatchSerializer(ExtendedActorSystem system) : Serialize
                 WriteLong(span, ref offset, next);
             }
         }
-        return buffer;
     }
 
-    public override object FromBinary(byte[] bytes, Type type)
+    private static SpoolBatch ReadUncompressed(ReadOnlySpan<byte> span)
     {
-        ReadOnlySpan<byte> span = bytes;
         if (span.Length < 5 || span[0] is not (FormatVersion or FormatWithoutMark))
-            throw new System.Runtime.Serialization.SerializationException($"Unknown spool batch format {(span.Length > 0 ? span[0] : -1)}");
+            throw new SerializationException($"Unknown spool batch format {(span.Length > 0 ? span[0] : -1)}");
 
         var offset = 1;
         var count = ReadInt(span, ref offset);

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Runtime.Serialization;
+using System.Text;
 using Akka.Actor;
 using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
@@ -54,10 +57,76 @@ public sealed class SpoolBatchSerializerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_write_a_group_commit_of_json_events_as_a_compressed_row_a_fraction_of_its_size()
+    {
+        var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
+        var batch = new SpoolBatch(Enumerable.Range(0, 250).Select(i => new SpooledEvent($"id-{i}", "wk", $"user-{i % 40}", "track",
+            Encoding.UTF8.GetBytes($$"""{"type":"track","event":"Order Completed","userId":"user-{{i % 40}}","properties":{"orderId":"o-{{i}}","total":{{i * 3.5}}},"context":{"library":{"name":"analytics-node","version":"1.3.0"},"ip":"203.0.113.{{i % 250}}"},"messageId":"id-{{i}}","receivedAt":"2026-12-02T16:00:00.{{i:000}}Z"}"""))).ToList());
+
+        var row = serializer.ToBinary(batch);
+        var copy = (SpoolBatch)serializer.FromBinary(row, typeof(SpoolBatch));
+
+        Assert.Equal(3, row[0]);
+        Assert.True(row.Length * 3 < batch.PayloadBytes, $"a row of {row.Length} bytes for {batch.PayloadBytes} bytes of events");
+        Assert.True(row.Length < 85_000, "a batch write's row stays off the large-object heap");
+        Assert.Equal(batch.Events.Select(e => e with { Payload = [] }), copy.Events.Select(e => e with { Payload = [] }));
+        Assert.Equal(batch.Events.Select(e => Convert.ToHexString(e.Payload)), copy.Events.Select(e => Convert.ToHexString(e.Payload)));
+    }
+
+    [Fact]
+    public void Should_keep_a_row_uncompressed_when_compression_would_not_shorten_it()
+    {
+        var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
+        var noise = new byte[4096];
+        new Random(7).NextBytes(noise);
+        var batch = new SpoolBatch([new SpooledEvent("id-1", "wk", "user", "track", noise)]);
+
+        var row = serializer.ToBinary(batch);
+        var copy = (SpoolBatch)serializer.FromBinary(row, typeof(SpoolBatch));
+
+        Assert.Equal(2, row[0]);
+        Assert.Equal(noise, copy.Events[0].Payload);
+    }
+
+    [Fact]
+    public void Should_still_read_batches_written_before_rows_were_compressed()
+    {
+        var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
+        // Version 2, one event (flags, messageId "m", writeKey "w", partitionKey "p", type "t", payload [7]), no mark.
+        byte[] version2 = [2, 1, 0, 0, 0, 0, 1, 0, 0, 0, (byte)'m', 1, 0, 0, 0, (byte)'w', 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'t', 1, 0, 0, 0, 7, 0];
+
+        var batch = (SpoolBatch)serializer.FromBinary(version2, typeof(SpoolBatch));
+
+        Assert.Equal(new SpooledEvent("m", "w", "p", "t", batch.Events[0].Payload), batch.Events[0]);
+        Assert.Equal([7], batch.Events[0].Payload);
+        Assert.Null(batch.Mark);
+    }
+
+    [Fact]
+    public void Should_refuse_a_compressed_row_that_was_cut_short_or_claims_more_than_it_can_hold()
+    {
+        var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
+        var batch = new SpoolBatch(Enumerable.Range(0, 50).Select(i => new SpooledEvent($"id-{i}", "wk", "user", "track", Encoding.UTF8.GetBytes($$"""{"event":"Viewed","n":{{i}}}"""))).ToList());
+        var row = serializer.ToBinary(batch);
+        Assert.Equal(3, row[0]);
+
+        var cutShort = row[..^8];
+        var claimsTooMuch = (byte[])row.Clone();
+        BinaryPrimitives.WriteInt32LittleEndian(claimsTooMuch.AsSpan(1), int.MaxValue);
+        var claimsTooLittle = (byte[])row.Clone();
+        BinaryPrimitives.WriteInt32LittleEndian(claimsTooLittle.AsSpan(1), 10);
+
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(cutShort, typeof(SpoolBatch)));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(claimsTooMuch, typeof(SpoolBatch)));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(claimsTooLittle, typeof(SpoolBatch)));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([3, 1, 0], typeof(SpoolBatch)));
+    }
+
+    [Fact]
     public void Should_refuse_a_format_it_does_not_know()
     {
         var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
-        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary([99, 0, 0, 0, 0], typeof(SpoolBatch)));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([99, 0, 0, 0, 0], typeof(SpoolBatch)));
     }
 
     [Fact]
