@@ -42,14 +42,16 @@ public sealed class SpoolBatchSerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([1, 2], copy.Events[0].Payload);
     }
 
-    [Fact]
-    public void Should_still_read_batches_written_before_delivery_marks_existed()
+    [Theory]
+    // Version 1 (before delivery marks), one event: flags, messageId "m", writeKey "w", partitionKey "p", type "t", payload [7].
+    [InlineData(new byte[] { 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, (byte)'m', 1, 0, 0, 0, (byte)'w', 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'t', 1, 0, 0, 0, 7 })]
+    // Version 2 (before compressed rows): the same event, then the flag of an absent mark.
+    [InlineData(new byte[] { 2, 1, 0, 0, 0, 0, 1, 0, 0, 0, (byte)'m', 1, 0, 0, 0, (byte)'w', 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'t', 1, 0, 0, 0, 7, 0 })]
+    public void Should_still_read_rows_written_before_delivery_marks_and_before_compression(byte[] row)
     {
         var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
-        // Version 1, one event: flags, messageId "m", writeKey "w", partitionKey "p", type "t", payload [7].
-        byte[] version1 = [1, 1, 0, 0, 0, 0, 1, 0, 0, 0, (byte)'m', 1, 0, 0, 0, (byte)'w', 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'t', 1, 0, 0, 0, 7];
 
-        var batch = (SpoolBatch)serializer.FromBinary(version1, typeof(SpoolBatch));
+        var batch = (SpoolBatch)serializer.FromBinary(row, typeof(SpoolBatch));
 
         Assert.Equal(new SpooledEvent("m", "w", "p", "t", batch.Events[0].Payload), batch.Events[0]);
         Assert.Equal([7], batch.Events[0].Payload);
@@ -107,20 +109,6 @@ public sealed class SpoolBatchSerializerSpecs : Akka.TestKit.Xunit2.TestKit
 
         Assert.Equal(2, row[0]);
         Assert.Equal(noise, copy.Events[0].Payload);
-    }
-
-    [Fact]
-    public void Should_still_read_batches_written_before_rows_were_compressed()
-    {
-        var serializer = new SpoolBatchSerializer((ExtendedActorSystem)Sys);
-        // Version 2, one event (flags, messageId "m", writeKey "w", partitionKey "p", type "t", payload [7]), no mark.
-        byte[] version2 = [2, 1, 0, 0, 0, 0, 1, 0, 0, 0, (byte)'m', 1, 0, 0, 0, (byte)'w', 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'t', 1, 0, 0, 0, 7, 0];
-
-        var batch = (SpoolBatch)serializer.FromBinary(version2, typeof(SpoolBatch));
-
-        Assert.Equal(new SpooledEvent("m", "w", "p", "t", batch.Events[0].Payload), batch.Events[0]);
-        Assert.Equal([7], batch.Events[0].Payload);
-        Assert.Null(batch.Mark);
     }
 
     [Fact]
