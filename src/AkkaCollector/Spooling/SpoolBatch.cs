@@ -37,10 +37,11 @@ public sealed record DeliveryMark(long DeliveredThrough, KafkaPositions KafkaFro
 /// </summary>
 /// <remarks>
 /// Why compressed: a group commit's row is every event of the write, and JSON events of one write repeat their names
-/// and most of their values, so LZ4 makes the row a fraction of its size (docs/benchmark.md, twentieth round). SQLite then
-/// writes, checkpoints and, at truncation, frees that many fewer pages, and a batch write's row stays under the
-/// runtime's large-object threshold (85 000 bytes) instead of starting a gen-2 collection. A collector older than
-/// version 3 cannot read such rows: roll back only with an empty spool (docs/deploy.md, "Upgrades").
+/// and most of their values, so LZ4 makes the row a fraction of its size (docs/benchmark.md, twentieth round).
+/// SQLite then writes, checkpoints and, at truncation, frees that many fewer pages, and a batch write's row stays
+/// under the runtime's large-object threshold (85 000 bytes) instead of starting a gen-2 collection. A collector
+/// older than version 3 cannot read such rows: roll back only with an empty spool (docs/deploy.md, "How collectors
+/// scale out").
 /// </remarks>
 public sealed class SpoolBatchSerializer(ExtendedActorSystem system) : Serializer(system)
 {
