@@ -31,13 +31,13 @@ public static class NoopHostVerb
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var limit = new IngressOptions().MaxRequestBytes;
-        app.MapPost(NoopPath, async Task<Results<Ok<IngressSuccess>, IngressError>> (HttpContext context) =>
+        app.MapPost(NoopPath, async Task<Results<IngressSuccess, IngressError>> (HttpContext context) =>
         {
             var read = await RequestBodyReader.ReadAsync(context.Request, limit, context.RequestAborted);
             if (!read.TryGetValue(out var body, out var error))
                 return error;
             body.Dispose();
-            return TypedResults.Ok(IngressSuccess.Stored);
+            return IngressSuccess.Stored;
         });
         app.MapGet(JitPath, () => TypedResults.Text(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds.ToString(CultureInfo.InvariantCulture)));
         // Runs until the rig's SIGTERM/Ctrl+C token fires (the rig's Program owns the signal handlers).

@@ -79,15 +79,8 @@ public sealed record ErrorBody(
     [property: JsonPropertyName("error")] string Error,
     [property: JsonPropertyName("field"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Field);
 
-/// <summary>The JSON body of a 200: the events are in the journal.</summary>
-public sealed record IngressSuccess([property: JsonPropertyName("success")] bool Success)
-{
-    public static readonly IngressSuccess Stored = new(true);
-}
-
 /// <summary>Source-generated serializers for the API's answers: no reflection on the hot path.</summary>
 [JsonSerializable(typeof(ErrorBody))]
-[JsonSerializable(typeof(IngressSuccess))]
 internal sealed partial class IngressJsonContext : JsonSerializerContext
 {
     /// <summary>With the readable encoder of every JSON answer (<see cref="JsonStatusAnswers.Encoder"/>): <c>'</c>, not <c>\u0027</c>.</summary>

@@ -127,12 +127,12 @@ public static class TrackingApi
         MapPreflight(builder, path, metrics, HttpMethods.Post, origins);
     }
 
-    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerCountedAsync(
+    private static async Task<Results<IngressSuccess, IngressError>> AnswerCountedAsync(
         RouteMetrics metrics, IngressRoute route, bool writeKeyInQuery, HttpContext context, IEventSpool spool, IRequestLookups lookups,
         IngressOptions options, ClientAddressResolver addresses, OriginsHolder origins, LiveEventsRecorder? live)
     {
         var started = Stopwatch.GetTimestamp();
-        Results<Ok<IngressSuccess>, IngressError> result;
+        Results<IngressSuccess, IngressError> result;
         if (origins.Refusal(context) is { } refused)
         {
             result = refused;
@@ -167,14 +167,14 @@ public static class TrackingApi
     private const string LiveWriteKey = "live-events:write-key";
     private const string NoWriteKey = "(no write key)";
 
-    private static Ok<IngressSuccess> Stored(SpooledEvent[] events, LiveEventsRecorder? live)
+    private static IngressSuccess Stored(SpooledEvent[] events, LiveEventsRecorder? live)
     {
         if (live is { IsRecording: true })
         {
             foreach (var stored in events)
                 live.RecordStored(stored.WriteKey, stored.MessageId, stored.Type, stored.Payload);
         }
-        return TypedResults.Ok(IngressSuccess.Stored);
+        return IngressSuccess.Stored;
     }
 
     /// <summary>A pixel: the event from the query, stored like any other, and always a 200 GIF that is never cached.</summary>
@@ -205,11 +205,11 @@ public static class TrackingApi
         return TypedResults.File(PixelApi.TransparentGif, "image/gif");
     }
 
-    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerSdkMetricsAsync(
+    private static async Task<Results<IngressSuccess, IngressError>> AnswerSdkMetricsAsync(
         RouteMetrics metrics, HttpContext context, IngressOptions options, OriginsHolder origins)
     {
         var started = Stopwatch.GetTimestamp();
-        Results<Ok<IngressSuccess>, IngressError> result;
+        Results<IngressSuccess, IngressError> result;
         if (origins.Refusal(context) is { } refused)
         {
             result = refused;
@@ -221,7 +221,7 @@ public static class TrackingApi
             {
                 body.Dispose();
                 metrics.Count(StatusCodes.Status200OK, "discarded", Stopwatch.GetElapsedTime(started));
-                return TypedResults.Ok(IngressSuccess.Stored);
+                return IngressSuccess.Stored;
             }
             result = error;
         }
@@ -319,7 +319,7 @@ public static class TrackingApi
 
     /// <param name="presetBody">The body when it does not come from the request's (the pixel's query); owned and disposed here.</param>
     /// <param name="queryWriteKey">A write key from the URL, used when neither Basic auth nor the body has one.</param>
-    private static async Task<Results<Ok<IngressSuccess>, IngressError>> AnswerAsync(
+    private static async Task<Results<IngressSuccess, IngressError>> AnswerAsync(
         IngressRoute route, HttpContext context, IEventSpool spool, IRequestLookups lookups, IngressOptions options, ClientAddressResolver addresses,
         RequestBody? presetBody, string? queryWriteKey, LiveEventsRecorder? live)
     {

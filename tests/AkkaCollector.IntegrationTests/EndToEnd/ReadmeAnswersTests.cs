@@ -42,6 +42,26 @@ public sealed class ReadmeAnswersTests
     }
 
     [Fact]
+    public async Task Should_answer_a_stored_event_with_a_200_of_known_length_rather_than_a_chunked_one()
+    {
+        using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
+        using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl) };
+        using var track = new HttpRequestMessage(HttpMethod.Post, "/v1/track")
+        {
+            Content = new StringContent("""{"userId":"ada","event":"Signed Up"}""", Encoding.UTF8, "application/json"),
+        };
+        track.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("wk_readme:"u8));
+
+        using var stored = await http.SendAsync(track);
+
+        Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        Assert.Equal("""{"success":true}""", await stored.Content.ReadAsStringAsync());
+        Assert.Equal("application/json; charset=utf-8", stored.Content.Headers.ContentType?.ToString());
+        Assert.Equal(16, stored.Content.Headers.ContentLength);
+        Assert.NotEqual(true, stored.Headers.TransferEncodingChunked);
+    }
+
+    [Fact]
     public async Task Should_tell_the_shutdown_verb_how_to_turn_the_admin_endpoint_on_when_it_is_off()
     {
         using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
