@@ -4,9 +4,9 @@ namespace AkkaCollector.Ingress;
 
 /// <summary>
 /// The 200 of the tracking API, <c>{"success":true}</c>: the events are in the journal. Its bytes are made once and
-/// written with their length, so Kestrel sends the whole answer in one write at the end of the request. As a serialized
-/// JSON result it had no length, went out chunked, and took a JSON writer, a flush of its own and a second write for the
-/// closing chunk on every request.
+/// written with their length, and Kestrel sends them with the headers when the request completes. As a serialized JSON
+/// result it had no length and went out chunked, and every request ran the serializer with a JSON writer of its own
+/// (Kestrel already sent the chunk and its terminator in one write).
 /// </summary>
 public sealed class IngressSuccess : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
 {

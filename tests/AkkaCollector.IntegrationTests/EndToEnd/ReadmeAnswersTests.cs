@@ -46,13 +46,8 @@ public sealed class ReadmeAnswersTests
     {
         using var collector = await CollectorProcess.StartAsync(new CollectorProcessOptions());
         using var http = new HttpClient { BaseAddress = new Uri(collector.BaseUrl) };
-        using var track = new HttpRequestMessage(HttpMethod.Post, "/v1/track")
-        {
-            Content = new StringContent("""{"userId":"ada","event":"Signed Up"}""", Encoding.UTF8, "application/json"),
-        };
-        track.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String("wk_readme:"u8));
 
-        using var stored = await http.SendAsync(track);
+        using var stored = await Tracking.PostAsync(http, "wk_readme");
 
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
         Assert.Equal("""{"success":true}""", await stored.Content.ReadAsStringAsync());
