@@ -53,11 +53,16 @@ public sealed class CollectorProcess : IDisposable
     // SIGKILL ends a process at once; this only bounds how long reaping it may take on a busy machine.
     private static readonly TimeSpan AfterKill = TimeSpan.FromSeconds(10);
     /// <summary>
-    /// glibc's malloc arenas as every shipped start of the collector caps them (deploy/, docker/Dockerfile,
-    /// launchSettings.json; docs/deploy.md, "Native memory"), so that tests, the rig and the bench run it as it is
-    /// deployed. A setting of the same name overrides it.
+    /// The environment every shipped start of the collector sets (deploy/, docker/Dockerfile, launchSettings.json;
+    /// docs/deploy.md, "Memory settings read at start"), so that tests, the rig and the bench run it as it is deployed.
+    /// Both are read only as the process starts, which is why they are not in the code: glibc's malloc arenas, capped
+    /// at two, and the garbage collector's gen1 budget, capped at 8 MiB. A setting of the same name overrides either.
     /// </summary>
-    public static readonly KeyValuePair<string, string> ShippedMallocArenas = new("MALLOC_ARENA_MAX", "2");
+    public static readonly IReadOnlyList<KeyValuePair<string, string>> ShippedEnvironment =
+    [
+        new("MALLOC_ARENA_MAX", "2"),
+        new("DOTNET_GCGen1MaxBudget", "0x800000"),
+    ];
 
     private static readonly HttpClient Probe = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1) }) { Timeout = TimeSpan.FromSeconds(2) };
 
@@ -128,8 +133,9 @@ public sealed class CollectorProcess : IDisposable
         var environment = new Dictionary<string, string>
         {
             ["Spool__Path"] = spoolFolder,
-            [ShippedMallocArenas.Key] = ShippedMallocArenas.Value,
         };
+        foreach (var (name, value) in ShippedEnvironment)
+            environment[name] = value;
         foreach (var (name, value) in CrashReport.Settings(spoolFolder))
             environment[name] = value;
         if (options.KafkaBootstrapServers is { } bootstrapServers)
