@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
 namespace AkkaCollector;
@@ -8,7 +9,8 @@ namespace AkkaCollector;
 /// Checks the <c>urls</c> setting before Kestrel sees it. Kestrel binds every interface for a host it cannot read as an
 /// address (<c>http://127.0.0.1:notaport</c> listened on <c>http://[::]:80</c>, and so does <c>http://myhost:8080</c>):
 /// a typo must never open the collector wider than asked. Allowed hosts: an IP address, <c>localhost</c>, or
-/// <c>*</c> / <c>+</c> for every interface, written on purpose.
+/// <c>*</c> / <c>+</c> for every interface, written on purpose. Then, before anything starts, that each address can be
+/// bound at all (<see cref="FirstUnavailable"/>).
 /// </summary>
 public static partial class ListenAddresses
 {
@@ -27,6 +29,85 @@ public static partial class ListenAddresses
         {
             if (Problem(url) is { } problem)
                 yield return $"{Key} = '{url}': {problem}";
+        }
+    }
+
+    /// <summary>
+    /// Exit code of a collector whose port another process listens on (sysexits' EX_TEMPFAIL), not 78: restarting can
+    /// fix it, as when the previous collector is still finishing its shutdown, so a process manager should try again.
+    /// </summary>
+    public const int PortTakenExitCode = 75;
+
+    /// <summary>Why the collector cannot listen where <c>urls</c> says, and the exit code that says so.</summary>
+    public sealed record Unavailable(string Reason, int ExitCode);
+
+    /// <summary>
+    /// Binds each address of <paramref name="urls"/> (already checked by <see cref="Failures"/>) as Kestrel will, and
+    /// lets it go at once, before the actor system claims the spools: a taken port or an address this host does not
+    /// have then ends the start with one line instead of Kestrel's stack trace, a shutdown and an abort.
+    /// </summary>
+    public static Unavailable? FirstUnavailable(string urls)
+    {
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (EndpointOf(url) is not { } endpoint)
+                continue;
+            try
+            {
+                BindAndRelease(endpoint);
+            }
+            catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                return new($"{Key} = '{url}': address already in use: another process listens on port {endpoint.Port}; stop it, or set {Key} to another port",
+                    PortTakenExitCode);
+            }
+            catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressNotAvailable)
+            {
+                return new($"{Key} = '{url}': this host has no address {endpoint.Address}; write one of its own addresses, or * for every interface",
+                    ConfigurationValidation.InvalidConfigurationExitCode);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Refuses the start: the reason on one line, no stack trace.</summary>
+    public static int Refuse(Unavailable unavailable, TextWriter error)
+    {
+        error.WriteLine(unavailable.ExitCode == ConfigurationValidation.InvalidConfigurationExitCode
+            ? $"Invalid configuration: {unavailable.Reason}"
+            : $"Cannot listen: {unavailable.Reason}");
+        return unavailable.ExitCode;
+    }
+
+    // Kestrel listens on IPv6's any address in dual mode for * and +, and on IPv4's loopback for localhost (its IPv6
+    // loopback is optional to it). Port 0 asks for any free port, which cannot be taken.
+    private static IPEndPoint? EndpointOf(string url)
+    {
+        var match = Address().Match(url);
+        var port = match.Groups["port"].Success ? int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)
+            : url.StartsWith("https", StringComparison.OrdinalIgnoreCase) ? 443 : 80;
+        if (port == 0)
+            return null;
+        var host = match.Groups["host"].Value;
+        var address = host is "*" or "+" ? IPAddress.IPv6Any
+            : host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+            : IPAddress.Parse(host.Trim('[', ']'));
+        return new IPEndPoint(address, port);
+    }
+
+    private static void BindAndRelease(IPEndPoint endpoint)
+    {
+        try
+        {
+            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (endpoint.Address.Equals(IPAddress.IPv6Any))
+                socket.DualMode = true;
+            socket.Bind(endpoint);
+        }
+        catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressFamilyNotSupported && endpoint.Address.Equals(IPAddress.IPv6Any))
+        {
+            // A host without IPv6: Kestrel falls back to IPv4's any address, and so does this check.
+            BindAndRelease(new IPEndPoint(IPAddress.Any, endpoint.Port));
         }
     }
 

@@ -30,6 +30,8 @@ if (args is [ShutdownPlanVerb.Name, ..])
 
 if (string.IsNullOrEmpty(builder.Configuration[ListenAddresses.Key]))
     builder.WebHost.UseUrls(ListenAddresses.Default);
+if (ListenAddresses.FirstUnavailable(builder.Configuration[ListenAddresses.Key] ?? ListenAddresses.Default) is { } unavailable)
+    return ListenAddresses.Refuse(unavailable, Console.Error);
 builder.Logging.AddCollectorConsole(builder.Configuration);
 
 var shutdown = builder.AddCollectorShutdown();

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using AkkaCollector.Testing.Processes;
 
 namespace AkkaCollector.IntegrationTests.Configuration;
@@ -22,6 +24,7 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("--Collector:InstanceId=two words", "Collector:InstanceId")]
     [InlineData("--Spool:TakeoverAfter=1s", "Spool:TakeoverAfter")]
     [InlineData("--urls=http://127.0.0.1:notaport", "urls")]
+    [InlineData("--urls=http://192.0.2.1:8080", "urls")]
     public async Task Should_exit_non_zero_naming_the_setting_when_a_setting_is_invalid(string badSetting, string named)
     {
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
@@ -33,6 +36,22 @@ public sealed class StartupValidationTests : IDisposable
         Assert.Contains(collector.Lines, line => line.Stream == OutputStream.Stderr
             && line.Text.StartsWith($"Invalid configuration: {named}", StringComparison.Ordinal));
         Assert.DoesNotContain(collector.Lines, line => line.Text.Contains("   at ", StringComparison.Ordinal) || line.Text.Contains("Now listening", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Should_exit_75_with_one_line_and_no_stack_trace_when_another_process_listens_on_its_port()
+    {
+        using var otherProcess = new TcpListener(IPAddress.Loopback, 0);
+        otherProcess.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)otherProcess.LocalEndpoint).Port}";
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path, ["--urls", url, $"--Spool:Path={_spoolFolder}"]);
+
+        var exitCode = await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ListenAddresses.PortTakenExitCode, exitCode);
+        var line = Assert.Single(collector.Lines);
+        Assert.Equal(OutputStream.Stderr, line.Stream);
+        Assert.StartsWith($"Cannot listen: urls = '{url}': address already in use", line.Text, StringComparison.Ordinal);
     }
 
     [Fact]
