@@ -25,7 +25,7 @@ public static partial class ListenAddresses
     {
         if (string.IsNullOrWhiteSpace(urls))
             yield break;
-        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var url in Each(urls))
         {
             if (Problem(url) is { } problem)
                 yield return $"{Key} = '{url}': {problem}";
@@ -48,7 +48,7 @@ public static partial class ListenAddresses
     /// </summary>
     public static Unavailable? FirstUnavailable(string urls)
     {
-        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var url in Each(urls))
         {
             if (EndpointOf(url) is not { } endpoint)
                 continue;
@@ -73,11 +73,13 @@ public static partial class ListenAddresses
     /// <summary>Refuses the start: the reason on one line, no stack trace.</summary>
     public static int Refuse(Unavailable unavailable, TextWriter error)
     {
-        error.WriteLine(unavailable.ExitCode == ConfigurationValidation.InvalidConfigurationExitCode
-            ? $"Invalid configuration: {unavailable.Reason}"
-            : $"Cannot listen: {unavailable.Reason}");
+        if (unavailable.ExitCode == ConfigurationValidation.InvalidConfigurationExitCode)
+            return ConfigurationValidation.Refuse([unavailable.Reason], error);
+        error.WriteLine($"Cannot listen: {unavailable.Reason}");
         return unavailable.ExitCode;
     }
+
+    private static string[] Each(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     // Kestrel listens on IPv6's any address in dual mode for * and +, and on IPv4's loopback for localhost (its IPv6
     // loopback is optional to it). Port 0 asks for any free port, which cannot be taken.

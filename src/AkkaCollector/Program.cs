@@ -28,9 +28,13 @@ var profile = settings.Profile;
 if (args is [ShutdownPlanVerb.Name, ..])
     return ShutdownPlanVerb.Run(builder.Configuration, Console.Out);
 
-if (string.IsNullOrEmpty(builder.Configuration[ListenAddresses.Key]))
-    builder.WebHost.UseUrls(ListenAddresses.Default);
-if (ListenAddresses.FirstUnavailable(builder.Configuration[ListenAddresses.Key] ?? ListenAddresses.Default) is { } unavailable)
+var urls = builder.Configuration[ListenAddresses.Key];
+if (string.IsNullOrEmpty(urls))
+{
+    urls = ListenAddresses.Default;
+    builder.WebHost.UseUrls(urls);
+}
+if (ListenAddresses.FirstUnavailable(urls) is { } unavailable)
     return ListenAddresses.Refuse(unavailable, Console.Error);
 builder.Logging.AddCollectorConsole(builder.Configuration);
 
