@@ -66,10 +66,13 @@ public static class SpoolJournalConfig
         return setup;
     }
 
+    /// <summary>The journal's file in Spool:Path.</summary>
+    public const string SqliteFileName = "spool.db";
+
     private static string SqliteConnectionString(string folder)
     {
         Directory.CreateDirectory(folder);
-        return new SqliteConnectionStringBuilder { DataSource = System.IO.Path.Combine(Path.GetFullPath(folder), "spool.db") }.ToString();
+        return new SqliteConnectionStringBuilder { DataSource = System.IO.Path.Combine(Path.GetFullPath(folder), SqliteFileName) }.ToString();
     }
 
     /// <summary>

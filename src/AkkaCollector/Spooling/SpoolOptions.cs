@@ -155,6 +155,34 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
             failures.Add(ConnectionStringRequired);
         if (options.WriteTimeout <= TimeSpan.Zero)
             failures.Add($"Spool:WriteTimeout must be above 0 (was {options.WriteTimeout}).");
+        if (options is { Provider: "sqlite", ConnectionString: null } && FolderProblem(options.Path) is { } problem)
+            failures.Add($"Spool:Path = '{options.Path}': {problem}");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// Why the journal cannot live in <paramref name="folder"/>, or null. The folder is created here when missing (the
+    /// start would create it anyway), and written to once: SQLite creates its -wal and -shm files beside the journal,
+    /// and would otherwise fail inside the actor system's start, with a stack trace instead of this line.
+    /// </summary>
+    private static string? FolderProblem(string folder)
+    {
+        if (File.Exists(folder))
+            return "is a file; name a folder for the journal (created when missing)";
+        try
+        {
+            Directory.CreateDirectory(folder);
+            using (File.Create(System.IO.Path.Combine(folder, $".write-check-{Environment.ProcessId}"), 1, FileOptions.DeleteOnClose))
+            {
+            }
+            var journal = System.IO.Path.Combine(folder, SpoolJournalConfig.SqliteFileName);
+            if (File.Exists(journal))
+                File.Open(journal, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite).Dispose();
+            return null;
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return $"the journal cannot be written there: {error.Message}";
+        }
     }
 }

@@ -25,6 +25,7 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("--Spool:TakeoverAfter=1s", "Spool:TakeoverAfter")]
     [InlineData("--urls=http://127.0.0.1:notaport", "urls")]
     [InlineData("--urls=http://192.0.2.1:8080", "urls")]
+    [InlineData("--Spool:Path=/proc/akkacollector-spool", "Spool:Path")]
     public async Task Should_exit_non_zero_naming_the_setting_when_a_setting_is_invalid(string badSetting, string named)
     {
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
@@ -52,6 +53,21 @@ public sealed class StartupValidationTests : IDisposable
         var line = Assert.Single(collector.Lines);
         Assert.Equal(OutputStream.Stderr, line.Stream);
         Assert.StartsWith($"Cannot listen: urls = '{url}': address already in use", line.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_exit_78_with_one_line_naming_Spool_Path_when_it_names_a_file()
+    {
+        var file = Path.Combine(_spoolFolder, "not-a-folder");
+        File.WriteAllText(file, "");
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path, ["--urls", "http://127.0.0.1:0", $"--Spool:Path={file}"]);
+
+        var exitCode = await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ConfigurationValidation.InvalidConfigurationExitCode, exitCode);
+        var line = Assert.Single(collector.Lines);
+        Assert.Equal(OutputStream.Stderr, line.Stream);
+        Assert.StartsWith($"Invalid configuration: Spool:Path = '{file}': is a file", line.Text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -45,6 +45,7 @@ public sealed class SettingsCheckTests
     [InlineData("RateLimit:PerClientIp:Burst", "0", "RateLimit:PerClientIp needs")]
     [InlineData("AppRegistry:CacheCapacity", "0", "AppRegistry:CacheCapacity must be above 0")]
     [InlineData("LiveEvents:EventsPerWriteKey", "0", "LiveEvents:EventsPerWriteKey = '0'")]
+    [InlineData("Spool:Path", "/proc/akkacollector-spool", "Spool:Path = '/proc/akkacollector-spool': the journal cannot be written there")]
     public void Should_refuse_a_bad_setting_of_every_section_naming_it(string key, string value, string failure)
     {
         var failures = FailuresAtStart(new() { [key] = value });
@@ -74,6 +75,42 @@ public sealed class SettingsCheckTests
     {
         Assert.Empty(FailuresAtStart([]));
         Assert.Empty(FailuresAtStart(new() { ["urls"] = "http://127.0.0.1:0;http://[::1]:8080;http://localhost:5000;http://*:8080" }));
+    }
+
+    [Fact]
+    public void Should_refuse_a_spool_path_that_is_a_file_or_lies_under_one()
+    {
+        var folder = Directory.CreateTempSubdirectory("akkacollector-spool-path-").FullName;
+        try
+        {
+            var file = Path.Combine(folder, "spool");
+            File.WriteAllText(file, "");
+
+            Assert.Contains($"Spool:Path = '{file}': is a file", FailuresAtStart(new() { ["Spool:Path"] = file }).Single());
+            Assert.StartsWith($"Spool:Path = '{file}/journal': the journal cannot be written there",
+                FailuresAtStart(new() { ["Spool:Path"] = $"{file}/journal" }).Single(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Should_create_a_missing_spool_folder_and_leave_nothing_else_in_it()
+    {
+        var folder = Directory.CreateTempSubdirectory("akkacollector-spool-path-").FullName;
+        try
+        {
+            var spool = Path.Combine(folder, "new", "spool");
+
+            Assert.Empty(FailuresAtStart(new() { ["Spool:Path"] = spool }));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(spool));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
