@@ -42,32 +42,45 @@ public static partial class ListenAddresses
     public sealed record Unavailable(string Reason, int ExitCode);
 
     /// <summary>
-    /// Binds each address of <paramref name="urls"/> (already checked by <see cref="Failures"/>) as Kestrel will, and
-    /// lets it go at once, before the actor system claims the spools: a taken port or an address this host does not
-    /// have then ends the start with one line instead of Kestrel's stack trace, a shutdown and an abort.
+    /// Binds each address of <paramref name="urls"/> (already checked by <see cref="Failures"/>) as Kestrel will, keeping
+    /// each one listening until the next is bound, and lets them all go before the actor system claims the spools: a
+    /// taken port, an address this host does not have, or two addresses of <c>urls</c> that claim the same port then end
+    /// the start with one line instead of Kestrel's stack trace, a shutdown and an abort.
     /// </summary>
     public static Unavailable? FirstUnavailable(string urls)
     {
-        foreach (var url in Each(urls))
+        var held = new List<Socket>();
+        try
         {
-            if (EndpointOf(url) is not { } endpoint)
-                continue;
-            try
+            foreach (var url in Each(urls))
             {
-                BindAndRelease(endpoint);
+                if (EndpointOf(url) is not { } endpoint)
+                    continue;
+                try
+                {
+                    held.Add(Listen(endpoint));
+                }
+                catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
+                {
+                    Release(held);
+                    return ListensAlone(endpoint)
+                        ? new($"{Key} = '{url}': port {endpoint.Port} is already claimed by an earlier address of {Key}; list each address once",
+                            ConfigurationValidation.InvalidConfigurationExitCode)
+                        : new($"{Key} = '{url}': address already in use: another process listens on port {endpoint.Port}; stop it, or set {Key} to another port",
+                            PortTakenExitCode);
+                }
+                catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressNotAvailable)
+                {
+                    return new($"{Key} = '{url}': this host has no address {endpoint.Address}; write one of its own addresses, or * for every interface",
+                        ConfigurationValidation.InvalidConfigurationExitCode);
+                }
             }
-            catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-                return new($"{Key} = '{url}': address already in use: another process listens on port {endpoint.Port}; stop it, or set {Key} to another port",
-                    PortTakenExitCode);
-            }
-            catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressNotAvailable)
-            {
-                return new($"{Key} = '{url}': this host has no address {endpoint.Address}; write one of its own addresses, or * for every interface",
-                    ConfigurationValidation.InvalidConfigurationExitCode);
-            }
+            return null;
         }
-        return null;
+        finally
+        {
+            Release(held);
+        }
     }
 
     /// <summary>Refuses the start: the reason on one line, no stack trace.</summary>
@@ -97,20 +110,50 @@ public static partial class ListenAddresses
         return new IPEndPoint(address, port);
     }
 
-    private static void BindAndRelease(IPEndPoint endpoint)
+    // Listening, not only bound: Linux lets two sockets with SO_REUSEADDR (which .NET sets) bind one port while
+    // neither listens, so only a listening socket shows a later address of urls that it claims the same port.
+    private static Socket Listen(IPEndPoint endpoint)
     {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             if (endpoint.Address.Equals(IPAddress.IPv6Any))
                 socket.DualMode = true;
             socket.Bind(endpoint);
+            socket.Listen();
+            return socket;
         }
         catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressFamilyNotSupported && endpoint.Address.Equals(IPAddress.IPv6Any))
         {
             // A host without IPv6: Kestrel falls back to IPv4's any address, and so does this check.
-            BindAndRelease(new IPEndPoint(IPAddress.Any, endpoint.Port));
+            socket.Dispose();
+            return Listen(new IPEndPoint(IPAddress.Any, endpoint.Port));
         }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static bool ListensAlone(IPEndPoint endpoint)
+    {
+        try
+        {
+            Listen(endpoint).Dispose();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static void Release(List<Socket> held)
+    {
+        foreach (var socket in held)
+            socket.Dispose();
+        held.Clear();
     }
 
     private static string? Problem(string url)
