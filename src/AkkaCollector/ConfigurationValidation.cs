@@ -31,15 +31,6 @@ public static class ConfigurationValidation
         return InvalidConfigurationExitCode;
     }
 
-    /// <summary>The validation failure behind <paramref name="error"/>, however deep the host wrapped it.</summary>
-    public static OptionsValidationException? FindValidationFailure(Exception error) => error switch
-    {
-        OptionsValidationException invalid => invalid,
-        AggregateException aggregate => aggregate.InnerExceptions.Select(FindValidationFailure).FirstOrDefault(found => found is not null),
-        { InnerException: { } inner } => FindValidationFailure(inner),
-        _ => null,
-    };
-
     /// <summary>DataAnnotations with the configuration key and the value that broke the rule in every message.</summary>
     private sealed class NamedSettingValidator<T>(string section) : IValidateOptions<T>
         where T : class

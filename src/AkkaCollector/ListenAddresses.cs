@@ -53,12 +53,14 @@ public static partial class ListenAddresses
         try
         {
             foreach (var url in Each(urls))
+            foreach (var endpoint in EndpointsOf(url))
             {
-                if (EndpointOf(url) is not { } endpoint)
-                    continue;
                 try
                 {
                     held.Add(Listen(endpoint));
+                }
+                catch (SocketException error) when (IsOptional(error, endpoint, url))
+                {
                 }
                 catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
                 {
@@ -94,21 +96,29 @@ public static partial class ListenAddresses
 
     private static string[] Each(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    // Kestrel listens on IPv6's any address in dual mode for * and +, and on IPv4's loopback for localhost (its IPv6
-    // loopback is optional to it). Port 0 asks for any free port, which cannot be taken.
-    private static IPEndPoint? EndpointOf(string url)
+    // Kestrel listens on IPv6's any address in dual mode for * and +, and on both loopbacks for localhost. Port 0 asks
+    // for any free port, which cannot be taken.
+    private static IPEndPoint[] EndpointsOf(string url)
     {
         var match = Address().Match(url);
         var port = match.Groups["port"].Success ? int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)
             : url.StartsWith("https", StringComparison.OrdinalIgnoreCase) ? 443 : 80;
         if (port == 0)
-            return null;
+            return [];
         var host = match.Groups["host"].Value;
-        var address = host is "*" or "+" ? IPAddress.IPv6Any
-            : host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
-            : IPAddress.Parse(host.Trim('[', ']'));
-        return new IPEndPoint(address, port);
+        IPAddress[] addresses = host is "*" or "+" ? [IPAddress.IPv6Any]
+            : IsLocalhost(host) ? [IPAddress.Loopback, IPAddress.IPv6Loopback]
+            : [IPAddress.Parse(host.Trim('[', ']'))];
+        return [.. addresses.Select(address => new IPEndPoint(address, port))];
     }
+
+    // Kestrel needs only one of localhost's loopbacks: IPv6's may be missing; a taken port fails it either way.
+    private static bool IsOptional(SocketException error, IPEndPoint endpoint, string url) =>
+        error.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported
+        && endpoint.Address.Equals(IPAddress.IPv6Loopback)
+        && IsLocalhost(Address().Match(url).Groups["host"].Value);
+
+    private static bool IsLocalhost(string host) => host.Equals("localhost", StringComparison.OrdinalIgnoreCase);
 
     // Listening, not only bound: Linux lets two sockets with SO_REUSEADDR (which .NET sets) bind one port while
     // neither listens, so only a listening socket shows a later address of urls that it claims the same port.
@@ -162,7 +172,7 @@ public static partial class ListenAddresses
         if (!match.Success)
             return "not a listen address; write http://HOST:PORT, e.g. http://127.0.0.1:8080";
         var host = match.Groups["host"].Value;
-        var hostIsAllowed = host is "*" or "+" || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        var hostIsAllowed = host is "*" or "+" || IsLocalhost(host)
                             || IPAddress.TryParse(host.Trim('[', ']'), out _);
         if (!hostIsAllowed)
             return $"the host '{host}' is not an IP address: Kestrel would listen on every interface; write an IP address, localhost, or * for every interface";

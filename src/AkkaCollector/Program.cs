@@ -79,11 +79,13 @@ ProcessMetrics.Register(Metrics.DefaultRegistry);
 
 try
 {
-    await app.RunAsync();
+    await app.StartAsync();
 }
-catch (Exception error) when (ConfigurationValidation.FindValidationFailure(error) is { } invalid)
+catch (Exception error)
 {
-    return ConfigurationValidation.Refuse(invalid.Failures, Console.Error);
+    return await StartFailure.StopAsync(app, error, Console.Error);
 }
+await app.WaitForShutdownAsync();
+await app.DisposeAsync();
 // Akka.Hosting sets a non-zero exit code when the actor system ends for a reason other than a requested stop.
 return Environment.ExitCode;

@@ -30,6 +30,7 @@ public sealed class CollectorShutdownService(
     InFlightRequests inFlight,
     SpoolStatus spool,
     ShutdownSettings settings,
+    IHostApplicationLifetime lifetime,
     ILogger<CollectorShutdownService> logger) : IHostedLifecycleService
 {
     private readonly CoordinatedShutdown _coordinated = CoordinatedShutdown.Get(system);
@@ -107,6 +108,14 @@ public sealed class CollectorShutdownService(
     {
         Interlocked.CompareExchange(ref _startedAt, Stopwatch.GetTimestamp(), 0);
         readiness.MarkDraining();
+        // The host notes its start only once every hosted service has started, Kestrel last: before that no load
+        // balancer can have seen this collector ready, so there is nobody to wait for (a start that failed).
+        if (!lifetime.ApplicationStarted.IsCancellationRequested)
+        {
+            logger.LogInformation("Shutdown phase {Phase} ({Reason}): no drain-delay, the collector never finished starting",
+                CoordinatedShutdown.PhaseBeforeServiceUnbind, _coordinated.ShutdownReason);
+            return Done.Instance;
+        }
         logger.LogInformation(
             "Shutdown phase {Phase} ({Reason}): readiness answers 503; waiting drain-delay {DrainDelay} for the load balancer",
             CoordinatedShutdown.PhaseBeforeServiceUnbind, _coordinated.ShutdownReason, settings.Plan.DrainDelay);

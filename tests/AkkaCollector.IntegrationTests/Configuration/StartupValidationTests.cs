@@ -71,6 +71,26 @@ public sealed class StartupValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task Should_stop_in_order_and_exit_70_with_one_line_when_kestrel_fails_after_the_actor_system_started()
+    {
+        // Kestrel reads its certificate only when it binds, after the actor system and the spool have started.
+        var missingCertificate = Path.Combine(_spoolFolder, "missing.pfx");
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
+            ["--urls", "https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={missingCertificate}", $"--Spool:Path={_spoolFolder}"]);
+
+        var exitCode = await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(StartFailure.ExitCode, exitCode);
+        var stderr = Assert.Single(collector.Lines, line => line.Stream == OutputStream.Stderr);
+        Assert.Equal($"Cannot start: Could not find file '{missingCertificate}'.", stderr.Text);
+        var log = collector.Lines.Select(line => line.Text).ToList();
+        Assert.Contains(log, line => line.Contains("no drain-delay, the collector never finished starting", StringComparison.Ordinal));
+        Assert.Contains(log, line => line.Contains("Kafka flush complete", StringComparison.Ordinal));
+        Assert.Contains(log, line => line.Contains("Shutdown complete in", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, line => line.Contains("failed in phase", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Should_start_with_a_kill_window_and_a_spool_bound_written_with_units()
     {
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,

@@ -34,6 +34,7 @@ public sealed class ListenAddressesTests : IDisposable
     [InlineData("http://127.0.0.1:{0};http://127.0.0.1:{0}", "http://127.0.0.1:{0}")]
     [InlineData("http://*:{0};http://127.0.0.1:{0}", "http://127.0.0.1:{0}")]
     [InlineData("http://127.0.0.1:{0};http://localhost:{0}", "http://localhost:{0}")]
+    [InlineData("http://localhost:{0};http://[::1]:{0}", "http://[::1]:{0}")]
     public void Should_refuse_two_addresses_of_urls_that_claim_one_port_as_a_bad_setting(string urls, string second)
     {
         var port = FreePort();
