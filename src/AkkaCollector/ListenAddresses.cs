@@ -42,47 +42,47 @@ public static partial class ListenAddresses
     public sealed record Unavailable(string Reason, int ExitCode);
 
     /// <summary>
-    /// Binds each address of <paramref name="urls"/> (already checked by <see cref="Failures"/>) as Kestrel will, keeping
-    /// each one listening until the next is bound, and lets them all go before the actor system claims the spools: a
-    /// taken port, an address this host does not have, or two addresses of <c>urls</c> that claim the same port then end
-    /// the start with one line instead of Kestrel's stack trace, a shutdown and an abort.
+    /// Binds each address of <paramref name="urls"/> (already checked by <see cref="Failures"/>) as Kestrel will, and
+    /// lets it go at once, before the actor system claims the spools: a taken port, an address this host does not have,
+    /// or two addresses of <c>urls</c> that claim the same port then end the start with one line instead of Kestrel's
+    /// stack trace, a shutdown and an abort.
     /// </summary>
+    /// <remarks>
+    /// The sockets are bound, never listening: a listening one would accept a connection from whoever probes the port
+    /// (a load balancer's health check, a test waiting for the collector) and reset it when let go, and the prober would
+    /// take that for a collector that broke rather than one not yet started. Bound sockets cannot show two addresses of
+    /// <c>urls</c> claiming one port (Linux lets two sockets that set SO_REUSEADDR, as .NET does, bind one port while
+    /// neither listens), so that is read from the addresses themselves.
+    /// </remarks>
     public static Unavailable? FirstUnavailable(string urls)
     {
-        var held = new List<Socket>();
-        try
+        var claimed = new List<IPEndPoint>();
+        foreach (var url in Each(urls))
+        foreach (var endpoint in EndpointsOf(url))
         {
-            foreach (var url in Each(urls))
-            foreach (var endpoint in EndpointsOf(url))
+            if (claimed.Any(earlier => ClaimOnePort(earlier, endpoint)))
+                return new($"{Key} = '{url}': port {endpoint.Port} is already claimed by an earlier address of {Key}; list each address once",
+                    ConfigurationValidation.InvalidConfigurationExitCode);
+            try
             {
-                try
-                {
-                    held.Add(Listen(endpoint));
-                }
-                catch (SocketException error) when (IsOptional(error, endpoint, url))
-                {
-                }
-                catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
-                {
-                    Release(held);
-                    return ListensAlone(endpoint)
-                        ? new($"{Key} = '{url}': port {endpoint.Port} is already claimed by an earlier address of {Key}; list each address once",
-                            ConfigurationValidation.InvalidConfigurationExitCode)
-                        : new($"{Key} = '{url}': address already in use: another process listens on port {endpoint.Port}; stop it, or set {Key} to another port",
-                            PortTakenExitCode);
-                }
-                catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressNotAvailable)
-                {
-                    return new($"{Key} = '{url}': this host has no address {endpoint.Address}; write one of its own addresses, or * for every interface",
-                        ConfigurationValidation.InvalidConfigurationExitCode);
-                }
+                BindAndRelease(endpoint);
+                claimed.Add(endpoint);
             }
-            return null;
+            catch (SocketException error) when (IsOptional(error, endpoint, url))
+            {
+            }
+            catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                return new($"{Key} = '{url}': address already in use: another process listens on port {endpoint.Port}; stop it, or set {Key} to another port",
+                    PortTakenExitCode);
+            }
+            catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressNotAvailable)
+            {
+                return new($"{Key} = '{url}': this host has no address {endpoint.Address}; write one of its own addresses, or * for every interface",
+                    ConfigurationValidation.InvalidConfigurationExitCode);
+            }
         }
-        finally
-        {
-            Release(held);
-        }
+        return null;
     }
 
     /// <summary>Refuses the start: the reason on one line, no stack trace.</summary>
@@ -120,50 +120,28 @@ public static partial class ListenAddresses
 
     private static bool IsLocalhost(string host) => host.Equals("localhost", StringComparison.OrdinalIgnoreCase);
 
-    // Listening, not only bound: Linux lets two sockets with SO_REUSEADDR (which .NET sets) bind one port while
-    // neither listens, so only a listening socket shows a later address of urls that it claims the same port.
-    private static Socket Listen(IPEndPoint endpoint)
+    // IPv6's any address, which Kestrel listens on in dual mode, claims its port on every address of both families;
+    // IPv4's on every IPv4 address.
+    private static bool ClaimOnePort(IPEndPoint one, IPEndPoint other) =>
+        one.Port == other.Port && (one.Address.Equals(other.Address) || Covers(one.Address, other.Address) || Covers(other.Address, one.Address));
+
+    private static bool Covers(IPAddress any, IPAddress address) =>
+        any.Equals(IPAddress.IPv6Any) || (any.Equals(IPAddress.Any) && address.AddressFamily == AddressFamily.InterNetwork);
+
+    private static void BindAndRelease(IPEndPoint endpoint)
     {
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
+            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             if (endpoint.Address.Equals(IPAddress.IPv6Any))
                 socket.DualMode = true;
             socket.Bind(endpoint);
-            socket.Listen();
-            return socket;
         }
         catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressFamilyNotSupported && endpoint.Address.Equals(IPAddress.IPv6Any))
         {
             // A host without IPv6: Kestrel falls back to IPv4's any address, and so does this check.
-            socket.Dispose();
-            return Listen(new IPEndPoint(IPAddress.Any, endpoint.Port));
+            BindAndRelease(new IPEndPoint(IPAddress.Any, endpoint.Port));
         }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private static bool ListensAlone(IPEndPoint endpoint)
-    {
-        try
-        {
-            Listen(endpoint).Dispose();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static void Release(List<Socket> held)
-    {
-        foreach (var socket in held)
-            socket.Dispose();
-        held.Clear();
     }
 
     private static string? Problem(string url)

@@ -45,14 +45,10 @@ public sealed class StartupValidationTests : IDisposable
         using var otherProcess = new TcpListener(IPAddress.Loopback, 0);
         otherProcess.Start();
         var url = $"http://127.0.0.1:{((IPEndPoint)otherProcess.LocalEndpoint).Port}";
-        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path, ["--urls", url, $"--Spool:Path={_spoolFolder}"]);
 
-        var exitCode = await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var line = await OneLineRefusalAsync(ListenAddresses.PortTakenExitCode, "--urls", url, $"--Spool:Path={_spoolFolder}");
 
-        Assert.Equal(ListenAddresses.PortTakenExitCode, exitCode);
-        var line = Assert.Single(collector.Lines);
-        Assert.Equal(OutputStream.Stderr, line.Stream);
-        Assert.StartsWith($"Cannot listen: urls = '{url}': address already in use", line.Text, StringComparison.Ordinal);
+        Assert.StartsWith($"Cannot listen: urls = '{url}': address already in use", line, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -60,14 +56,10 @@ public sealed class StartupValidationTests : IDisposable
     {
         var file = Path.Combine(_spoolFolder, "not-a-folder");
         File.WriteAllText(file, "");
-        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path, ["--urls", "http://127.0.0.1:0", $"--Spool:Path={file}"]);
 
-        var exitCode = await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var line = await OneLineRefusalAsync(ConfigurationValidation.InvalidConfigurationExitCode, "--urls", "http://127.0.0.1:0", $"--Spool:Path={file}");
 
-        Assert.Equal(ConfigurationValidation.InvalidConfigurationExitCode, exitCode);
-        var line = Assert.Single(collector.Lines);
-        Assert.Equal(OutputStream.Stderr, line.Stream);
-        Assert.StartsWith($"Invalid configuration: Spool:Path = '{file}': is a file", line.Text, StringComparison.Ordinal);
+        Assert.StartsWith($"Invalid configuration: Spool:Path = '{file}': is a file", line, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -106,6 +98,17 @@ public sealed class StartupValidationTests : IDisposable
             collector.SendSignal(Signals.SIGTERM);
             await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
         }
+    }
+
+    /// <summary>Runs the collector, which must end with <paramref name="exitCode"/> having written one line, on stderr, and nothing else: that line.</summary>
+    private static async Task<string> OneLineRefusalAsync(int exitCode, params string[] args)
+    {
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path, args);
+
+        Assert.Equal(exitCode, await collector.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var line = Assert.Single(collector.Lines);
+        Assert.Equal(OutputStream.Stderr, line.Stream);
+        return line.Text;
     }
 
     public void Dispose() => Directory.Delete(_spoolFolder, recursive: true);

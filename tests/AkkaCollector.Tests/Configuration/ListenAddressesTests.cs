@@ -65,6 +65,38 @@ public sealed class ListenAddressesTests : IDisposable
         kestrelLater.Bind(new IPEndPoint(IPAddress.Loopback, port));
     }
 
+    [Fact]
+    public async Task Should_never_accept_a_connection_while_it_checks_a_port()
+    {
+        // What a load balancer's health check or a test waiting for the collector does during the check: connect, again
+        // and again. A check that listened would let some of them in and reset them when it let the port go.
+        var port = FreePort();
+        using var checking = new CancellationTokenSource();
+        var accepted = 0;
+        var prober = Task.Run(() =>
+        {
+            while (!checking.IsCancellationRequested)
+            {
+                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    probe.Connect(IPAddress.Loopback, port);
+                    Interlocked.Increment(ref accepted);
+                }
+                catch (SocketException refused) when (refused.SocketErrorCode == SocketError.ConnectionRefused)
+                {
+                }
+            }
+        });
+
+        for (var check = 0; check < 20_000; check++)
+            Assert.Null(ListenAddresses.FirstUnavailable($"http://127.0.0.1:{port}"));
+        await checking.CancelAsync();
+        await prober;
+
+        Assert.Equal(0, accepted);
+    }
+
     private static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
