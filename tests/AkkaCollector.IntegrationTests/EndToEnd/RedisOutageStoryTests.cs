@@ -143,6 +143,7 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
         output.WriteLine($"{ledger}; {rig.Audit}");
         output.WriteLine($"baseline p99 {Ms(baselineP99)} -> bar {Ms(bar)}; breakers opened {Seconds(opened?.At - outageStart)} after the outage start, " +
                          $"closed {Seconds(closed?.At - outageEnd)} after Redis returned (pending reset timeout {pendingReset.TotalSeconds:F0} s)");
+        output.WriteLine($"breakers after Redis returned (0 closed, 1 half-open, 2 open): {BreakerChanges(watch.BreakerSamples, outageEnd)}");
         foreach (var window in windows)
             output.WriteLine($"  +{window.Second,2} s: {window.Count,4} requests, p99 {Ms(window.P99)}, median {Ms(window.Median)}, max {Ms(window.Max)}{(window.Median < bar ? "" : "  ABOVE THE BAR")}");
         output.WriteLine($"health: {health.Count} polls, slowest {Ms(health.Max(p => p.Elapsed))}; {slowHealth.Count} took {Ms(HealthTimeout)} or more, " +
@@ -274,6 +275,21 @@ public sealed class RedisOutageStoryTests(ITestOutputHelper output)
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static string Ms(TimeSpan span) => $"{span.TotalMilliseconds:F1} ms";
+
+    /// <summary>Each scrape whose states differ from the one before, from <paramref name="since"/>: when a half-open trial failed, it shows.</summary>
+    private static string BreakerChanges(IReadOnlyList<BreakerSample> samples, DateTimeOffset since)
+    {
+        var changes = new List<string>();
+        string? previous = null;
+        foreach (var sample in samples.Where(sample => sample.At >= since))
+        {
+            var states = string.Join(" ", sample.States.OrderBy(state => state.Key, StringComparer.Ordinal).Select(state => $"{state.Key}={state.Value}"));
+            if (states != previous)
+                changes.Add($"+{(sample.At - since).TotalSeconds:F1} s {states}");
+            previous = states;
+        }
+        return string.Join("; ", changes);
+    }
 
     private static string Seconds(TimeSpan? span) => span is { } s ? $"{s.TotalSeconds:F2} s" : "never";
 
