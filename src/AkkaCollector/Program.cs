@@ -24,9 +24,9 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 var settings = SettingsCheck.Apply(builder.Configuration);
 if (settings.Failures.Count > 0)
     return ConfigurationValidation.Refuse(settings.Failures, Console.Error);
-var profile = settings.Profile;
+var profileHocon = CollectorHocon.LoadProfile(settings.Profile);
 if (args is [ShutdownPlanVerb.Name, ..])
-    return ShutdownPlanVerb.Run(builder.Configuration, Console.Out);
+    return ShutdownPlanVerb.Run(builder.Configuration, profileHocon, Console.Out);
 
 var urls = builder.Configuration[ListenAddresses.Key];
 if (string.IsNullOrEmpty(urls))
@@ -38,7 +38,7 @@ if (ListenAddresses.FirstUnavailable(urls) is { } unavailable)
     return ListenAddresses.Refuse(unavailable, Console.Error);
 builder.Logging.AddCollectorConsole(builder.Configuration);
 
-var shutdown = builder.AddCollectorShutdown();
+var shutdown = builder.AddCollectorShutdown(profileHocon);
 if (shutdown.RefusesToStart(Console.Error))
     return ShutdownPlan.DoesNotFitExitCode;
 
@@ -51,9 +51,10 @@ builder.Services.AddJsonStatusAnswers();
 
 builder.Services.AddAkka("collector", (akka, provider) =>
 {
-    // Prepended last, so it comes first: the profile wins over the shutdown budget and every concern's defaults.
+    // Prepended in turn, so the last comes first: the shutdown budget (the profile's, with the .NET overrides on top,
+    // exactly as the plan checked it), then the profile, over every concern's defaults.
+    akka.AddHocon(profileHocon, HoconAddMode.Prepend);
     akka.AddCollectorShutdownHocon(shutdown);
-    akka.AddHocon(CollectorHocon.LoadProfile(profile), HoconAddMode.Prepend);
     akka.AddHoconFile(CollectorHocon.PathOf("akka.conf"), HoconAddMode.Append);
     akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory());
     akka.WithCollectorSpool(provider);

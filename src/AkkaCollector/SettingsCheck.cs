@@ -151,11 +151,11 @@ public static class SettingsCheck
         try
         {
             var withUnits = new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(normalized).Build();
-            ShutdownSettings.Load(withUnits);
+            ShutdownSettings.Load(withUnits, CollectorHocon.LoadProfile(profile));
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            failures.Add($"HOCON collector.shutdown (hocon/shutdown.conf): {error.Message}");
+            failures.Add($"HOCON collector.shutdown (hocon/shutdown.conf{(profile is null ? "" : $", hocon/{profile}.conf")}): {error.Message}");
         }
         return failures;
     }

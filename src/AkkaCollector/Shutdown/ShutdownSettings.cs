@@ -28,21 +28,25 @@ public sealed class ShutdownOptions
 }
 
 /// <summary>
-/// The shutdown HOCON the actor system and the plan both read: hocon/shutdown.conf with the .NET overrides on top.
-/// Akka's defaults are deliberately not folded in, so prepending this to the actor system's HOCON changes only
-/// what shutdown.conf names.
+/// The shutdown HOCON the actor system and the plan both read: hocon/shutdown.conf, the profile's HOCON over it (its
+/// kill window and phase budget), and the .NET overrides on top. Akka's defaults are deliberately not folded in, so
+/// prepending this to the actor system's HOCON changes only what those files name.
 /// </summary>
 public sealed record ShutdownSettings(Config Hocon, ShutdownPlan Plan, ShutdownOptions Options)
 {
     /// <summary>Where the build puts hocon/shutdown.conf: beside the binary.</summary>
     public static string DefaultHoconPath => Path.Combine(AppContext.BaseDirectory, "hocon", "shutdown.conf");
 
-    /// <summary>Reads hocon/shutdown.conf (or <paramref name="hoconPath"/>), applies the overrides, computes the plan.</summary>
-    public static ShutdownSettings Load(IConfiguration configuration, string? hoconPath = null)
+    /// <summary>
+    /// Reads hocon/shutdown.conf (or <paramref name="hoconPath"/>) under <paramref name="profileHocon"/>, applies the
+    /// overrides, computes the plan. Without the profile's HOCON, a profile that sets its own budget (hocon/production.conf:
+    /// a 30 s kill window, 27 s of phases) was checked against the shipped 10 s window and its start refused.
+    /// </summary>
+    public static ShutdownSettings Load(IConfiguration configuration, Config? profileHocon = null, string? hoconPath = null)
     {
         var options = ShutdownOptions.From(configuration);
         var file = ConfigurationFactory.ParseString(File.ReadAllText(hoconPath ?? DefaultHoconPath));
-        var hocon = Overrides(options).WithFallback(file);
+        var hocon = Overrides(options).WithFallback(profileHocon ?? Config.Empty).WithFallback(file);
         return new ShutdownSettings(hocon, ShutdownPlan.FromConfig(hocon), options);
     }
 

@@ -1,3 +1,4 @@
+using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,12 +10,13 @@ public static class ShutdownSetup
 {
     /// <summary>
     /// Registers the readiness gate, the in-flight counter and <see cref="CollectorShutdownService"/> (which reads
-    /// the spool's status for its last log line); returns the settings so Program.cs can refuse to start
-    /// (<see cref="RefusesToStart"/>) before building anything else.
+    /// the spool's status for its last log line); returns the settings, read under the profile's HOCON
+    /// (<paramref name="profileHocon"/>), so Program.cs can refuse to start (<see cref="RefusesToStart"/>) before
+    /// building anything else.
     /// </summary>
-    public static ShutdownSettings AddCollectorShutdown(this WebApplicationBuilder builder)
+    public static ShutdownSettings AddCollectorShutdown(this WebApplicationBuilder builder, Config profileHocon)
     {
-        var settings = ShutdownSettings.Load(builder.Configuration);
+        var settings = ShutdownSettings.Load(builder.Configuration, profileHocon);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<ReadinessGate>();
         builder.Services.AddSingleton<InFlightRequests>();

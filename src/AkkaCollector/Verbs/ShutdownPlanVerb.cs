@@ -1,3 +1,4 @@
+using Akka.Configuration;
 using AkkaCollector.Shutdown;
 using Microsoft.Extensions.Configuration;
 
@@ -12,10 +13,10 @@ public static class ShutdownPlanVerb
     /// <summary>The verb's name on the command line.</summary>
     public const string Name = "shutdown-plan";
 
-    /// <summary>Prints the table and the verdict.</summary>
-    public static int Run(IConfiguration configuration, TextWriter output)
+    /// <summary>Prints the table and the verdict, for the budget the profile's HOCON (<paramref name="profileHocon"/>) sets.</summary>
+    public static int Run(IConfiguration configuration, Config profileHocon, TextWriter output)
     {
-        var plan = ShutdownSettings.Load(configuration).Plan;
+        var plan = ShutdownSettings.Load(configuration, profileHocon).Plan;
         output.WriteLine(plan.Render());
         return plan.Fits ? 0 : ShutdownPlan.DoesNotFitExitCode;
     }

@@ -100,6 +100,26 @@ public sealed class StartupValidationTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Should_start_and_stop_cleanly_with_the_production_profile()
+    {
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
+            ["--urls", "http://127.0.0.1:0", $"--Spool:Path={_spoolFolder}", "--Collector:Profile=production"]);
+        try
+        {
+            var summary = await collector.WaitForLineAsync(line => line.Contains("Collector started", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+
+            Assert.Contains("spool 16 partitions", summary, StringComparison.Ordinal);
+        }
+        finally
+        {
+            collector.SendSignal(Signals.SIGTERM);
+            Assert.Equal(0, await collector.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+        // hocon/production.conf's own window: before the plan read the profile, this start was refused against the shipped 10 s.
+        Assert.Contains(collector.Lines, line => line.Text.Contains("s of a 30s kill window", StringComparison.Ordinal));
+    }
+
     /// <summary>Runs the collector, which must end with <paramref name="exitCode"/> having written one line, on stderr, and nothing else: that line.</summary>
     private static async Task<string> OneLineRefusalAsync(int exitCode, params string[] args)
     {

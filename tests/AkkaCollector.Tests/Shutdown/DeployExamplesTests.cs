@@ -13,7 +13,7 @@ public sealed partial class DeployExamplesTests
     private static readonly string RepositoryRoot = RepositoryPaths.Root;
 
     private static readonly TimeSpan ShippedKillWindow =
-        ShutdownSettings.Load(new ConfigurationBuilder().Build(), Path.Combine(RepositoryRoot, "hocon", "shutdown.conf")).Plan.KillWindow;
+        ShutdownSettings.Load(new ConfigurationBuilder().Build(), hoconPath: Path.Combine(RepositoryRoot, "hocon", "shutdown.conf")).Plan.KillWindow;
 
     [Fact]
     public void Should_give_pm2_a_kill_timeout_equal_to_the_hocon_kill_window()

@@ -142,4 +142,21 @@ public sealed class ShutdownPlanTests
         Assert.Equal(TimeSpan.FromSeconds(6), plan.KillWindow);
         Assert.False(plan.Fits);
     }
+
+    [Fact]
+    public void Should_check_a_profile_against_its_own_kill_window_and_let_dotnet_configuration_override_it()
+    {
+        var production = CollectorHocon.LoadProfile("production");
+
+        var plan = ShutdownSettings.Load(new ConfigurationBuilder().Build(), production).Plan;
+        var overridden = ShutdownSettings.Load(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Shutdown:KillWindow"] = "00:00:20" })
+            .Build(), production).Plan;
+
+        Assert.Equal(production.GetTimeSpan("collector.shutdown.kill-window"), plan.KillWindow);
+        Assert.Equal(production.GetTimeSpan("akka.coordinated-shutdown.phases.service-stop.timeout"), plan.TimeoutOf("service-stop"));
+        Assert.True(plan.Fits, plan.Render());
+        Assert.Equal(TimeSpan.FromSeconds(20), overridden.KillWindow);
+        Assert.False(overridden.Fits);
+    }
 }

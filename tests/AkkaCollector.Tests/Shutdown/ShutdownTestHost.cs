@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.Hosting;
 using AkkaCollector.Shutdown;
 using AkkaCollector.Spooling;
@@ -46,7 +47,7 @@ internal sealed class ShutdownTestHost : IAsyncDisposable
             ["Shutdown:AdminToken"] = adminToken,
             ["Shutdown:DrainDelay"] = "00:00:00.1",
         });
-        var settings = builder.AddCollectorShutdown();
+        var settings = builder.AddCollectorShutdown(Config.Empty);
         var spool = new SpoolStatus(1, 1024);
         builder.Services.AddSingleton(spool);
         builder.Services.AddAkka("shutdown-test", akka => akka.AddCollectorShutdownHocon(settings));
