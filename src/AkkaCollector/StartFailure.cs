@@ -19,7 +19,16 @@ public static class StartFailure
     /// <summary>Stops and disposes <paramref name="app"/> after its start threw <paramref name="error"/>; returns the exit code.</summary>
     public static async Task<int> StopAsync(WebApplication app, Exception error, TextWriter output)
     {
-        await app.StopAsync();
+        try
+        {
+            await app.StopAsync();
+        }
+        catch (Exception stopping)
+        {
+            // The host cannot stop what it never built (its hosted services fail to resolve when the actor system's
+            // own construction throws); what was built is disposed below all the same.
+            app.Logger.LogWarning("Stopping after the failed start failed too: {Reason}", stopping.Message);
+        }
         await app.DisposeAsync();
         return Report(error, output);
     }
