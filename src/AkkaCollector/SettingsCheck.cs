@@ -63,8 +63,7 @@ public static class SettingsCheck
         var normalized = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (section, options) in Sections)
             CheckSection(configuration.GetSection(section), options, failures, normalized);
-        if (CollectorLogging.FormatProblem(configuration) is { } format)
-            failures.Add(format);
+        failures.AddRange(CollectorLogging.Problems(configuration));
         failures.AddRange(ListenAddresses.Failures(configuration[ListenAddresses.Key]));
         if (failures.Count == 0)
             failures.AddRange(HoconFailures(configuration, normalized, profile));

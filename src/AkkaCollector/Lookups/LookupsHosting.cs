@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace AkkaCollector.Lookups;
 
@@ -25,7 +26,11 @@ public static class LookupsHosting
     public static IServiceCollection AddCollectorLookups(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<RedisOptions>(configuration, RedisOptions.Section)
-            .Validate(o => o.ConnectTimeout > TimeSpan.Zero, "Redis:ConnectTimeout must be above 0.");
+            .Validate(o => o.ConnectTimeout > TimeSpan.Zero, "Redis:ConnectTimeout must be above 0.")
+            // Parsed here as the lookups will parse it, or a typo ends the start inside the actor system's. The message
+            // does not repeat the value: it may hold a password.
+            .Validate(o => !o.Enabled || Parses(o.Configuration!),
+                "Redis:Configuration is not a StackExchange.Redis configuration string: write host:port[,host:port...][,option=value...], e.g. redis-1:6379,password=...");
         services.AddValidatedOptions<RateLimitOptions>(configuration, RateLimitOptions.Section)
             .Validate(o => IsValid(o.PerWriteKey), "RateLimit:PerWriteKey needs Rate >= 0 and, when Rate > 0, Burst >= 1.")
             .Validate(o => IsValid(o.PerClientIp), "RateLimit:PerClientIp needs Rate >= 0 and, when Rate > 0, Burst >= 1.");
@@ -47,6 +52,19 @@ public static class LookupsHosting
             return new CollectorLookups(sp.GetRequiredService<LookupActorRefs>(), geo);
         });
         return services;
+    }
+
+    private static bool Parses(string configuration)
+    {
+        try
+        {
+            ConfigurationOptions.Parse(configuration);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

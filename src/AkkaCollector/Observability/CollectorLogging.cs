@@ -19,13 +19,27 @@ public static class CollectorLogging
 
     private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
-    /// <summary>Why <c>Logging:Format</c> cannot be used, or null when it can: the start is refused rather than a format guessed.</summary>
-    public static string? FormatProblem(IConfiguration configuration) =>
-        configuration[FormatKey] is { } format && !IsJson(format) && !string.Equals(format, "simple", StringComparison.OrdinalIgnoreCase)
-            ? $"{FormatKey} = '{format}': must be simple or json"
-            : null;
+    /// <summary>
+    /// Why the logging settings cannot be used, one line each: a <c>Logging:Format</c> other than simple or json (the
+    /// start is refused rather than a format guessed), and any log level (<c>Logging:LogLevel:*</c>, or a provider's
+    /// <c>Logging:Console:LogLevel:*</c>) that is not one of <see cref="LogLevel"/>'s names, which the logging options
+    /// would otherwise throw on with a stack trace at the first logger.
+    /// </summary>
+    public static IEnumerable<string> Problems(IConfiguration configuration)
+    {
+        if (configuration[FormatKey] is { } format && !IsJson(format) && !string.Equals(format, "simple", StringComparison.OrdinalIgnoreCase))
+            yield return $"{FormatKey} = '{format}': must be simple or json";
+        var logging = configuration.GetSection("Logging");
+        var levelSections = logging.GetChildren().Select(provider => provider.GetSection("LogLevel")).Prepend(logging.GetSection("LogLevel"));
+        foreach (var level in levelSections.SelectMany(section => section.GetChildren()))
+        {
+            // As the logging options read a level: a name of LogLevel in any case, and an empty value means none.
+            if (!string.IsNullOrEmpty(level.Value) && !Enum.TryParse<LogLevel>(level.Value, ignoreCase: true, out _))
+                yield return $"{level.Path} = '{level.Value}': not a log level; write Trace, Debug, Information, Warning, Error, Critical or None";
+        }
+    }
 
-    /// <summary>Selects the console formatter; <see cref="FormatProblem"/> has refused any other than simple and json.</summary>
+    /// <summary>Selects the console formatter; <see cref="Problems"/> has refused any other than simple and json.</summary>
     public static ILoggingBuilder AddCollectorConsole(this ILoggingBuilder logging, IConfiguration configuration)
     {
         var format = configuration[FormatKey] ?? "simple";

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace AkkaCollector.Spooling;
 
@@ -157,7 +159,24 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
             failures.Add($"Spool:WriteTimeout must be above 0 (was {options.WriteTimeout}).");
         if (options is { Provider: "sqlite", ConnectionString: null } && FolderProblem(options.Path) is { } problem)
             failures.Add($"Spool:Path = '{options.Path}': {problem}");
+        if (!string.IsNullOrWhiteSpace(options.ConnectionString) && ConnectionStringProblem(options.Provider, options.ConnectionString) is { } malformed)
+            failures.Add($"Spool:ConnectionString is not a {options.Provider} connection string: {malformed}");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // Parsed as the journal will parse it, so a typo ends the start here instead of inside the actor system's. The
+    // value itself is not repeated: it may hold a password.
+    private static string? ConnectionStringProblem(string provider, string connectionString)
+    {
+        try
+        {
+            _ = provider == "postgresql" ? new NpgsqlConnectionStringBuilder(connectionString).Host : new SqliteConnectionStringBuilder(connectionString).DataSource;
+            return null;
+        }
+        catch (ArgumentException error)
+        {
+            return error.Message;
+        }
     }
 
     /// <summary>

@@ -26,6 +26,9 @@ public sealed class StartupValidationTests : IDisposable
     [InlineData("--urls=http://127.0.0.1:notaport", "urls")]
     [InlineData("--urls=http://192.0.2.1:8080", "urls")]
     [InlineData("--Spool:Path=/proc/akkacollector-spool", "Spool:Path")]
+    [InlineData("--Spool:ConnectionString=spool.db", "Spool:ConnectionString")]
+    [InlineData("--Redis:Configuration=redis-1:6379,passwrd=x", "Redis:Configuration")]
+    [InlineData("--Logging:LogLevel:Default=Loud", "Logging:LogLevel:Default")]
     public async Task Should_exit_non_zero_naming_the_setting_when_a_setting_is_invalid(string badSetting, string named)
     {
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,

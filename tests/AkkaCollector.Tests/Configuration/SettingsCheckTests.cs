@@ -32,6 +32,8 @@ public sealed class SettingsCheckTests
     [InlineData("Geo:ReloadCheckInterval", "often", "Geo:ReloadCheckInterval = 'often': not a duration")]
     [InlineData("LiveEvents:Enabled", "maybe", "LiveEvents:Enabled = 'maybe': not true or false")]
     [InlineData("Logging:Format", "xml", "Logging:Format = 'xml': must be simple or json")]
+    [InlineData("Logging:LogLevel:Default", "Loud", "Logging:LogLevel:Default = 'Loud': not a log level")]
+    [InlineData("Logging:Console:LogLevel:Akka", "verbose", "Logging:Console:LogLevel:Akka = 'verbose': not a log level")]
     [InlineData("urls", "http://127.0.0.1:notaport", "urls = 'http://127.0.0.1:notaport': the port must be a number")]
     [InlineData("urls", "http://collector.internal:8080", "urls = 'http://collector.internal:8080': the host 'collector.internal' is not an IP address")]
     [InlineData("urls", "127.0.0.1:8080", "urls = '127.0.0.1:8080': not a listen address")]
@@ -46,6 +48,8 @@ public sealed class SettingsCheckTests
     [InlineData("AppRegistry:CacheCapacity", "0", "AppRegistry:CacheCapacity must be above 0")]
     [InlineData("LiveEvents:EventsPerWriteKey", "0", "LiveEvents:EventsPerWriteKey = '0'")]
     [InlineData("Spool:Path", "/proc/akkacollector-spool", "Spool:Path = '/proc/akkacollector-spool': the journal cannot be written there")]
+    [InlineData("Spool:ConnectionString", "spool.db", "Spool:ConnectionString is not a sqlite connection string")]
+    [InlineData("Redis:Configuration", "redis-1:6379,passwrd=s3cret", "Redis:Configuration is not a StackExchange.Redis configuration string")]
     public void Should_refuse_a_bad_setting_of_every_section_naming_it(string key, string value, string failure)
     {
         var failures = FailuresAtStart(new() { [key] = value });
@@ -94,6 +98,16 @@ public sealed class SettingsCheckTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Should_refuse_a_mistyped_postgresql_connection_string_without_repeating_its_password()
+    {
+        var failure = FailuresAtStart(new() { ["Spool:Provider"] = "postgresql", ["Spool:ConnectionString"] = "Host=db;Passwrd=s3cret" }).Single();
+
+        Assert.StartsWith("Spool:ConnectionString is not a postgresql connection string: ", failure, StringComparison.Ordinal);
+        Assert.Contains("passwrd", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", failure, StringComparison.Ordinal);
     }
 
     [Fact]

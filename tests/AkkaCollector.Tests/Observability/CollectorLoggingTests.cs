@@ -42,7 +42,23 @@ public sealed class CollectorLoggingTests
             .AddInMemoryCollection([new KeyValuePair<string, string?>(CollectorLogging.FormatKey, "xml")])
             .Build();
 
-        Assert.Equal("Logging:Format = 'xml': must be simple or json", CollectorLogging.FormatProblem(configuration));
+        Assert.Equal("Logging:Format = 'xml': must be simple or json", Assert.Single(CollectorLogging.Problems(configuration)));
+    }
+
+    [Fact]
+    public void Should_accept_every_log_level_in_any_case_and_an_empty_one()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "information",
+                ["Logging:LogLevel:Akka"] = "None",
+                ["Logging:Console:LogLevel:Microsoft"] = "WARNING",
+                ["Logging:LogLevel:Quiet"] = "",
+            })
+            .Build();
+
+        Assert.Empty(CollectorLogging.Problems(configuration));
     }
 
     [Theory]
