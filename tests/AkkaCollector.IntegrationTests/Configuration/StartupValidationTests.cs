@@ -104,6 +104,18 @@ public sealed class StartupValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task Should_exit_70_with_one_line_when_the_actor_system_cannot_be_built()
+    {
+        // The journal opens while the host builds the actor system, before it has a hosted service it could stop.
+        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
+            ["--urls", "http://127.0.0.1:0", "--Spool:ConnectionString=Data Source=/proc/akkacollector/spool.db"]);
+
+        Assert.Equal(StartFailure.ExitCode, await collector.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var stderr = Assert.Single(collector.Lines, line => line.Stream == OutputStream.Stderr);
+        Assert.Equal("Cannot start: SQLite Error 14: 'unable to open database file'.", stderr.Text);
+    }
+
+    [Fact]
     public async Task Should_start_and_stop_cleanly_with_the_production_profile()
     {
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
