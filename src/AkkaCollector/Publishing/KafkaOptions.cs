@@ -10,8 +10,12 @@ public sealed class KafkaOptions
     /// <summary>Kafka bootstrap servers. Empty: the collector starts librdkafka's mock cluster in process (events live in memory only).</summary>
     public string? BootstrapServers { get; set; }
 
-    /// <summary>Topic every event is written to.</summary>
+    /// <summary>
+    /// Topic every event is written to. Kafka's own rule for a name, checked at start: a name a broker refuses would
+    /// leave every event in the spool, delivery failing until the spool fills.
+    /// </summary>
     [Required]
+    [RegularExpression(@"^(?!\.{1,2}$)[a-zA-Z0-9._-]{1,249}$", ErrorMessage = "not a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', and not . or ..")]
     public string Topic { get; set; } = "events";
 
     /// <summary>Partitions of the in-process mock's topic (embedded mode only). The mock keeps only the newest 5 MiB per partition.</summary>

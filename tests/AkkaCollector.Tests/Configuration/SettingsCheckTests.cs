@@ -41,6 +41,8 @@ public sealed class SettingsCheckTests
     [InlineData("Spool:Partitions", "0", "Spool:Partitions = '0'")]
     [InlineData("Spool:Provider", "postgresql", "Spool:ConnectionString is required")]
     [InlineData("Kafka:Compression", "brotli", "Kafka:Compression = 'brotli'")]
+    [InlineData("Kafka:Topic", "page views", "Kafka:Topic = 'page views': not a Kafka topic name")]
+    [InlineData("Kafka:Topic", "..", "Kafka:Topic = '..': not a Kafka topic name")]
     [InlineData("Kafka:MockPort", "70000", "Kafka:MockPort = '70000'")]
     [InlineData("Ingress:MaxBatchEvents", "0", "Ingress:MaxBatchEvents must be positive")]
     [InlineData("Ingress:TrustedProxies:0", "10.0.0.0/99", "Ingress:TrustedProxies")]
