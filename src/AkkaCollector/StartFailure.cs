@@ -4,12 +4,12 @@ using Microsoft.Extensions.Options;
 namespace AkkaCollector;
 
 /// <summary>
-/// A start that failed once the actor system was up (the host's start threw: Kestrel could not bind or could not
-/// configure an endpoint, a hosted service refused). What did start is stopped in the shutdown's order, and the cause
-/// is named in one line on stderr; the host has already logged the exception whole. Left to the host, the exception
-/// escaped <c>Main</c>: the service provider was disposed under the running actor system (shutdown's Kafka flush then
-/// failed on a destroyed handle), the drain-delay waited for a server that never listened, and the runtime aborted
-/// (exit 134) after printing the stack trace a second time.
+/// A start that failed inside the host's start, after every check that can run before it (building the actor system
+/// threw, Kestrel could not bind or could not configure an endpoint, a hosted service refused). What did start is
+/// stopped in the shutdown's order, and the cause is named in one line on stderr; the host has already logged the
+/// exception whole. Left to the host, the exception escaped <c>Main</c>: the service provider was disposed under the
+/// running actor system (shutdown's Kafka flush then failed on a destroyed handle), the drain-delay waited for a server
+/// that never listened, and the runtime aborted (exit 134) after printing the stack trace a second time.
 /// </summary>
 public static class StartFailure
 {
