@@ -58,7 +58,7 @@ public static partial class ListenAddresses
     {
         var claimed = new List<IPEndPoint>();
         foreach (var url in Each(urls))
-        foreach (var endpoint in EndpointsOf(url))
+        foreach (var (endpoint, optional) in EndpointsOf(url))
         {
             if (claimed.Any(earlier => ClaimOnePort(earlier, endpoint)))
                 return new($"{Key} = '{url}': port {endpoint.Port} is already claimed by an earlier address of {Key}; list each address once",
@@ -68,7 +68,7 @@ public static partial class ListenAddresses
                 BindAndRelease(endpoint);
                 claimed.Add(endpoint);
             }
-            catch (SocketException error) when (IsOptional(error, endpoint, url))
+            catch (SocketException error) when (optional && error.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported)
             {
             }
             catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
@@ -96,9 +96,10 @@ public static partial class ListenAddresses
 
     private static string[] Each(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    // Kestrel listens on IPv6's any address in dual mode for * and +, and on both loopbacks for localhost. Port 0 asks
-    // for any free port, which cannot be taken.
-    private static IPEndPoint[] EndpointsOf(string url)
+    // Kestrel listens on IPv6's any address in dual mode for * and +, and on both loopbacks for localhost, where it needs
+    // only one: IPv6's may be missing (optional), though a taken port fails it either way. Port 0 asks for any free port,
+    // which cannot be taken.
+    private static (IPEndPoint Endpoint, bool Optional)[] EndpointsOf(string url)
     {
         var match = Address().Match(url);
         var port = match.Groups["port"].Success ? int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture)
@@ -106,17 +107,10 @@ public static partial class ListenAddresses
         if (port == 0)
             return [];
         var host = match.Groups["host"].Value;
-        IPAddress[] addresses = host is "*" or "+" ? [IPAddress.IPv6Any]
-            : IsLocalhost(host) ? [IPAddress.Loopback, IPAddress.IPv6Loopback]
-            : [IPAddress.Parse(host.Trim('[', ']'))];
-        return [.. addresses.Select(address => new IPEndPoint(address, port))];
+        return host is "*" or "+" ? [(new IPEndPoint(IPAddress.IPv6Any, port), false)]
+            : IsLocalhost(host) ? [(new IPEndPoint(IPAddress.Loopback, port), false), (new IPEndPoint(IPAddress.IPv6Loopback, port), true)]
+            : [(new IPEndPoint(IPAddress.Parse(host.Trim('[', ']')), port), false)];
     }
-
-    // Kestrel needs only one of localhost's loopbacks: IPv6's may be missing; a taken port fails it either way.
-    private static bool IsOptional(SocketException error, IPEndPoint endpoint, string url) =>
-        error.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported
-        && endpoint.Address.Equals(IPAddress.IPv6Loopback)
-        && IsLocalhost(Address().Match(url).Groups["host"].Value);
 
     private static bool IsLocalhost(string host) => host.Equals("localhost", StringComparison.OrdinalIgnoreCase);
 

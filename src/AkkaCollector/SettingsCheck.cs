@@ -137,7 +137,8 @@ public static class SettingsCheck
     private static IEnumerable<string> HoconFailures(IConfiguration configuration, Dictionary<string, string?> normalized, string? profile)
     {
         var failures = new List<string>();
-        var files = $"hocon/lookups.conf{(profile is null ? "" : $", hocon/{profile}.conf")}";
+        var profileFile = profile is null ? "" : $", hocon/{profile}.conf";
+        var files = $"hocon/lookups.conf{profileFile}";
         try
         {
             if (BreakerProblem(CollectorHocon.LoadProfile(profile).WithFallback(CollectorHocon.Load("akka.conf", "spool.conf", "lookups.conf"))) is { } breaker)
@@ -154,7 +155,7 @@ public static class SettingsCheck
         }
         catch (Exception error) when (error is not OutOfMemoryException)
         {
-            failures.Add($"HOCON collector.shutdown (hocon/shutdown.conf{(profile is null ? "" : $", hocon/{profile}.conf")}): {error.Message}");
+            failures.Add($"HOCON collector.shutdown (hocon/shutdown.conf{profileFile}): {error.Message}");
         }
         return failures;
     }

@@ -191,10 +191,10 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
         try
         {
             Directory.CreateDirectory(folder);
-            using (File.Create(System.IO.Path.Combine(folder, $".write-check-{Environment.ProcessId}"), 1, FileOptions.DeleteOnClose))
+            using (File.Create(Path.Combine(folder, $".write-check-{Environment.ProcessId}"), 1, FileOptions.DeleteOnClose))
             {
             }
-            var journal = System.IO.Path.Combine(folder, SpoolJournalConfig.SqliteFileName);
+            var journal = Path.Combine(folder, SpoolJournalConfig.SqliteFileName);
             if (File.Exists(journal))
                 File.Open(journal, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite).Dispose();
             return null;
