@@ -49,8 +49,9 @@ public sealed class StartupValidationTests : IDisposable
         otherProcess.Start();
         var url = $"http://127.0.0.1:{((IPEndPoint)otherProcess.LocalEndpoint).Port}";
 
-        var line = await OneLineRefusalAsync(ListenAddresses.PortTakenExitCode, "--urls", url, $"--Spool:Path={_spoolFolder}");
+        var (line, output) = await RefusedAsync(ListenAddresses.PortTakenExitCode, "--urls", url, $"--Spool:Path={_spoolFolder}");
 
+        Assert.Single(output);
         Assert.StartsWith($"Cannot listen: urls = '{url}': address already in use", line, StringComparison.Ordinal);
     }
 
@@ -60,8 +61,9 @@ public sealed class StartupValidationTests : IDisposable
         var file = Path.Combine(_spoolFolder, "not-a-folder");
         File.WriteAllText(file, "");
 
-        var line = await OneLineRefusalAsync(ConfigurationValidation.InvalidConfigurationExitCode, "--urls", "http://127.0.0.1:0", $"--Spool:Path={file}");
+        var (line, output) = await RefusedAsync(ConfigurationValidation.InvalidConfigurationExitCode, "--urls", "http://127.0.0.1:0", $"--Spool:Path={file}");
 
+        Assert.Single(output);
         Assert.StartsWith($"Invalid configuration: Spool:Path = '{file}': is a file", line, StringComparison.Ordinal);
     }
 
@@ -70,15 +72,11 @@ public sealed class StartupValidationTests : IDisposable
     {
         // Kestrel reads its certificate only when it binds, after the actor system and the spool have started.
         var missingCertificate = Path.Combine(_spoolFolder, "missing.pfx");
-        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
-            ["--urls", "https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={missingCertificate}", $"--Spool:Path={_spoolFolder}"]);
 
-        var exitCode = await collector.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var (stderr, log) = await RefusedAsync(StartFailure.ExitCode,
+            "--urls", "https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={missingCertificate}", $"--Spool:Path={_spoolFolder}");
 
-        Assert.Equal(StartFailure.ExitCode, exitCode);
-        var stderr = Assert.Single(collector.Lines, line => line.Stream == OutputStream.Stderr);
-        Assert.Equal($"Cannot start: Could not find file '{missingCertificate}'.", stderr.Text);
-        var log = collector.Lines.Select(line => line.Text).ToList();
+        Assert.Equal($"Cannot start: Could not find file '{missingCertificate}'.", stderr);
         Assert.Contains(log, line => line.Contains("no drain-delay, the collector never finished starting", StringComparison.Ordinal));
         Assert.Contains(log, line => line.Contains("Kafka flush complete", StringComparison.Ordinal));
         Assert.Contains(log, line => line.Contains("Shutdown complete in", StringComparison.Ordinal));
@@ -107,12 +105,10 @@ public sealed class StartupValidationTests : IDisposable
     public async Task Should_exit_70_with_one_line_when_the_actor_system_cannot_be_built()
     {
         // The journal opens while the host builds the actor system, before it has a hosted service it could stop.
-        using var collector = ChildProcess.StartDotnet(CollectorBinary.Path,
-            ["--urls", "http://127.0.0.1:0", "--Spool:ConnectionString=Data Source=/proc/akkacollector/spool.db"]);
+        var (stderr, _) = await RefusedAsync(StartFailure.ExitCode,
+            "--urls", "http://127.0.0.1:0", "--Spool:ConnectionString=Data Source=/proc/akkacollector/spool.db");
 
-        Assert.Equal(StartFailure.ExitCode, await collector.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        var stderr = Assert.Single(collector.Lines, line => line.Stream == OutputStream.Stderr);
-        Assert.Equal("Cannot start: SQLite Error 14: 'unable to open database file'.", stderr.Text);
+        Assert.Equal("Cannot start: SQLite Error 14: 'unable to open database file'.", stderr);
     }
 
     [Fact]
@@ -135,15 +131,17 @@ public sealed class StartupValidationTests : IDisposable
         Assert.Contains(collector.Lines, line => line.Text.Contains("s of a 30s kill window", StringComparison.Ordinal));
     }
 
-    /// <summary>Runs the collector, which must end with <paramref name="exitCode"/> having written one line, on stderr, and nothing else: that line.</summary>
-    private static async Task<string> OneLineRefusalAsync(int exitCode, params string[] args)
+    /// <summary>
+    /// Runs the collector, which must end with <paramref name="exitCode"/> having written exactly one line on stderr:
+    /// that line, and every line it wrote on either stream.
+    /// </summary>
+    private static async Task<(string Stderr, IReadOnlyList<string> Output)> RefusedAsync(int exitCode, params string[] args)
     {
         using var collector = ChildProcess.StartDotnet(CollectorBinary.Path, args);
 
         Assert.Equal(exitCode, await collector.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        var line = Assert.Single(collector.Lines);
-        Assert.Equal(OutputStream.Stderr, line.Stream);
-        return line.Text;
+        var stderr = Assert.Single(collector.Lines, line => line.Stream == OutputStream.Stderr);
+        return (stderr.Text, collector.Lines.Select(line => line.Text).ToList());
     }
 
     public void Dispose() => Directory.Delete(_spoolFolder, recursive: true);

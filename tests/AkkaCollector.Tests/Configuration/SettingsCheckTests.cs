@@ -84,23 +84,15 @@ public sealed class SettingsCheckTests
     }
 
     [Fact]
-    public void Should_refuse_a_spool_path_that_is_a_file_or_lies_under_one()
+    public void Should_refuse_a_spool_path_that_is_a_file_or_lies_under_one() => InTempFolder(folder =>
     {
-        var folder = Directory.CreateTempSubdirectory("akkacollector-spool-path-").FullName;
-        try
-        {
-            var file = Path.Combine(folder, "spool");
-            File.WriteAllText(file, "");
+        var file = Path.Combine(folder, "spool");
+        File.WriteAllText(file, "");
 
-            Assert.Contains($"Spool:Path = '{file}': is a file", FailuresAtStart(new() { ["Spool:Path"] = file }).Single());
-            Assert.StartsWith($"Spool:Path = '{file}/journal': the journal cannot be written there",
-                FailuresAtStart(new() { ["Spool:Path"] = $"{file}/journal" }).Single(), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+        Assert.Contains($"Spool:Path = '{file}': is a file", FailuresAtStart(new() { ["Spool:Path"] = file }).Single());
+        Assert.StartsWith($"Spool:Path = '{file}/journal': the journal cannot be written there",
+            FailuresAtStart(new() { ["Spool:Path"] = $"{file}/journal" }).Single(), StringComparison.Ordinal);
+    });
 
     [Fact]
     public void Should_refuse_a_mistyped_postgresql_connection_string_without_repeating_its_password()
@@ -113,21 +105,13 @@ public sealed class SettingsCheckTests
     }
 
     [Fact]
-    public void Should_create_a_missing_spool_folder_and_leave_nothing_else_in_it()
+    public void Should_create_a_missing_spool_folder_and_leave_nothing_else_in_it() => InTempFolder(folder =>
     {
-        var folder = Directory.CreateTempSubdirectory("akkacollector-spool-path-").FullName;
-        try
-        {
-            var spool = Path.Combine(folder, "new", "spool");
+        var spool = Path.Combine(folder, "new", "spool");
 
-            Assert.Empty(FailuresAtStart(new() { ["Spool:Path"] = spool }));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(spool));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+        Assert.Empty(FailuresAtStart(new() { ["Spool:Path"] = spool }));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(spool));
+    });
 
     [Fact]
     public void Should_give_the_shutdown_plan_a_kill_window_written_with_a_unit()
@@ -166,6 +150,20 @@ public sealed class SettingsCheckTests
 
         Assert.StartsWith("Collector:Profile = 'staging': there is no ", Assert.Single(result.Failures), StringComparison.Ordinal);
         Assert.EndsWith("(profiles: production)", result.Failures[0], StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs <paramref name="test"/> with a folder of its own, deleted afterwards.</summary>
+    private static void InTempFolder(Action<string> test)
+    {
+        var folder = Directory.CreateTempSubdirectory("akkacollector-spool-path-").FullName;
+        try
+        {
+            test(folder);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     /// <summary>What the collector's start refuses: the settings check first, then the options classes' validation.</summary>
