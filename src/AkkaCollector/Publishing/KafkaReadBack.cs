@@ -7,7 +7,8 @@ namespace AkkaCollector.Publishing;
 
 /// <summary>
 /// Reads the topic back with a consumer of its own (assigned partitions, no group membership, nothing committed):
-/// headers only, every partition from the given position to the end it had when the read began.
+/// headers only, every partition from the given position to the end it had when the read began. A copy another spool
+/// sent is found only if it reached Kafka before that end.
 /// </summary>
 public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers, ILogger<KafkaReadBack> logger) : IKafkaReadBack
 {
@@ -15,10 +16,10 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
-    public Task<KafkaReadBackResult> ReadAsync(string spool, KafkaPositions? from, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(() => Read(spool, from, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    public Task<KafkaReadBackResult> ReadAsync(string spool, KafkaPositions? from, IReadOnlySet<RecordId> sought, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Read(spool, from, sought, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private KafkaReadBackResult Read(string spool, KafkaPositions? from, CancellationToken cancellationToken)
+    private KafkaReadBackResult Read(string spool, KafkaPositions? from, IReadOnlySet<RecordId> sought, CancellationToken cancellationToken)
     {
         using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
         {
@@ -50,6 +51,7 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
         }
 
         var found = new HashSet<RecordId>();
+        var fromOtherSpools = 0;
         long records = 0;
         if (starts.Count > 0)
         {
@@ -73,10 +75,20 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
                 if (result.Offset.Value < ends[partition])
                 {
                     records++;
-                    if (result.Message.Headers.TryGetLastBytes(KafkaPublisher.SpoolHeader, out var recordSpool) && recordSpool.AsSpan().SequenceEqual(spoolBytes)
-                        && result.Message.Headers.TryGetLastBytes(KafkaPublisher.MessageIdHeader, out var messageId)
-                        && result.Message.Headers.TryGetLastBytes(KafkaPublisher.WriteKeyHeader, out var writeKey))
-                        found.Add(new RecordId(Encoding.UTF8.GetString(writeKey), Encoding.UTF8.GetString(messageId)));
+                    var headers = result.Message.Headers;
+                    var ownSpool = headers.TryGetLastBytes(KafkaPublisher.SpoolHeader, out var recordSpool) && recordSpool.AsSpan().SequenceEqual(spoolBytes);
+                    // Another spool's record is decoded only while some event is sought: a read-back for a spooler
+                    // without undelivered events in memory costs what it did before.
+                    if ((ownSpool || sought.Count > 0)
+                        && headers.TryGetLastBytes(KafkaPublisher.MessageIdHeader, out var messageId)
+                        && headers.TryGetLastBytes(KafkaPublisher.WriteKeyHeader, out var writeKey))
+                    {
+                        var id = new RecordId(Encoding.UTF8.GetString(writeKey), Encoding.UTF8.GetString(messageId));
+                        if (ownSpool)
+                            found.Add(id);
+                        else if (sought.Contains(id) && found.Add(id))
+                            fromOtherSpools++;
+                    }
                 }
                 if (result.Offset.Value + 1 >= ends[partition])
                     open.Remove(partition);
@@ -85,7 +97,7 @@ public sealed class KafkaReadBack(KafkaOptions options, string bootstrapServers,
             consumer.Close();
         }
         CollectorMetrics.KafkaReadBackRecords.Inc(records);
-        return new KafkaReadBackResult(found, KafkaPositions.Of(ends), records);
+        return new KafkaReadBackResult(found, fromOtherSpools, KafkaPositions.Of(ends), records);
     }
 
     private IEnumerable<int> Partitions()

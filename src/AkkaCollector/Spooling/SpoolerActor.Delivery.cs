@@ -118,7 +118,8 @@ public sealed partial class SpoolerActor
     {
         var retries = _window.TakeRetries();
         if (retries.Count > 0)
-            _kafkaReadBack.ReadAsync(PersistenceId, _window.KafkaFrom(_kafkaNow), CancellationToken.None).PipeTo(Self,
+            _kafkaReadBack.ReadAsync(PersistenceId, _window.KafkaFrom(_kafkaNow),
+                retries.SelectMany(retry => retry.Events).Select(e => new RecordId(e.WriteKey, e.MessageId)).ToHashSet(), CancellationToken.None).PipeTo(Self,
                 success: result => new RetryReadBackDone(retries, result),
                 failure: cause => new RetryReadBackFailed(retries, cause));
         PublishWhatFits();

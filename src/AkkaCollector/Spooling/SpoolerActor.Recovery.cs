@@ -15,6 +15,12 @@ public sealed partial class SpoolerActor
             _firstReplayed = LastSequenceNr;
         _window.Append(LastSequenceNr, batch);
         _dedup.Stored(batch.Events);
+        foreach (var e in batch.Events)
+        {
+            _newestReplayed!.Enqueue(new RecordId(e.WriteKey, e.MessageId));
+            if (_newestReplayed.Count > NewestReplayedSought)
+                _newestReplayed.Dequeue();
+        }
         _recoveredMark = batch.Mark ?? _recoveredMark;
     }
 
@@ -43,7 +49,7 @@ public sealed partial class SpoolerActor
     private void ReadKafkaBack()
     {
         var from = _window.Batches > 0 && _kafkaNow.Next.Count > 0 ? _kafkaNow : null;
-        _kafkaReadBack.ReadAsync(PersistenceId, from, CancellationToken.None).PipeTo(Self,
+        _kafkaReadBack.ReadAsync(PersistenceId, from, _newestReplayed!.ToHashSet(), CancellationToken.None).PipeTo(Self,
             success: result => new KafkaReadBackDone(result),
             failure: cause => new KafkaReadBackFailed(cause));
     }
@@ -55,8 +61,8 @@ public sealed partial class SpoolerActor
         {
             // Replayed batches keep the recovered positions: a second crash must still look back to where they may be.
             _alreadyInKafka = result.Records;
-            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} events of the {4} replayed are there already and are not sent again",
-                _spool, result.RecordsRead, _kafkaNow, result.Records.Count, _window.BacklogEvents);
+            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} events of the {4} replayed are there already ({5} sent by another spool) and are not sent again",
+                _spool, result.RecordsRead, _kafkaNow, result.Records.Count, _window.BacklogEvents, result.FromOtherSpools);
         }
         else
         {
@@ -66,6 +72,7 @@ public sealed partial class SpoolerActor
             _kafkaNow = _kafkaNow.Max(result.End);
         }
         _kafkaRead = true;
+        _newestReplayed = null;
         PublishWhatFits();
     }
 

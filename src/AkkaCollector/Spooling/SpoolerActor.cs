@@ -132,6 +132,15 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private bool _kafkaRead;
     /// <summary>messageIds of replayed batches found in Kafka already; null once those batches are delivered.</summary>
     private IReadOnlySet<RecordId>? _alreadyInKafka;
+    /// <summary>The newest replayed events, sought in Kafka under any spool until the read-back after recovery is done.</summary>
+    private Queue<RecordId>? _newestReplayed = new();
+    /// <summary>
+    /// How many of the newest replayed events the read-back after recovery seeks under other spools' headers. A copy
+    /// elsewhere comes from a request whose answer was lost (stored as the collector was killed and replayed by the load
+    /// balancer, or retried by its producer): the last seconds of writes, 2 s at 5 000 events/s. Bounded so that a
+    /// spool recovered with a million events keeps ~1 MB of ids, not all of them.
+    /// </summary>
+    private const int NewestReplayedSought = 10_000;
     private long _replayedThrough;
     private readonly List<IActorRef> _truncationWaiters = [];
     /// <summary>Events a spool taken over held when it was fenced: what its drain delivered.</summary>

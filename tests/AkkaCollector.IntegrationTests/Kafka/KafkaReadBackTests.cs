@@ -8,7 +8,7 @@ namespace AkkaCollector.IntegrationTests.Kafka;
 public sealed class KafkaReadBackTests
 {
     [Fact]
-    public async Task Should_find_the_records_of_one_spool_written_after_the_given_positions_and_no_others()
+    public async Task Should_find_the_records_of_one_spool_and_the_sought_ones_of_other_spools_written_after_the_given_positions()
     {
         var options = new KafkaOptions();
         await using var mock = await KafkaMockProcess.StartAsync(brokers: 1, partitions: 4, options.Topic);
@@ -16,14 +16,17 @@ public sealed class KafkaReadBackTests
         var readBack = new KafkaReadBack(options, mock.BootstrapServers, NullLogger<KafkaReadBack>.Instance);
         await PublishAsync(publisher, "spool-0", "before-1", "before-2", "before-3");
         await PublishAsync(publisher, "spool-1", "other-1", "other-2");
-        var ends = (await readBack.ReadAsync("spool-0", from: null, CancellationToken.None).WaitAsync(Timeout)).End;
+        var ends = (await readBack.ReadAsync("spool-0", from: null, NothingSought, CancellationToken.None).WaitAsync(Timeout)).End;
 
         var confirmed = await PublishAsync(publisher, "spool-0", "after-1", "after-2", "after-3", "after-4");
         await PublishAsync(publisher, "spool-1", "other-3");
-        var sinceEnds = await readBack.ReadAsync("spool-0", ends, CancellationToken.None).WaitAsync(Timeout);
-        var everything = await readBack.ReadAsync("spool-0", KafkaPositions.None, CancellationToken.None).WaitAsync(Timeout);
+        // Sought under other spools: one written before the positions, one after, and one never written.
+        var sought = new[] { "other-1", "other-3", "never-written" }.Select(id => new RecordId("write-key", id)).ToHashSet();
+        var sinceEnds = await readBack.ReadAsync("spool-0", ends, sought, CancellationToken.None).WaitAsync(Timeout);
+        var everything = await readBack.ReadAsync("spool-0", KafkaPositions.None, NothingSought, CancellationToken.None).WaitAsync(Timeout);
 
-        Assert.Equal(["after-1", "after-2", "after-3", "after-4"], sinceEnds.Records.Select(r => r.MessageId).Order());
+        Assert.Equal(["after-1", "after-2", "after-3", "after-4", "other-3"], sinceEnds.Records.Select(r => r.MessageId).Order());
+        Assert.Equal(1, sinceEnds.FromOtherSpools);
         Assert.All(sinceEnds.Records, r => Assert.Equal("write-key", r.WriteKey));
         Assert.Equal(5, sinceEnds.RecordsRead);
         Assert.Equal(["after-1", "after-2", "after-3", "after-4", "before-1", "before-2", "before-3"], everything.Records.Select(r => r.MessageId).Order());
@@ -33,6 +36,7 @@ public sealed class KafkaReadBackTests
     }
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static readonly IReadOnlySet<RecordId> NothingSought = new HashSet<RecordId>();
 
     private static async Task<KafkaPositions> PublishAsync(KafkaPublisher publisher, string spool, params string[] messageIds)
     {

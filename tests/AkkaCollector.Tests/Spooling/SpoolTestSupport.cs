@@ -32,8 +32,8 @@ internal sealed class RecordingPublisher(bool confirmAtOnce = false, RecordingTo
 
     public IReadOnlyList<string> PublishedIds => Published.SelectMany(p => p.Events).Select(e => e.MessageId).ToList();
 
-    public Task<KafkaReadBackResult> ReadAsync(string spool, KafkaPositions? from, CancellationToken cancellationToken) =>
-        Task.FromResult(Topic.Read(spool, from));
+    public Task<KafkaReadBackResult> ReadAsync(string spool, KafkaPositions? from, IReadOnlySet<RecordId> sought, CancellationToken cancellationToken) =>
+        Task.FromResult(Topic.Read(spool, from, sought));
 }
 
 /// <summary>The spool the specs run: partition 0 of one instance, in a journal nobody else shares.</summary>
@@ -81,14 +81,16 @@ internal sealed class RecordingTopic
         }
     }
 
-    public KafkaReadBackResult Read(string spool, KafkaPositions? from)
+    public KafkaReadBackResult Read(string spool, KafkaPositions? from, IReadOnlySet<RecordId> sought)
     {
         lock (_records)
         {
             var start = from is null ? _records.Count : from.Next.GetValueOrDefault(0);
             ReadsFrom.Enqueue(from is null ? null : start);
-            var ids = _records.Skip((int)start).Where(r => r.Spool == spool).Select(r => r.Id).ToHashSet();
-            return new KafkaReadBackResult(ids, KafkaPositions.Of([new(0, _records.Count)]), _records.Count - start);
+            var read = _records.Skip((int)start).ToList();
+            var ids = read.Where(r => r.Spool == spool).Select(r => r.Id).ToHashSet();
+            var fromOtherSpools = read.Where(r => r.Spool != spool && sought.Contains(r.Id)).Select(r => r.Id).Count(ids.Add);
+            return new KafkaReadBackResult(ids, fromOtherSpools, KafkaPositions.Of([new(0, _records.Count)]), _records.Count - start);
         }
     }
 }

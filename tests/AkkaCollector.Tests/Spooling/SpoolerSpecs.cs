@@ -420,6 +420,22 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_not_send_again_after_a_restart_what_another_spool_stored_from_a_replay_and_delivered_meanwhile()
+    {
+        var avoided = CollectorMetrics.RecoveryDuplicatesAvoided.Value;
+
+        // "b" and "c" were stored, and the collector killed before its answer left: the load balancer replayed the
+        // request on another collector, whose spool delivered both; "d" of another app only shares an id with one.
+        var after = RestartAfterDeliveringOnlyTheFirst(Request("a"), Request("b", "c", "d"), meanwhile: topic =>
+            topic.Append("spool-other-0", [Event("b"), Event("c"), Event("d") with { WriteKey = "other-app" }]));
+
+        AwaitAssert(() => Assert.Equal(["a", "b", "c", "d", "d"], after.Topic.MessageIds));
+        Assert.Equal(["d"], after.PublishedIds);
+        // "a" under this spool's own header (the journal's newest mark predates its confirmation), "b" and "c" under the other's.
+        Assert.Equal(3, CollectorMetrics.RecoveryDuplicatesAvoided.Value - avoided);
+    }
+
+    [Fact]
     public void Should_send_again_after_a_restart_what_kafka_had_not_confirmed()
     {
         var after = RestartAfterDeliveringOnlyTheFirst(Request("a"), Request("b"));
@@ -454,7 +470,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
     /// Kafka confirms the first of two requests, the spooler stops before the journal is truncated (as a kill -9 would
     /// leave it), and a new one starts on the same journal and topic; returns the new one's publisher, confirming at once.
     /// </summary>
-    private RecordingPublisher RestartAfterDeliveringOnlyTheFirst(Enqueue first, Enqueue second)
+    private RecordingPublisher RestartAfterDeliveringOnlyTheFirst(Enqueue first, Enqueue second, Action<RecordingTopic>? meanwhile = null)
     {
         var options = Options(o => o.TruncationInterval = TimeSpan.FromMinutes(10));
         var before = new RecordingPublisher();
@@ -463,6 +479,7 @@ public sealed class SpoolerSpecs : Akka.TestKit.Xunit2.TestKit
         Watch(spool);
         Sys.Stop(spool);
         ExpectTerminated(spool);
+        meanwhile?.Invoke(before.Topic);
 
         var after = new RecordingPublisher(confirmAtOnce: true, before.Topic);
         StartSpool(after, options);
