@@ -85,6 +85,8 @@ public static class RunReport
         md.AppendLine();
         md.AppendLine("| what | events |\n| --- | ---: |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| acked | {v.Acked} |\n| lost (acked, never in Kafka) | {v.Lost} |\n| duplicates in Kafka | {v.Duplicates} |");
+        foreach (var (origin, count) in v.DuplicatesByOrigin)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| duplicates: {Verdict.Describe(origin)} | {count} |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| not acked | {v.NotAcked} |\n| not acked but delivered | {v.DeliveredWithoutAck} |");
         foreach (var (cause, count) in v.NotAckedByCause)
             md.AppendLine(CultureInfo.InvariantCulture, $"| not acked: `{cause}` | {count} |");

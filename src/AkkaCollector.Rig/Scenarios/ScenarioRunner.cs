@@ -94,7 +94,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
             }
             if (balancerWatch is not null)
                 _loadBalancer = await LoadBalancerViewAsync(balancerWatch);
-            _verdict ??= _topology is null || _ledger is null ? null : Verdict.Compute(_ledger.Entries, _topology.TimesSeen);
+            _verdict ??= _topology is null || _ledger is null ? null : ComputeVerdict(_topology);
             acceptance = Acceptance.Compute(_ledger?.Entries ?? [], RefusalWindows());
             if (!acceptance.Enough)
                 Log($"[red]too little acked:[/] {Markup.Escape(acceptance.ToString())}");
@@ -182,7 +182,7 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
                 break;
             case "verify":
                 await StopTrafficAsync();
-                _verdict = Verdict.Compute(_ledger!.Entries, topology.TimesSeen);
+                _verdict = ComputeVerdict(topology);
                 console.Write(VerdictTable(_verdict));
                 break;
             default:
@@ -341,6 +341,9 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         Log($"report: {Markup.Escape(path)}");
     }
 
+    private Verdict ComputeVerdict(Topology topology) =>
+        Verdict.Compute(_ledger!.Entries, topology.TimesSeen) with { DuplicatesByOrigin = topology.ExtraCopiesByOrigin() };
+
     private void KillEverything(object? sender, EventArgs e) => _topology?.KillEverything();
 
     private void Log(string markup) => console.MarkupLine($"[grey]{_clock.Elapsed:mm\\:ss\\.f}[/] {markup}");
@@ -352,6 +355,8 @@ public sealed class ScenarioRunner(Scenario scenario, RunSettings settings, IAns
         table.AddRow("acked", $"{verdict.Acked}");
         table.AddRow(verdict.Lost == 0 ? "lost" : "[red]LOST[/]", verdict.Lost == 0 ? "0" : $"[red]{verdict.Lost}[/]");
         table.AddRow("duplicates in Kafka", $"{verdict.Duplicates}");
+        foreach (var (origin, count) in verdict.DuplicatesByOrigin)
+            table.AddRow($"  {Markup.Escape(Verdict.Describe(origin))}", $"{count}");
         table.AddRow("not acked", $"{verdict.NotAcked}");
         foreach (var (cause, count) in verdict.NotAckedByCause)
             table.AddRow($"  {Markup.Escape(cause)}", $"{count}");

@@ -57,6 +57,10 @@ public sealed class Topology : IAsyncDisposable
     /// <summary>How many copies of <paramref name="messageId"/> every zone's topic holds together.</summary>
     public int TimesSeen(string messageId) => _zones.Sum(z => z.Audit.TimesSeen(messageId));
 
+    /// <summary>Every zone's extra copies by where they came from.</summary>
+    public IReadOnlyDictionary<CopyOrigin, int> ExtraCopiesByOrigin() =>
+        _zones.SelectMany(z => z.Audit.ExtraCopiesByOrigin()).GroupBy(origin => origin.Key).ToDictionary(origin => origin.Key, origin => origin.Sum(o => o.Value));
+
     /// <summary>Starts Redis (if asked), every zone's Kafka mock, proxies and audit, then every collector; on failure stops what it started.</summary>
     public static async Task<Topology> StartAsync(Scenario scenario, string runDirectory, Action<string> log, CancellationToken cancellationToken)
     {

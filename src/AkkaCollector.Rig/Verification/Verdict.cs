@@ -1,3 +1,5 @@
+using AkkaCollector.Testing.Kafka;
+
 namespace AkkaCollector.Rig.Verification;
 
 /// <summary>
@@ -16,6 +18,21 @@ public sealed record Verdict(
     int DeliveredWithoutAck, IReadOnlyList<string> LostSample)
 {
     private const int SampleSize = 20;
+
+    /// <summary>
+    /// The topic's extra copies (of any record, the ledger's or not) by where they came from; empty when there were none
+    /// or too many to tell apart.
+    /// </summary>
+    public IReadOnlyDictionary<CopyOrigin, int> DuplicatesByOrigin { get; init; } = new Dictionary<CopyOrigin, int>();
+
+    /// <summary>What an origin means, for the verdict's table.</summary>
+    public static string Describe(CopyOrigin origin) => origin switch
+    {
+        CopyOrigin.StoredByTwoSpools => "stored by two spools (a replay or retry that reached another collector)",
+        CopyOrigin.SentAgainByOneSpool => "sent again by the spool that sent the first",
+        CopyOrigin.WrittenTwiceByTheMock => "appended twice by the Kafka mock (a Produce it could not answer)",
+        _ => origin.ToString(),
+    };
 
     /// <summary>The run's last line, exactly as scripts and CI read it.</summary>
     public string Line => $"lost={Lost} duplicates={Duplicates} acked={Acked}";

@@ -3,11 +3,26 @@ using Confluent.Kafka;
 
 namespace AkkaCollector.Testing.Kafka;
 
-/// <summary>A copy of a record beyond the first (<see cref="Copy"/> 2 for the second): where the first copy is, and where this one.</summary>
-public sealed record ExtraCopy(string MessageId, int FirstPartition, long FirstOffset, int Copy, int Partition, long Offset)
+/// <summary>
+/// A copy of a record beyond the first (<see cref="Copy"/> 2 for the second): where the first copy is and which spool
+/// sent it, and the same for this one (a spool is the record's <c>spool</c> header, null without one).
+/// </summary>
+public sealed record ExtraCopy(string MessageId, int FirstPartition, long FirstOffset, string? FirstSpool, int Copy, int Partition, long Offset, string? Spool)
 {
     /// <inheritdoc />
-    public override string ToString() => $"{MessageId}: first at partition {FirstPartition} offset {FirstOffset}, copy {Copy} at partition {Partition} offset {Offset}";
+    public override string ToString() =>
+        $"{MessageId}: first at partition {FirstPartition} offset {FirstOffset} from {FirstSpool ?? "no spool"}, copy {Copy} at partition {Partition} offset {Offset} from {Spool ?? "no spool"}";
+}
+
+/// <summary>Where an extra copy in the topic came from, as far as the topic itself can tell.</summary>
+public enum CopyOrigin
+{
+    /// <summary>Part of a run of records the mock cluster appended twice (<see cref="TopicAudit.ExtraCopiesBesidesRunsWrittenTwice"/>).</summary>
+    WrittenTwiceByTheMock,
+    /// <summary>The spool that sent the first copy sent it again.</summary>
+    SentAgainByOneSpool,
+    /// <summary>Two spools each stored the event (a load balancer's replay or a producer's retry that reached another collector) and each delivered it.</summary>
+    StoredByTwoSpools,
 }
 
 /// <summary>One record as the audit read it: its <c>messageId</c> (null without one), its headers (the last value of each, UTF-8) and its value.</summary>
@@ -24,10 +39,15 @@ public sealed class TopicAudit : IAsyncDisposable
     /// <summary>Header carrying the record's identity, UTF-8.</summary>
     public const string MessageIdHeader = "messageId";
 
+    /// <summary>Header naming the spool (the collector's journal) that delivered the record, UTF-8.</summary>
+    public const string SpoolHeader = "spool";
+
     private readonly object _gate = new();
     /// <summary>Per message id: how many copies, and where the first one is (to say where a second copy landed beside it).</summary>
     private readonly Dictionary<string, Seen> _seen = new(StringComparer.Ordinal);
     private readonly List<ExtraCopy> _extraCopies = [];
+    /// <summary>One string per spool name, so that remembering each id's spool costs a reference.</summary>
+    private readonly Dictionary<string, string> _spools = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reading;
     private readonly Action<AuditedRecord>? _inspect;
@@ -144,6 +164,23 @@ public sealed class TopicAudit : IAsyncDisposable
             .SelectMany(partition => partition).ToList();
     }
 
+    /// <summary>How many extra copies came from each <see cref="CopyOrigin"/>; empty when more copies were made than kept (then they cannot be told apart).</summary>
+    public IReadOnlyDictionary<CopyOrigin, int> ExtraCopiesByOrigin()
+    {
+        List<ExtraCopy> copies;
+        lock (_gate)
+        {
+            copies = _extraCopies.ToList();
+            if (copies.Count < _duplicates)
+                return new Dictionary<CopyOrigin, int>();
+        }
+        var besidesRuns = ExtraCopiesBesidesRunsWrittenTwice().ToHashSet();
+        return copies.GroupBy(copy => !besidesRuns.Contains(copy) ? CopyOrigin.WrittenTwiceByTheMock
+                : copy.Spool == copy.FirstSpool ? CopyOrigin.SentAgainByOneSpool
+                : CopyOrigin.StoredByTwoSpools)
+            .ToDictionary(origin => origin.Key, origin => origin.Count());
+    }
+
     /// <summary>First copies at offsets f .. f+n-1 of one partition, and their second copies at f+n .. f+2n-1, in the same order.</summary>
     private static bool IsRunWrittenTwice(List<ExtraCopy> copies) =>
         copies.Select((copy, i) => copy.Copy == 2 && copy.FirstPartition == copy.Partition && copy.FirstOffset == copies[0].FirstOffset + i &&
@@ -241,18 +278,20 @@ public sealed class TopicAudit : IAsyncDisposable
             return;
         }
 
+        var spoolName = headers!.TryGetLastBytes(SpoolHeader, out var spoolBytes) ? Encoding.UTF8.GetString(spoolBytes) : null;
         lock (_gate)
         {
             var (partition, offset) = (consumed.Partition.Value, consumed.Offset.Value);
-            var seen = _seen.TryGetValue(id, out var before) ? before with { Times = before.Times + 1 } : new Seen(1, partition, offset);
+            var spool = spoolName is null ? null : _spools.TryGetValue(spoolName, out var known) ? known : _spools[spoolName] = spoolName;
+            var seen = _seen.TryGetValue(id, out var before) ? before with { Times = before.Times + 1 } : new Seen(1, partition, offset, spool);
             _seen[id] = seen;
             if (seen.Times == 1)
                 return;
             Interlocked.Increment(ref _duplicates);
             if (_extraCopies.Count < ExtraCopiesKept)
-                _extraCopies.Add(new ExtraCopy(id, seen.Partition, seen.Offset, seen.Times, partition, offset));
+                _extraCopies.Add(new ExtraCopy(id, seen.Partition, seen.Offset, seen.Spool, seen.Times, partition, offset, spool));
         }
     }
 
-    private readonly record struct Seen(int Times, int Partition, long Offset);
+    private readonly record struct Seen(int Times, int Partition, long Offset, string? Spool);
 }

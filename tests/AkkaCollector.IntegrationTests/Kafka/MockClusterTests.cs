@@ -54,13 +54,16 @@ public sealed class MockClusterTests
         Assert.Equal(0, audit.Duplicates);
     }
 
-    [Fact]
-    public async Task Should_have_the_audit_say_where_both_copies_of_a_record_written_twice_landed()
+    [Theory]
+    [InlineData("spool-a-0", "spool-b-0", CopyOrigin.StoredByTwoSpools)]
+    [InlineData("spool-a-0", "spool-a-0", CopyOrigin.SentAgainByOneSpool)]
+    public async Task Should_have_the_audit_say_where_both_copies_of_a_record_written_twice_landed_and_which_spools_sent_them(
+        string firstSpool, string secondSpool, CopyOrigin origin)
     {
         using var cluster = MockCluster.Start(brokers: 1, Topic, partitions: 1);
         await using var audit = TopicAudit.Start(cluster.BootstrapServers, Topic);
-        using var first = new NumberedProducer(cluster.BootstrapServers, Topic);
-        using var second = new NumberedProducer(cluster.BootstrapServers, Topic);
+        using var first = new NumberedProducer(cluster.BootstrapServers, Topic, spool: firstSpool);
+        using var second = new NumberedProducer(cluster.BootstrapServers, Topic, spool: secondSpool);
 
         // Two producers number their records alike: the second one's three are second copies of the first one's.
         first.Produce(10);
@@ -71,10 +74,12 @@ public sealed class MockClusterTests
         Assert.True(await audit.WaitUntilAsync(a => a.Records == 13, Patience), audit.ToString());
         Assert.Equal(3, audit.Duplicates);
         Assert.Equal(
-            Enumerable.Range(0, 3).Select(n => $"{NumberedProducer.IdOf(n)}: first at partition 0 offset {n}, copy 2 at partition 0 offset {10 + n}"),
+            Enumerable.Range(0, 3).Select(n =>
+                $"{NumberedProducer.IdOf(n)}: first at partition 0 offset {n} from {firstSpool}, copy 2 at partition 0 offset {10 + n} from {secondSpool}"),
             audit.ExtraCopies.Select(copy => copy.ToString()));
         // A request appended again would have put these copies at offsets 3-5: at 10-12 they are records sent again.
         Assert.Equal(audit.ExtraCopies, audit.ExtraCopiesBesidesRunsWrittenTwice());
+        Assert.Equal(new Dictionary<CopyOrigin, int> { [origin] = 3 }, audit.ExtraCopiesByOrigin());
     }
 
     [Fact]
@@ -109,6 +114,7 @@ public sealed class MockClusterTests
         // would have acknowledged the retry without writing it twice.
         Assert.InRange(audit.Duplicates, 1, 50);
         Assert.Empty(audit.ExtraCopiesBesidesRunsWrittenTwice());
+        Assert.Equal(new Dictionary<CopyOrigin, int> { [CopyOrigin.WrittenTwiceByTheMock] = audit.Duplicates }, audit.ExtraCopiesByOrigin());
     }
 
     [Fact]

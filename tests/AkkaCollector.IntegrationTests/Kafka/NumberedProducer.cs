@@ -5,19 +5,24 @@ using Confluent.Kafka;
 
 namespace AkkaCollector.IntegrationTests.Kafka;
 
-/// <summary>An idempotent acks=all producer writing records numbered m-0, m-1, ... in a messageId header, counting delivery reports.</summary>
+/// <summary>
+/// An idempotent acks=all producer writing records numbered m-0, m-1, ... in a messageId header (and, given one, the
+/// spool header a collector's records carry), counting delivery reports.
+/// </summary>
 internal sealed class NumberedProducer : IDisposable
 {
     private readonly IProducer<Null, byte[]> _producer;
     private readonly string _topic;
     private readonly byte[] _value = new byte[300];
+    private readonly byte[]? _spool;
     private readonly ConcurrentQueue<ErrorCode> _failures = new();
     private int _next;
     private int _delivered;
 
-    internal NumberedProducer(string bootstrapServers, string topic, int messageTimeoutMs = 30_000)
+    internal NumberedProducer(string bootstrapServers, string topic, int messageTimeoutMs = 30_000, string? spool = null)
     {
         _topic = topic;
+        _spool = spool is null ? null : Encoding.UTF8.GetBytes(spool);
         _producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
         {
             BootstrapServers = bootstrapServers,
@@ -51,11 +56,13 @@ internal sealed class NumberedProducer : IDisposable
 
     public void Dispose() => _producer.Dispose();
 
-    private Message<Null, byte[]> Next() => new()
+    private Message<Null, byte[]> Next()
     {
-        Value = _value,
-        Headers = new Headers { { TopicAudit.MessageIdHeader, Encoding.UTF8.GetBytes(IdOf(Interlocked.Increment(ref _next) - 1)) } },
-    };
+        var headers = new Headers { { TopicAudit.MessageIdHeader, Encoding.UTF8.GetBytes(IdOf(Interlocked.Increment(ref _next) - 1)) } };
+        if (_spool is not null)
+            headers.Add(TopicAudit.SpoolHeader, _spool);
+        return new Message<Null, byte[]> { Value = _value, Headers = headers };
+    }
 
     private void OnDelivery(DeliveryReport<Null, byte[]> report)
     {

@@ -7,6 +7,7 @@ using AkkaCollector.Rig.Traffic;
 using AkkaCollector.Rig.Verification;
 using AkkaCollector.Shutdown;
 using AkkaCollector.Testing.Deploy;
+using AkkaCollector.Testing.Kafka;
 using AkkaCollector.Testing.Processes;
 using AkkaCollector.Testing.Repository;
 
@@ -41,7 +42,10 @@ public sealed class RigOutputTests : IDisposable
     public void Should_report_the_lb_figures_the_retries_and_the_alerts_by_collector_name_with_a_chart_of_each_collectors_state()
     {
         var scenario = Scenario.Load(ScenarioVerb.Resolve("az-outage"));
-        var verdict = new Verdict(Acked: 5000, Lost: 0, Duplicates: 10, NotAcked: 0, new Dictionary<string, int>(), 0, []);
+        var verdict = new Verdict(Acked: 5000, Lost: 0, Duplicates: 10, NotAcked: 0, new Dictionary<string, int>(), 0, [])
+        {
+            DuplicatesByOrigin = new Dictionary<CopyOrigin, int> { [CopyOrigin.StoredByTwoSpools] = 8, [CopyOrigin.WrittenTwiceByTheMock] = 2 },
+        };
         var alert = (string name, string state, string label, string value) =>
             new AlertSeen(name, state, new Dictionary<string, string> { ["alertname"] = name, ["alertstate"] = state, [label] = value });
         var view = new LoadBalancerView(
@@ -55,6 +59,9 @@ public sealed class RigOutputTests : IDisposable
             [], [], [], [], TrafficStartedAt: 0, EndedAt: 40, LoadBalancer: view)));
 
         Assert.Contains("`lb: 5xx=0 marked_down=1 not_answered=0`", report, StringComparison.Ordinal);
+        Assert.Contains("| duplicates in Kafka | 10 |", report, StringComparison.Ordinal);
+        Assert.Contains("| duplicates: stored by two spools (a replay or retry that reached another collector) | 8 |", report, StringComparison.Ordinal);
+        Assert.Contains("| duplicates: appended twice by the Kafka mock (a Produce it could not answer) | 2 |", report, StringComparison.Ordinal);
         Assert.Contains("| requests HAProxy retried | 34 |", report, StringComparison.Ordinal);
         Assert.Contains("Marked down: b1 at 12.0 s.", report, StringComparison.Ordinal);
         Assert.Contains("Alerts that fired (docker/prometheus/alerts.yml): **CollectorReadinessFlapping (b1)**.", report, StringComparison.Ordinal);
