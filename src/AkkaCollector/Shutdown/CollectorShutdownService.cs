@@ -84,8 +84,12 @@ public sealed class CollectorShutdownService(
         return Task.CompletedTask;
     }
 
-    /// <summary>The host is stopping (SIGTERM, SIGINT, or StopApplication): run every phase now, server still up.</summary>
-    public Task StoppingAsync(CancellationToken cancellationToken) => RunAsync(HostStoppingReason.Instance);
+    /// <summary>
+    /// The host is stopping (SIGTERM, SIGINT, or StopApplication), or stops what started of a start that failed: run
+    /// every phase now, server still up. A stop asked for during the start runs after it, so before it only a failure stops.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) =>
+        RunAsync(lifetime.ApplicationStarted.IsCancellationRequested ? HostStoppingReason.Instance : StartFailedReason.Instance);
 
     /// <summary>Nothing left: the phases already ran in <see cref="StoppingAsync"/>.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -170,4 +174,21 @@ public sealed class HostStoppingReason : CoordinatedShutdown.Reason
 
     /// <inheritdoc />
     public override string ToString() => "host stopping: SIGTERM, SIGINT or StopApplication";
+}
+
+/// <summary>The host stops what started of a start that failed (<c>StartFailure</c>); the cause is on stderr and in the log above.</summary>
+public sealed class StartFailedReason : CoordinatedShutdown.Reason
+{
+    /// <summary>The one instance.</summary>
+    public static readonly StartFailedReason Instance = new();
+
+    private StartFailedReason()
+    {
+    }
+
+    /// <summary>Not the process's: Program exits with the code the failure maps to (exit-clr is off).</summary>
+    public override int ExitCode => 1;
+
+    /// <inheritdoc />
+    public override string ToString() => "the start failed";
 }

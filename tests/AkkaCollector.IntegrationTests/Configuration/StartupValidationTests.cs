@@ -77,9 +77,9 @@ public sealed class StartupValidationTests : IDisposable
             "--urls", "https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={missingCertificate}", $"--Spool:Path={_spoolFolder}");
 
         Assert.Equal($"Cannot start: Could not find file '{missingCertificate}'.", stderr);
-        Assert.Contains(log, line => line.Contains("no drain-delay, the collector never finished starting", StringComparison.Ordinal));
+        Assert.Contains(log, line => line.Contains("(the start failed): no drain-delay, the collector never finished starting", StringComparison.Ordinal));
         Assert.Contains(log, line => line.Contains("Kafka flush complete", StringComparison.Ordinal));
-        Assert.Contains(log, line => line.Contains("Shutdown complete in", StringComparison.Ordinal));
+        Assert.Contains(log, line => line.Contains("Shutdown complete in", StringComparison.Ordinal) && line.Contains("(the start failed)", StringComparison.Ordinal));
         Assert.DoesNotContain(log, line => line.Contains("failed in phase", StringComparison.Ordinal));
     }
 
