@@ -61,8 +61,9 @@ public sealed partial class SpoolerActor
         {
             // Replayed batches keep the recovered positions: a second crash must still look back to where they may be.
             _alreadyInKafka = result.Records;
-            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} events of the {4} replayed are there already ({5} sent by another spool) and are not sent again",
-                _spool, result.RecordsRead, _kafkaNow, result.Records.Count, _window.BacklogEvents, result.FromOtherSpools);
+            // The backlog may have grown since recovery (requests are stored meanwhile): the count is the records found.
+            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} under this spool's header and {4} of its replayed events under another's (a replay or a retry another collector stored) are there already; none of them is sent again",
+                _spool, result.RecordsRead, _kafkaNow, result.Records.Count - result.FromOtherSpools, result.FromOtherSpools);
         }
         else
         {

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using AkkaCollector.IntegrationTests.Spooling;
 using AkkaCollector.Testing.Processes;
 using Xunit.Abstractions;
 
@@ -8,13 +9,16 @@ namespace AkkaCollector.IntegrationTests.Durability;
 /// <summary>
 /// A collector killed between its journal write and its answer has stored a request the load balancer then replays on
 /// another collector (HAProxy's <c>retry-on empty-response</c>), whose spool stores and delivers it too. Both copies are
-/// the same events: the killed collector's spool, delivered after its restart, leaves out what the other one delivered.
-/// Real processes under their own instance ids, as a deployment names them, so the two copies carry different spool headers.
+/// the same events: the killed collector's spool, delivered after its restart or by the survivor that takes it over,
+/// leaves out what the other one delivered. Real processes under their own instance ids, as a deployment names them, so
+/// the two copies carry different spool headers.
 /// </summary>
-public sealed class ReplayOnAnotherCollectorTests(ITestOutputHelper output)
+/// <remarks>One class: its tests run one after the other, not beside each other on a 2-core runner.</remarks>
+public sealed class ReplayOnAnotherCollectorTests(PostgresServerFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresServerFixture>
 {
     private const string User = "replayed-user";
     private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(60);
+    private static readonly string[] Replayed = Enumerable.Range(1, 10).Select(n => $"replayed-{n}").ToArray();
 
     [Fact]
     public async Task Should_hold_one_copy_of_a_request_a_collector_stored_before_kill_9_and_another_stored_from_the_replay()
@@ -23,15 +27,14 @@ public sealed class ReplayOnAnotherCollectorTests(ITestOutputHelper output)
         using var b = await CollectorProcess.StartAsync(rig.Kafka.BootstrapServers, InstanceId("b"));
         var a = rig.Collector;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var replayed = Enumerable.Range(1, 10).Select(n => $"replayed-{n}").ToArray();
 
         // Kafka is down, so a's copy stays in its spool: a's Kafka client loses it with the process.
         await rig.SetAllBrokersDownAsync();
-        Assert.Equal(200, await PostAsync(http, a, replayed));
+        Assert.Equal(200, await PostAsync(http, a, Replayed));
         Assert.True(a.Kill());
         await rig.SetAllBrokersUpAsync();
-        Assert.Equal(200, await PostAsync(http, b, replayed));
-        Assert.True(await rig.Audit.WaitUntilAsync(audit => replayed.All(audit.Contains), DeliveryTimeout), $"b's copy never reached the topic: {rig.Audit}");
+        Assert.Equal(200, await PostAsync(http, b, Replayed));
+        Assert.True(await rig.Audit.WaitUntilAsync(audit => Replayed.All(audit.Contains), DeliveryTimeout), $"b's copy never reached the topic: {rig.Audit}");
 
         await a.RestartAsync();
         // One user: one spooler and one Kafka partition, in journal order. Once this event is in the topic, the replayed
@@ -40,10 +43,39 @@ public sealed class ReplayOnAnotherCollectorTests(ITestOutputHelper output)
         Assert.True(await rig.Audit.WaitUntilAsync(audit => audit.Contains("after-restart"), DeliveryTimeout), $"a's next event never reached the topic: {rig.Audit}");
 
         output.WriteLine($"topic: {rig.Audit}");
-        output.WriteLine(a.Current.Output.Split('\n').FirstOrDefault(line => line.Contains("are there already", StringComparison.Ordinal)) ?? "(no read-back line)");
-        Assert.All(replayed, id => Assert.Equal(1, rig.Audit.TimesSeen(id)));
+        var readBack = a.Current.Output.Split('\n').FirstOrDefault(line => line.Contains("are there already", StringComparison.Ordinal)) ?? "(no read-back line)";
+        output.WriteLine(readBack);
+        Assert.All(Replayed, id => Assert.Equal(1, rig.Audit.TimesSeen(id)));
         Assert.Equal(0, rig.Audit.Duplicates);
-        Assert.Equal(replayed.Length, await a.MetricAsync("collector_recovery_duplicates_avoided_total"));
+        Assert.Equal(Replayed.Length, await a.MetricAsync("collector_recovery_duplicates_avoided_total"));
+        Assert.Contains($"0 under this spool's header and {Replayed.Length} of its replayed events under another's", readBack, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_hold_one_copy_when_the_survivor_that_stored_the_replay_takes_the_killed_collectors_spool_over()
+    {
+        await using var spool = await SharedSpool.StartAsync(postgres.Instance, "replay_takeover");
+        var a = await spool.StartCollectorAsync("a");
+        var b = await spool.StartCollectorAsync("b");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        await spool.SetKafkaDownAsync();
+        Assert.Equal(200, await PostAsync(http, a, Replayed));
+        Assert.True(a.Kill());
+        await spool.SetKafkaUpAsync();
+        Assert.Equal(200, await PostAsync(http, b, Replayed));
+        Assert.True(await spool.Audit.WaitUntilAsync(audit => Replayed.All(audit.Contains), DeliveryTimeout), $"b's copy never reached the topic: {spool.Audit}");
+
+        // a never comes back: b takes its spool over once its lock is free, delivers what it holds, and lets it go.
+        await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("letting it go", StringComparison.Ordinal),
+            SharedSpool.TakeoverAfter * 3 + DeliveryTimeout);
+        Assert.True(await spool.Audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {spool.Audit}");
+
+        output.WriteLine($"topic: {spool.Audit}");
+        output.WriteLine(string.Join('\n', b.Current.Lines.Select(l => l.Text).Where(l => l.Contains("spool-a-", StringComparison.Ordinal))));
+        Assert.All(Replayed, id => Assert.Equal(1, spool.Audit.TimesSeen(id)));
+        Assert.Equal(0, spool.Audit.Duplicates);
+        Assert.Equal(Replayed.Length, await b.MetricAsync("collector_recovery_duplicates_avoided_total"));
     }
 
     private static Dictionary<string, string> InstanceId(string name) => new() { ["Collector__InstanceId"] = name };
