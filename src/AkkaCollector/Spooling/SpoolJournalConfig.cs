@@ -79,13 +79,25 @@ public static class SpoolJournalConfig
     /// WAL lets readers (recovery, spilled-batch reads) run beside the writer, and a commit costs one append to
     /// the log. It is a property of the database file, so setting it once before the journal opens is enough.
     /// </summary>
+    /// <remarks>
+    /// The first place the journal's file is opened: a file that is not a SQLite database (or is damaged) fails here,
+    /// named, instead of with SQLite's message alone ("file is not a database": which file?).
+    /// </remarks>
     private static void PrepareSqlite(string connectionString)
     {
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        command.ExecuteNonQuery();
+        try
+        {
+            using var connection = new SqliteConnection(connectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode=WAL;";
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException error)
+        {
+            throw new InvalidOperationException(
+                $"The spool's journal '{new SqliteConnectionStringBuilder(connectionString).DataSource}' cannot be opened: {error.Message}", error);
+        }
     }
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";

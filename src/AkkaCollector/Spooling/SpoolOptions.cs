@@ -161,6 +161,8 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
             failures.Add($"Spool:Path = '{options.Path}': {problem}");
         if (!string.IsNullOrWhiteSpace(options.ConnectionString) && ConnectionStringProblem(options.Provider, options.ConnectionString) is { } malformed)
             failures.Add($"Spool:ConnectionString is not a {options.Provider} connection string: {malformed}");
+        else if (options is { Provider: "sqlite", ConnectionString: { } sqlite } && JournalFileOf(sqlite) is { } file && FileProblem(file) is { } unwritable)
+            failures.Add($"Spool:ConnectionString names the journal '{file}': {unwritable}");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -188,13 +190,34 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
     {
         if (File.Exists(folder))
             return "is a file; name a folder for the journal (created when missing)";
+        return WriteProblem(folder, Path.Combine(folder, SpoolJournalConfig.SqliteFileName), createFolder: true);
+    }
+
+    /// <summary>
+    /// Why SQLite cannot open or create the journal <paramref name="file"/> a connection string names, or null. SQLite
+    /// creates the file but not its folder, which is left as the operator made it (not created, unlike Spool:Path's).
+    /// </summary>
+    private static string? FileProblem(string file)
+    {
+        if (Directory.Exists(file))
+            return "is a folder; name the journal's file";
+        var folder = Path.GetDirectoryName(file)!;
+        if (!Directory.Exists(folder))
+            return $"its folder '{folder}' does not exist (SQLite creates the file, not its folder)";
+        return WriteProblem(folder, file, createFolder: false);
+    }
+
+    // One file created and removed in the folder (SQLite writes its -wal and -shm files there), and the journal, if it
+    // exists already, opened for writing.
+    private static string? WriteProblem(string folder, string journal, bool createFolder)
+    {
         try
         {
-            Directory.CreateDirectory(folder);
+            if (createFolder)
+                Directory.CreateDirectory(folder);
             using (File.Create(Path.Combine(folder, $".write-check-{Environment.ProcessId}"), 1, FileOptions.DeleteOnClose))
             {
             }
-            var journal = Path.Combine(folder, SpoolJournalConfig.SqliteFileName);
             if (File.Exists(journal))
                 File.Open(journal, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite).Dispose();
             return null;
@@ -203,5 +226,15 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
         {
             return $"the journal cannot be written there: {error.Message}";
         }
+    }
+
+    /// <summary>The full path of the file a SQLite connection string opens; null for an in-memory or temporary database.</summary>
+    private static string? JournalFileOf(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        var source = builder.DataSource;
+        if (builder.Mode == SqliteOpenMode.Memory || source.Length == 0 || source == ":memory:" || source.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            return null;
+        return Path.GetFullPath(source);
     }
 }

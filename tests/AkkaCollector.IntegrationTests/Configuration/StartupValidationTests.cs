@@ -102,13 +102,25 @@ public sealed class StartupValidationTests : IDisposable
     }
 
     [Fact]
-    public async Task Should_exit_70_with_one_line_when_the_actor_system_cannot_be_built()
+    public async Task Should_exit_70_with_one_line_naming_the_journal_when_it_is_not_a_database_and_the_actor_system_cannot_be_built()
     {
         // The journal opens while the host builds the actor system, before it has a hosted service it could stop.
-        var (stderr, _) = await RefusedAsync(StartFailure.ExitCode,
+        var journal = Path.Combine(_spoolFolder, "spool.db");
+        await File.WriteAllTextAsync(journal, new string('x', 8192));
+
+        var (stderr, _) = await RefusedAsync(StartFailure.ExitCode, "--urls", "http://127.0.0.1:0", $"--Spool:Path={_spoolFolder}");
+
+        Assert.Equal($"Cannot start: The spool's journal '{journal}' cannot be opened: SQLite Error 26: 'file is not a database'.", stderr);
+    }
+
+    [Fact]
+    public async Task Should_exit_78_naming_the_setting_when_a_sqlite_connection_strings_folder_does_not_exist()
+    {
+        var (stderr, _) = await RefusedAsync(ConfigurationValidation.InvalidConfigurationExitCode,
             "--urls", "http://127.0.0.1:0", "--Spool:ConnectionString=Data Source=/proc/akkacollector/spool.db");
 
-        Assert.Equal("Cannot start: SQLite Error 14: 'unable to open database file'.", stderr);
+        Assert.Equal("Invalid configuration: Spool:ConnectionString names the journal '/proc/akkacollector/spool.db': " +
+                     "its folder '/proc/akkacollector' does not exist (SQLite creates the file, not its folder)", stderr);
     }
 
     [Fact]

@@ -95,6 +95,21 @@ public sealed class SettingsCheckTests
     });
 
     [Fact]
+    public void Should_refuse_a_sqlite_connection_string_whose_journal_sqlite_cannot_create() => InTempFolder(folder =>
+    {
+        var missing = Path.Combine(folder, "missing", "spool.db");
+
+        Assert.Equal($"Spool:ConnectionString names the journal '{missing}': its folder '{Path.Combine(folder, "missing")}' does not exist (SQLite creates the file, not its folder)",
+            FailuresAtStart(new() { ["Spool:ConnectionString"] = $"Data Source={missing}" }).Single());
+        Assert.Equal($"Spool:ConnectionString names the journal '{folder}': is a folder; name the journal's file",
+            FailuresAtStart(new() { ["Spool:ConnectionString"] = $"Data Source={folder}" }).Single());
+        // A file SQLite can create in a folder that exists, and a database in memory, are fine; neither check leaves a file.
+        Assert.Empty(FailuresAtStart(new() { ["Spool:ConnectionString"] = $"Data Source={Path.Combine(folder, "spool.db")}" }));
+        Assert.Empty(FailuresAtStart(new() { ["Spool:ConnectionString"] = "Data Source=:memory:" }));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+    });
+
+    [Fact]
     public void Should_refuse_a_mistyped_postgresql_connection_string_without_repeating_its_password()
     {
         var failure = FailuresAtStart(new() { ["Spool:Provider"] = "postgresql", ["Spool:ConnectionString"] = "Host=db;Passwrd=s3cret" }).Single();
