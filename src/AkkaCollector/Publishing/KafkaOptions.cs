@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 
 namespace AkkaCollector.Publishing;
 
@@ -7,7 +10,12 @@ public sealed class KafkaOptions
 {
     public const string Section = "Kafka";
 
-    /// <summary>Kafka bootstrap servers. Empty: the collector starts librdkafka's mock cluster in process (events live in memory only).</summary>
+    /// <summary>
+    /// Kafka bootstrap servers: host:port entries separated by commas, as librdkafka reads them (a host without a port
+    /// means 9092; a <c>[v6]</c> address and a <c>protocol://</c> prefix are allowed). Checked at start: a list librdkafka
+    /// cannot use would look like a Kafka outage, every event spooled until the spool fills. Empty: the collector starts
+    /// librdkafka's mock cluster in process (events live in memory only).
+    /// </summary>
     public string? BootstrapServers { get; set; }
 
     /// <summary>
@@ -41,4 +49,26 @@ public sealed class KafkaOptions
     /// <summary>Compression of record batches: none, gzip, snappy, lz4, zstd.</summary>
     [RegularExpression("^(none|gzip|snappy|lz4|zstd)$", ErrorMessage = "must be one of none, gzip, snappy, lz4, zstd")]
     public string Compression { get; set; } = "lz4";
+}
+
+/// <summary>Refuses to start with bootstrap servers librdkafka could never connect to, naming the entry.</summary>
+internal sealed partial class KafkaOptionsValidator : IValidateOptions<KafkaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KafkaOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.BootstrapServers))
+            return ValidateOptionsResult.Success;
+        var failures = options.BootstrapServers.Split(',', StringSplitOptions.TrimEntries)
+            .Where(entry => !IsBroker(entry))
+            .Select(entry => $"Kafka:BootstrapServers = '{options.BootstrapServers}': '{entry}' is not a broker's host:port (port 1-65535), separated from the next by a comma")
+            .ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool IsBroker(string entry) =>
+        Broker().Match(entry) is { Success: true } broker
+        && (!broker.Groups["port"].Success || int.Parse(broker.Groups["port"].Value, CultureInfo.InvariantCulture) is >= 1 and <= 65535);
+
+    [GeneratedRegex(@"^(?:[A-Za-z_]+://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?::(?<port>[0-9]{1,5}))?$")]
+    private static partial Regex Broker();
 }

@@ -10,6 +10,7 @@ public static class PublishingHosting
     public static IServiceCollection AddCollectorPublishing(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddValidatedOptions<KafkaOptions>(configuration, KafkaOptions.Section);
+        services.AddSingleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>();
         services.AddSingleton<KafkaConnection>();
         services.AddSingleton(sp => new KafkaPublisher(
             sp.GetRequiredService<IOptions<KafkaOptions>>().Value,

@@ -44,6 +44,8 @@ public sealed class SettingsCheckTests
     [InlineData("Kafka:Topic", "page views", "Kafka:Topic = 'page views': not a Kafka topic name")]
     [InlineData("Kafka:Topic", "..", "Kafka:Topic = '..': not a Kafka topic name")]
     [InlineData("Kafka:MockPort", "70000", "Kafka:MockPort = '70000'")]
+    [InlineData("Kafka:BootstrapServers", "kafka-1:90922", "Kafka:BootstrapServers = 'kafka-1:90922': 'kafka-1:90922' is not a broker's host:port")]
+    [InlineData("Kafka:BootstrapServers", "kafka-1:9092;kafka-2:9092", "Kafka:BootstrapServers = 'kafka-1:9092;kafka-2:9092': 'kafka-1:9092;kafka-2:9092' is not")]
     [InlineData("Ingress:MaxBatchEvents", "0", "Ingress:MaxBatchEvents must be positive")]
     [InlineData("Ingress:TrustedProxies:0", "10.0.0.0/99", "Ingress:TrustedProxies")]
     [InlineData("RateLimit:PerClientIp:Burst", "0", "RateLimit:PerClientIp needs")]
@@ -93,6 +95,14 @@ public sealed class SettingsCheckTests
         Assert.StartsWith($"Spool:Path = '{file}/journal': the journal cannot be written there",
             FailuresAtStart(new() { ["Spool:Path"] = $"{file}/journal" }).Single(), StringComparison.Ordinal);
     });
+
+    [Theory]
+    [InlineData("kafka-1:9092,kafka-2:9092, kafka-3:9092")]
+    [InlineData("kafka-1")]
+    [InlineData("10.0.0.5:9092,[fd00::5]:9092")]
+    [InlineData("SASL_SSL://broker.example.com:9093")]
+    public void Should_accept_bootstrap_servers_as_librdkafka_reads_them(string servers) =>
+        Assert.Empty(FailuresAtStart(new() { ["Kafka:BootstrapServers"] = servers }));
 
     [Fact]
     public void Should_refuse_a_sqlite_connection_string_whose_journal_sqlite_cannot_create() => InTempFolder(folder =>
