@@ -38,6 +38,9 @@ public static class SettingsCheck
         (LiveEventsOptions.Section, typeof(LiveEventsOptions)),
     ];
 
+    /// <summary>Kestrel's limits: settable in code only, so a value here would silently do nothing.</summary>
+    public const string KestrelLimits = "Kestrel:Limits";
+
     /// <summary>The outcome: failures (empty when every setting is good), the selected profile and the rewritten values.</summary>
     public sealed record Result(IReadOnlyList<string> Failures, string? Profile, IReadOnlyDictionary<string, string?> Normalized);
 
@@ -65,6 +68,9 @@ public static class SettingsCheck
             CheckSection(configuration.GetSection(section), options, failures, normalized);
         failures.AddRange(CollectorLogging.Problems(configuration));
         failures.AddRange(ListenAddresses.Failures(configuration[ListenAddresses.Key]));
+        if (configuration.GetSection(KestrelLimits).Exists())
+            failures.Add($"{KestrelLimits} is not read from configuration: ASP.NET Core's Kestrel takes only its endpoints and certificates " +
+                         "from the Kestrel section, so these limits would be ignored (dotnet/aspnetcore#4765); the collector's own are under Ingress");
         if (failures.Count == 0)
             failures.AddRange(HoconFailures(configuration, normalized, profile));
         return new Result(failures, profile, normalized);

@@ -37,6 +37,7 @@ public sealed class SettingsCheckTests
     [InlineData("urls", "http://127.0.0.1:notaport", "urls = 'http://127.0.0.1:notaport': the port must be a number")]
     [InlineData("urls", "http://collector.internal:8080", "urls = 'http://collector.internal:8080': the host 'collector.internal' is not an IP address")]
     [InlineData("urls", "127.0.0.1:8080", "urls = '127.0.0.1:8080': not a listen address")]
+    [InlineData("Kestrel:Limits:MaxConcurrentConnections", "1000", "Kestrel:Limits is not read from configuration")]
     // Range and rule failures, from the options classes.
     [InlineData("Spool:Partitions", "0", "Spool:Partitions = '0'")]
     [InlineData("Spool:Provider", "postgresql", "Spool:ConnectionString is required")]
