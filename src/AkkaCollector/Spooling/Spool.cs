@@ -60,11 +60,12 @@ public sealed class Spool : IEventSpool
         CollectorMetrics.SpoolMaxBytes.Set(_options.MaxBytes);
         var own = Enumerable.Range(0, _options.Partitions).Select(p => new SpoolId(_options.InstanceId, p)).ToList();
         Partitions = own.Select(spool => system.ActorOf(PartitionProps(spool, SpoolRole.Own, reader, ownership), $"spool-{spool.Partition}")).ToList();
-        system.ActorOf(SpoolTakeover.Props(own.ToHashSet(), ownership, spool => PartitionProps(spool, SpoolRole.Drain, reader, ownership)), "spool-takeover");
+        var partitions = Partitions;
+        system.ActorOf(SpoolTakeover.Props(own.ToHashSet(), ownership, spool => PartitionProps(spool, SpoolRole.Drain, reader, ownership, partitions)), "spool-takeover");
     }
 
-    private Props PartitionProps(SpoolId spool, SpoolRole role, ISpoolReader reader, ISpoolOwnership ownership) =>
-        SpoolPartition.For(spool, role, _options, _status, _publisher!, reader, _kafkaReadBack!, ownership);
+    private Props PartitionProps(SpoolId spool, SpoolRole role, ISpoolReader reader, ISpoolOwnership ownership, IReadOnlyList<IActorRef>? localSpools = null) =>
+        SpoolPartition.For(spool, role, _options, _status, _publisher!, reader, _kafkaReadBack!, ownership, localSpools);
 
     /// <summary>
     /// A spool taken over is delivered from its journal by its new owner. Records this process handed to the Kafka

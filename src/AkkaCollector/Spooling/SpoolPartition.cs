@@ -67,10 +67,10 @@ public sealed class SpoolPartition : ReceiveActor, IWithTimers, IWithUnboundedSt
     public static Props Props(SpoolId spool, SpoolRole role, Props spoolerProps, ISpoolOwnership ownership, SpoolStatus? status = null) =>
         Akka.Actor.Props.Create(() => new SpoolPartition(spool, role, spoolerProps, ownership, status));
 
-    /// <summary>A partition with its spooler, claimed through <paramref name="ownership"/>.</summary>
+    /// <summary>A partition with its spooler, claimed through <paramref name="ownership"/>; a drain's asks <paramref name="localSpools"/> (SpoolerActor, invariant 8).</summary>
     public static Props For(SpoolId spool, SpoolRole role, SpoolOptions options, SpoolStatus? status, IEventPublisher publisher, ISpoolReader reader,
-        IKafkaReadBack kafkaReadBack, ISpoolOwnership ownership) =>
-        Props(spool, role, SpoolerActor.Props(spool, role, options, status, publisher, reader, kafkaReadBack, ownership), ownership, status);
+        IKafkaReadBack kafkaReadBack, ISpoolOwnership ownership, IReadOnlyList<IActorRef>? localSpools = null) =>
+        Props(spool, role, SpoolerActor.Props(spool, role, options, status, publisher, reader, kafkaReadBack, ownership, localSpools: localSpools), ownership, status);
 
     public ITimerScheduler Timers { get; set; } = null!;
 

@@ -83,7 +83,18 @@ internal sealed record ResumeCatchUp
     public static readonly ResumeCatchUp Instance = new();
 }
 
-internal sealed record KafkaReadBackDone(KafkaReadBackResult Result);
+/// <param name="StoredHere">Of the events sought, those this collector's own spoolers stored too (a drain asks them; see <see cref="WhichAreStored"/>).</param>
+internal sealed record KafkaReadBackDone(KafkaReadBackResult Result, IReadOnlySet<RecordId> StoredHere);
+
+/// <summary>
+/// A drain asks this collector's own spoolers which of a taken-over spool's newest events they stored too: a request the
+/// gone collector stored and never answered, which the load balancer replayed here. Such a copy is on this collector's
+/// disk and its own spooler delivers it, so the drain leaves its copy out, whether or not Kafka has the other yet.
+/// </summary>
+internal sealed record WhichAreStored(IReadOnlySet<RecordId> Ids);
+
+/// <summary>The answer to <see cref="WhichAreStored"/>: the ids this spooler's journal holds (durably written, within its de-duplication window).</summary>
+internal sealed record StoredHere(IReadOnlySet<RecordId> Ids);
 
 internal sealed record KafkaReadBackFailed(Exception Cause);
 

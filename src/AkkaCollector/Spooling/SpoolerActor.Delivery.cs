@@ -56,7 +56,7 @@ public sealed partial class SpoolerActor
     /// <summary>Hands a batch to Kafka without the replayed events Kafka holds already (invariant 8).</summary>
     private void HandOver(HandOff batch, bool firstTime)
     {
-        if (_alreadyInKafka is { } delivered && batch.SequenceNr <= _replayedThrough)
+        if (_sentElsewhere is { } delivered && batch.SequenceNr <= _replayedThrough)
         {
             var rest = batch.Events.Where(e => !delivered.Contains(new RecordId(e.WriteKey, e.MessageId))).ToList();
             if (firstTime)
@@ -104,7 +104,7 @@ public sealed partial class SpoolerActor
         CollectorMetrics.EventsDelivered.Inc(confirmed);
         CountTakenOverDelivery(confirmed);
         if (_window.DeliveredThrough >= _replayedThrough)
-            _alreadyInKafka = null;
+            _sentElsewhere = null;
         ReportBacklog();
         ScheduleTruncation();
         PublishWhatFits();

@@ -49,9 +49,34 @@ public sealed partial class SpoolerActor
     private void ReadKafkaBack()
     {
         var from = _window.Batches > 0 && _kafkaNow.Next.Count > 0 ? _kafkaNow : null;
-        _kafkaReadBack.ReadAsync(PersistenceId, from, _newestReplayed!.ToHashSet(), CancellationToken.None).PipeTo(Self,
-            success: result => new KafkaReadBackDone(result),
-            failure: cause => new KafkaReadBackFailed(cause));
+        var sought = _newestReplayed!.ToHashSet();
+        var storedHere = StoredByLocalSpoolsAsync(sought);
+        _kafkaReadBack.ReadAsync(PersistenceId, from, sought, CancellationToken.None)
+            .ContinueWith(async read => new KafkaReadBackDone(await read, await storedHere), TaskScheduler.Default).Unwrap()
+            .PipeTo(Self, failure: cause => new KafkaReadBackFailed(cause));
+    }
+
+    /// <summary>
+    /// A drain's question to this collector's own spoolers: which of <paramref name="sought"/> they stored too. One that
+    /// does not answer in time (restarting, still recovering) counts as holding none: its copy, if any, is then a duplicate.
+    /// </summary>
+    private async Task<IReadOnlySet<RecordId>> StoredByLocalSpoolsAsync(IReadOnlySet<RecordId> sought)
+    {
+        if (_localSpools.Count == 0 || sought.Count == 0)
+            return new HashSet<RecordId>();
+        var asked = new WhichAreStored(sought);
+        var answers = await Task.WhenAll(_localSpools.Select(async spool =>
+        {
+            try
+            {
+                return (await spool.Ask<StoredHere>(asked, LocalSpoolsAnswerWithin)).Ids;
+            }
+            catch (AskTimeoutException)
+            {
+                return new HashSet<RecordId>();
+            }
+        }));
+        return answers.SelectMany(ids => ids).ToHashSet();
     }
 
     private void HandleKafkaReadBackDone(KafkaReadBackDone done)
@@ -60,10 +85,10 @@ public sealed partial class SpoolerActor
         if (_window.Batches > 0 && _kafkaNow.Next.Count > 0)
         {
             // Replayed batches keep the recovered positions: a second crash must still look back to where they may be.
-            _alreadyInKafka = result.Records;
+            _sentElsewhere = result.Records.Union(done.StoredHere).ToHashSet();
             // The backlog may have grown since recovery (requests are stored meanwhile): the count is the records found.
-            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} under this spool's header and {4} of its replayed events under another's (a replay or a retry another collector stored) are there already; none of them is sent again",
-                _spool, result.RecordsRead, _kafkaNow, result.Records.Count - result.FromOtherSpools, result.FromOtherSpools);
+            _log.Info("Spooler {0}: read {1} records back from Kafka from {2}; {3} under this spool's header and {4} of its replayed events under another's (a replay or a retry another collector stored) are there already, and this collector's own spoolers hold {5} of them; none of these is sent again",
+                _spool, result.RecordsRead, _kafkaNow, result.Records.Count - result.FromOtherSpools, result.FromOtherSpools, done.StoredHere.Count);
         }
         else
         {

@@ -48,7 +48,13 @@
 //    it). On recovery, replayed batches at or below the newest mark's cursor are known delivered and dropped; for the
 //    rest the spooler reads the topic back from the mark's positions to the end, collects the write key and messageId
 //    of records carrying its spool header, and hands over nothing until that read is done; an event found there is not sent
-//    again (counted as a duplicate avoided at recovery). Replayed batches keep the recovered positions as their own
+//    again (counted as a duplicate avoided at recovery). The read also seeks the newest replayed events (at most
+//    NewestReplayedSought) under other spools' headers: a request stored as its collector was killed, whose answer was
+//    lost, is replayed by the load balancer on another collector, and that copy is the same event; one delivered before
+//    the read is found there and not sent again. A drain (a survivor taking a gone collector's spool over) also asks its
+//    own collector's spoolers which of those events they stored (WhichAreStored): the replay most likely came to this
+//    survivor, and a copy in its journal is delivered by its own spooler, whether or not Kafka has it yet. A copy on a
+//    third collector that reaches Kafka only after the read is still a duplicate. Replayed batches keep the recovered positions as their own
 //    (positions do not advance until they are delivered), so a second crash still looks back far enough. A batch Kafka reported failed is read back the same way before
 //    it is sent again: only what the topic does not hold goes out again. A journal without marks (written before
 //    them) or a mark written before Kafka was ever reached is delivered at least once, as before.
@@ -130,8 +136,8 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private long _firstReplayed;
     /// <summary>Nothing is handed over until Kafka has been read back after recovery.</summary>
     private bool _kafkaRead;
-    /// <summary>messageIds of replayed batches found in Kafka already; null once those batches are delivered.</summary>
-    private IReadOnlySet<RecordId>? _alreadyInKafka;
+    /// <summary>Replayed events found in Kafka already, or held by this collector's own spoolers (a drain's); null once those batches are delivered.</summary>
+    private IReadOnlySet<RecordId>? _sentElsewhere;
     /// <summary>The newest replayed events, sought in Kafka under any spool until the read-back after recovery is done.</summary>
     private Queue<RecordId>? _newestReplayed = new();
     /// <summary>
@@ -145,11 +151,15 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
     private readonly List<IActorRef> _truncationWaiters = [];
     /// <summary>Events a spool taken over held when it was fenced: what its drain delivered.</summary>
     private long _toDrain;
+    /// <summary>A drain's view of this collector's own spool partitions, asked which of its replayed events they stored too.</summary>
+    private readonly IReadOnlyList<IActorRef> _localSpools;
+    private static readonly TimeSpan LocalSpoolsAnswerWithin = TimeSpan.FromSeconds(5);
 
     public SpoolerActor(SpoolId spool, SpoolRole role, SpoolOptions options, SpoolStatus? status, IEventPublisher publisher, ISpoolReader reader,
-        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership, TimeProvider? clock = null)
+        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership, TimeProvider? clock = null, IReadOnlyList<IActorRef>? localSpools = null)
     {
         _spool = spool;
+        _localSpools = role == SpoolRole.Drain ? localSpools ?? [] : [];
         _role = role;
         _options = options;
         _status = role == SpoolRole.Own ? status : null;
@@ -190,13 +200,15 @@ public sealed partial class SpoolerActor : ReceivePersistentActor, IWithTimers
         Command<DeleteMessagesSuccess>(HandleDeleteSuccess);
         Command<DeleteMessagesFailure>(HandleDeleteFailure);
         Command<GetSpoolState>(_ => Sender.Tell(CurrentState()));
+        Command<WhichAreStored>(asked => Sender.Tell(new StoredHere(asked.Ids.Where(_dedup.HasStored).ToHashSet())));
     }
 
     /// <param name="ownership">Checked before every write and hand-over; null where the spool is nobody else's (specs).</param>
     /// <param name="clock">The system's clock unless a spec drives time itself.</param>
+    /// <param name="localSpools">A drain's: this collector's own spool partitions (<see cref="WhichAreStored"/>).</param>
     public static Props Props(SpoolId spool, SpoolRole role, SpoolOptions options, SpoolStatus? status, IEventPublisher publisher, ISpoolReader reader,
-        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership = null, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new SpoolerActor(spool, role, options, status, publisher, reader, kafkaReadBack, ownership, clock));
+        IKafkaReadBack kafkaReadBack, ISpoolOwnership? ownership = null, TimeProvider? clock = null, IReadOnlyList<IActorRef>? localSpools = null) =>
+        Akka.Actor.Props.Create(() => new SpoolerActor(spool, role, options, status, publisher, reader, kafkaReadBack, ownership, clock, localSpools));
 
     public override string PersistenceId => _spool.PersistenceId;
 

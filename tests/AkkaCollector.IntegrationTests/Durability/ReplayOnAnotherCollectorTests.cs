@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text;
 using AkkaCollector.IntegrationTests.Spooling;
+using AkkaCollector.KafkaMock;
+using Confluent.Kafka;
 using AkkaCollector.Testing.Processes;
 using Xunit.Abstractions;
 
@@ -76,6 +78,38 @@ public sealed class ReplayOnAnotherCollectorTests(PostgresServerFixture postgres
         Assert.All(Replayed, id => Assert.Equal(1, spool.Audit.TimesSeen(id)));
         Assert.Equal(0, spool.Audit.Duplicates);
         Assert.Equal(Replayed.Length, await b.MetricAsync("collector_recovery_duplicates_avoided_total"));
+    }
+
+    [Fact]
+    public async Task Should_hold_one_copy_when_the_survivor_takes_the_spool_over_before_kafka_has_the_copy_it_stored_from_the_replay()
+    {
+        await using var spool = await SharedSpool.StartAsync(postgres.Instance, "replay_takeover_kafka_down");
+        var a = await spool.StartCollectorAsync("a");
+        var b = await spool.StartCollectorAsync("b");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        await spool.SetKafkaDownAsync();
+        Assert.Equal(200, await PostAsync(http, a, Replayed));
+        Assert.True(a.Kill());
+        Assert.Equal(200, await PostAsync(http, b, Replayed));
+        await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("taken over", StringComparison.Ordinal),
+            SharedSpool.TakeoverAfter * 3);
+        // Kafka answers again, but refuses the next Produce requests for seconds (librdkafka retries them with a growing
+        // backoff): the takeover reads the topic back while b's copy is only in b's journal.
+        await spool.Kafka.Control.PushRequestErrorsAsync(KafkaApiKey.Produce, Enumerable.Repeat(ErrorCode.NotEnoughReplicas, 10).ToArray());
+        await spool.SetKafkaUpAsync();
+        await b.Current.WaitForLineAsync(line => line.Contains("Spooler spool-a-", StringComparison.Ordinal) && line.Contains("are there already", StringComparison.Ordinal), DeliveryTimeout);
+        await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("letting it go", StringComparison.Ordinal), DeliveryTimeout);
+        Assert.True(await spool.Audit.WaitUntilAsync(audit => Replayed.All(audit.Contains), DeliveryTimeout), $"b's copy never reached the topic: {spool.Audit}");
+        Assert.True(await spool.Audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {spool.Audit}");
+
+        output.WriteLine($"topic: {spool.Audit}");
+        output.WriteLine(string.Join('\n', b.Current.Lines.Select(l => l.Text).Where(l => l.Contains("spool-a-", StringComparison.Ordinal))));
+        Assert.All(Replayed, id => Assert.Equal(1, spool.Audit.TimesSeen(id)));
+        Assert.Equal(0, spool.Audit.Duplicates);
+        Assert.Equal(Replayed.Length, await b.MetricAsync("collector_recovery_duplicates_avoided_total"));
+        var readBack = b.Current.Lines.Select(l => l.Text).First(l => l.Contains("Spooler spool-a-", StringComparison.Ordinal) && l.Contains("are there already", StringComparison.Ordinal));
+        Assert.Contains($"this collector's own spoolers hold {Replayed.Length} of them", readBack, StringComparison.Ordinal);
     }
 
     private static Dictionary<string, string> InstanceId(string name) => new() { ["Collector__InstanceId"] = name };

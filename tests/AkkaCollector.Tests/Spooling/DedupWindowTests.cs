@@ -1,3 +1,4 @@
+using AkkaCollector.Publishing;
 using AkkaCollector.Spooling;
 using static AkkaCollector.Tests.Spooling.SpoolEvents;
 
@@ -20,6 +21,20 @@ public sealed class DedupWindowTests
 
         Assert.Equal(["c"], Ids(admitted));
         Assert.Equal(2, duplicates);
+    }
+
+    [Fact]
+    public void Should_say_an_event_is_stored_only_once_its_write_completed_and_only_for_its_own_app()
+    {
+        var window = new DedupWindow(100);
+        var written = window.Admit(Events("a", "b"), out _)!;
+        Assert.False(window.HasStored(new RecordId("write-key", "a")));
+
+        window.Stored(written);
+
+        Assert.True(window.HasStored(new RecordId("write-key", "a")));
+        Assert.False(window.HasStored(new RecordId("other-app", "a")));
+        Assert.False(window.HasStored(new RecordId("write-key", "c")));
     }
 
     [Fact]
