@@ -57,40 +57,23 @@ public sealed class ReplayOnAnotherCollectorTests(PostgresServerFixture postgres
     public async Task Should_hold_one_copy_when_the_survivor_that_stored_the_replay_takes_the_killed_collectors_spool_over()
     {
         await using var spool = await SharedSpool.StartAsync(postgres.Instance, "replay_takeover");
-        var a = await spool.StartCollectorAsync("a");
-        var b = await spool.StartCollectorAsync("b");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var b = await StoredByACollectorKilledBeforeItAnsweredAsync(spool, http);
 
-        await spool.SetKafkaDownAsync();
-        Assert.Equal(200, await PostAsync(http, a, Replayed));
-        Assert.True(a.Kill());
         await spool.SetKafkaUpAsync();
         Assert.Equal(200, await PostAsync(http, b, Replayed));
         Assert.True(await spool.Audit.WaitUntilAsync(audit => Replayed.All(audit.Contains), DeliveryTimeout), $"b's copy never reached the topic: {spool.Audit}");
 
-        // a never comes back: b takes its spool over once its lock is free, delivers what it holds, and lets it go.
-        await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("letting it go", StringComparison.Ordinal),
-            SharedSpool.TakeoverAfter * 3 + DeliveryTimeout);
-        Assert.True(await spool.Audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {spool.Audit}");
-
-        output.WriteLine($"topic: {spool.Audit}");
-        output.WriteLine(string.Join('\n', b.Current.Lines.Select(l => l.Text).Where(l => l.Contains("spool-a-", StringComparison.Ordinal))));
-        Assert.All(Replayed, id => Assert.Equal(1, spool.Audit.TimesSeen(id)));
-        Assert.Equal(0, spool.Audit.Duplicates);
-        Assert.Equal(Replayed.Length, await b.MetricAsync("collector_recovery_duplicates_avoided_total"));
+        await AssertTakenOverWithOneCopyAsync(spool, b);
     }
 
     [Fact]
     public async Task Should_hold_one_copy_when_the_survivor_takes_the_spool_over_before_kafka_has_the_copy_it_stored_from_the_replay()
     {
         await using var spool = await SharedSpool.StartAsync(postgres.Instance, "replay_takeover_kafka_down");
-        var a = await spool.StartCollectorAsync("a");
-        var b = await spool.StartCollectorAsync("b");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var b = await StoredByACollectorKilledBeforeItAnsweredAsync(spool, http);
 
-        await spool.SetKafkaDownAsync();
-        Assert.Equal(200, await PostAsync(http, a, Replayed));
-        Assert.True(a.Kill());
         Assert.Equal(200, await PostAsync(http, b, Replayed));
         await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("taken over", StringComparison.Ordinal),
             SharedSpool.TakeoverAfter * 3);
@@ -98,8 +81,32 @@ public sealed class ReplayOnAnotherCollectorTests(PostgresServerFixture postgres
         // backoff): the takeover reads the topic back while b's copy is only in b's journal.
         await spool.Kafka.Control.PushRequestErrorsAsync(KafkaApiKey.Produce, Enumerable.Repeat(ErrorCode.NotEnoughReplicas, 10).ToArray());
         await spool.SetKafkaUpAsync();
-        await b.Current.WaitForLineAsync(line => line.Contains("Spooler spool-a-", StringComparison.Ordinal) && line.Contains("are there already", StringComparison.Ordinal), DeliveryTimeout);
-        await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("letting it go", StringComparison.Ordinal), DeliveryTimeout);
+        var readBack = await b.Current.WaitForLineAsync(line => line.Contains("Spooler spool-a-", StringComparison.Ordinal) && line.Contains("are there already", StringComparison.Ordinal),
+            DeliveryTimeout);
+
+        await AssertTakenOverWithOneCopyAsync(spool, b);
+        Assert.Contains($"this collector's own spoolers hold {Replayed.Length} of them", readBack, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Collectors a and b on one shared spool; with Kafka down, a stores the request and is killed before its answer
+    /// leaves, and is never started again. Returns b, where the load balancer sends the replay.
+    /// </summary>
+    private static async Task<CollectorProcess> StoredByACollectorKilledBeforeItAnsweredAsync(SharedSpool spool, HttpClient http)
+    {
+        var a = await spool.StartCollectorAsync("a");
+        var b = await spool.StartCollectorAsync("b");
+        await spool.SetKafkaDownAsync();
+        Assert.Equal(200, await PostAsync(http, a, Replayed));
+        Assert.True(a.Kill());
+        return b;
+    }
+
+    /// <summary>b takes a's spool over once its lock is free, delivers what it holds and lets it go; every replayed event is in Kafka once.</summary>
+    private async Task AssertTakenOverWithOneCopyAsync(SharedSpool spool, CollectorProcess b)
+    {
+        await b.Current.WaitForLineAsync(line => line.Contains("Spool spool-a-", StringComparison.Ordinal) && line.Contains("letting it go", StringComparison.Ordinal),
+            SharedSpool.TakeoverAfter * 3 + DeliveryTimeout);
         Assert.True(await spool.Audit.WaitUntilAsync(audit => Replayed.All(audit.Contains), DeliveryTimeout), $"b's copy never reached the topic: {spool.Audit}");
         Assert.True(await spool.Audit.WaitUntilReadToEndAsync(DeliveryTimeout), $"the audit did not read the topic to its end: {spool.Audit}");
 
@@ -108,8 +115,6 @@ public sealed class ReplayOnAnotherCollectorTests(PostgresServerFixture postgres
         Assert.All(Replayed, id => Assert.Equal(1, spool.Audit.TimesSeen(id)));
         Assert.Equal(0, spool.Audit.Duplicates);
         Assert.Equal(Replayed.Length, await b.MetricAsync("collector_recovery_duplicates_avoided_total"));
-        var readBack = b.Current.Lines.Select(l => l.Text).First(l => l.Contains("Spooler spool-a-", StringComparison.Ordinal) && l.Contains("are there already", StringComparison.Ordinal));
-        Assert.Contains($"this collector's own spoolers hold {Replayed.Length} of them", readBack, StringComparison.Ordinal);
     }
 
     private static Dictionary<string, string> InstanceId(string name) => new() { ["Collector__InstanceId"] = name };
