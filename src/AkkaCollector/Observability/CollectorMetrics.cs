@@ -99,7 +99,7 @@ public static class CollectorMetrics
 
     /// <summary>Events a spooler found in Kafka already when it recovered or retried a batch, and so did not send again.</summary>
     public static readonly Counter RecoveryDuplicatesAvoided = Metrics.CreateCounter(
-        "collector_recovery_duplicates_avoided_total", "Events found in Kafka already after a restart or a failed delivery, and not sent again.");
+        "collector_recovery_duplicates_avoided_total", "Events found in Kafka already after a restart or a failed delivery (or, at a takeover, stored by this collector's own spoolers), and not sent again.");
 
     /// <summary>Records read back from Kafka to find what a spool had delivered.</summary>
     public static readonly Counter KafkaReadBackRecords = Metrics.CreateCounter(
