@@ -31,6 +31,7 @@ try
         ["scenario", "list", ..] => ScenarioVerb.List(),
         ["bench", .. var rest] => await BenchVerb.RunAsync(rest, stop.Token),
         [NoopHostVerb.Name, .. var rest] => await NoopHostVerb.RunAsync(rest, stop.Token),
+        [FloorHostVerb.Name, .. var rest] => await FloorHostVerb.RunAsync(rest, stop.Token),
         _ => Usage(),
     };
 }
@@ -50,6 +51,8 @@ static int Usage()
           scenario list
           bench [--quick] [--lookups] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]
           noop-host --urls http://127.0.0.1:PORT   (the bench's HTTP ceiling; the bench starts it itself)
+          floor-host --urls http://127.0.0.1:PORT --journal FILE --kafka HOST:PORT --topic NAME
+                                                   (the bench's durable floor; the bench starts it itself)
         """);
     return 2;
 }

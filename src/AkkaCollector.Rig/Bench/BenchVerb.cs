@@ -12,8 +12,9 @@ namespace AkkaCollector.Rig.Bench;
 /// <summary>
 /// <c>bench</c>: the benchmark of issue 8 (docs/benchmark.md). In one run, on this machine, with the same bodies:
 /// the HTTP ceiling (the rig's no-op host: the ingress's body reader and nothing else), the Kafka ceiling (a raw producer into the same
-/// mock), then the collector's full pipeline (single events at 64 and 256 connections, 20-event batches), latency at
-/// half its best rate, and a Kafka outage that spools N events and drains them while traffic continues.
+/// mock), then the collector's full pipeline (single events at 64 and 256 connections, 20-event batches), the durable
+/// floor (the rig's floor host: parse, SQLite group commit, Kafka, and nothing else) on the same single events, latency
+/// at half the collector's best rate, and a Kafka outage that spools N events and drains them while traffic continues.
 /// With <c>--lookups</c> it measures instead the request-path lookups: off, on (Redis, app registry, rate limit, geo),
 /// and on with Redis black-holed.
 /// <code>bench [--quick] [--lookups] [--duration 20s] [--spooled 1000000] [--set "Section:Key=value;..."] [--out DIR]</code>
@@ -125,10 +126,10 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     private readonly List<BenchRatio> _ratios = [];
     private KafkaMockProcess? _kafka;
     private BenchCollector? _collector;
-    private NoopHostProcess? _noop;
+    private ReferenceHostProcess? _noop;
     private ProcessProbe? _kafkaProbe;
     private string _trackBodies = "";
-    private string _noopBodies = "";
+    private string _referenceBodies = "";
     private string _batchBodies = "";
     private string _lookupBodies = "";
     private readonly List<string> _warmUp = [];
@@ -171,11 +172,11 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     private async Task StartAsync(CancellationToken stop)
     {
         _trackBodies = Path.Combine(settings.RunDirectory, "track.bodies");
-        _noopBodies = Path.Combine(settings.RunDirectory, "noop.bodies");
+        _referenceBodies = Path.Combine(settings.RunDirectory, "reference.bodies");
         _batchBodies = Path.Combine(settings.RunDirectory, "batch.bodies");
         var single = BenchVerb.WriteBodies(_trackBodies, 1, BodiesPerFile);
-        // The very same bodies, sent to the no-op endpoint.
-        await File.WriteAllLinesAsync(_noopBodies, File.ReadLines(_trackBodies).Select(l => NoopHostVerb.NoopPath + l[l.IndexOf('\t')..]), stop);
+        // The very same bodies, sent to the reference hosts.
+        await File.WriteAllLinesAsync(_referenceBodies, File.ReadLines(_trackBodies).Select(l => ReferenceHost.EventPath + l[l.IndexOf('\t')..]), stop);
         var batch = BenchVerb.WriteBodies(_batchBodies, BatchEvents, BodiesPerFile / 10);
         // The lookups phases' own single events: the same generator, each with its device's address in X-Forwarded-For.
         _lookupBodies = Path.Combine(settings.RunDirectory, "lookups.bodies");
@@ -189,8 +190,9 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         foreach (var (key, value) in await SpoolDatabaseAsync())
             configuration[key] = value;
         _collector = await StartCollectorAsync("collector", configuration, stop);
-        _noop = await NoopHostProcess.StartAsync(stop);
+        _noop = await ReferenceHostProcess.StartAsync(NoopHostVerb.Name, [], stop);
         console.MarkupLine($"no-op host pid {_noop.Pid} at {_noop.BaseUrl}");
+        await StartFloorHostAsync(stop);
         console.MarkupLine($"Kafka mock pid {_kafka.Process.Pid} at {_kafka.BootstrapServers}");
     }
 
@@ -226,7 +228,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
 
     /// <summary>The no-op host's own warm-up, by the same rule.</summary>
     private Task WarmUpNoopHostAsync(CancellationToken stop) =>
-        WarmUpAsync($"no-op host {_noop!.Pid}", _noop.JitSecondsAsync, [(_noop.NoopUrl, _noopBodies, 64)], stop);
+        WarmUpAsync($"no-op host {_noop!.Pid}", _noop.JitSecondsAsync, [(_noop.EventUrl, _referenceBodies, 64)], stop);
 
     private async Task WarmUpAsync(string who, Func<CancellationToken, Task<double>> jitSeconds, IReadOnlyList<(Uri Url, string Bodies, int Connections)> loads,
         CancellationToken stop)
@@ -257,6 +259,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var d = settings.Duration;
         await WarmUpAsync(_collector!, [("/v1/track", _trackBodies, 64), ("/v1/track", _trackBodies, 256), ("/v1/batch", _batchBodies, 64)], stop);
         await WarmUpNoopHostAsync(stop);
+        await WarmUpFloorHostAsync(stop);
 
         // A ceiling is the best of two attempts: the raw producer's figure moved from 191 k to 300 k records/s between
         // runs minutes apart, and a ceiling measured low flatters every ratio against it.
@@ -266,6 +269,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var track256 = await MeasureCollectorAsync(_collector!, "track-256", new WrkLoad(Url("/v1/track"), _trackBodies, 256, d), 1, stop);
         var batch = await MeasureCollectorAsync(_collector!, "batch20-64", new WrkLoad(Url("/v1/batch"), _batchBodies, 64, d), BatchEvents, stop);
         await MeasureSqliteBesideAsync(track64, track256, batch, stop);
+        await MeasureFloorAsync(http, [track64, track256], stop);
 
         var best = new[] { track64, track256 }.MaxBy(p => p.EndToEnd ?? 0)!;
         _targets.Add(Ratio("durable single events >= 60 % of the HTTP ceiling (req/s)",
@@ -285,7 +289,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var half = (best.EndToEnd ?? best.Acked) / 2;
         var atHalf = await MeasureCollectorAsync(_collector!, "track-half", Paced(Url("/v1/track"), _trackBodies, half, d), 1, stop);
         // The same pace against the no-op host: the latency this machine gives any request at that rate.
-        var noopAtHalf = await MeasureHttpAsync("http-half", Paced(_noop!.NoopUrl, _noopBodies, half, d), stop);
+        var noopAtHalf = await MeasureReferenceAsync(_noop!, "http-half", "no-op host", Paced(_noop!.EventUrl, _referenceBodies, half, d), stop);
         _targets.Add(new BenchTarget("p99 <= 25 ms at half the best single-event rate",
             $"p99 {BenchReport.Millis(atHalf.P99Ms)} ms at {BenchReport.Number(atHalf.Acked)} ev/s (asked {BenchReport.Number(half)}); no-op endpoint at that pace: p99 {BenchReport.Millis(noopAtHalf.P99Ms)} ms",
             $"{atHalf.P99Ms / 25:0.00} of the bound", atHalf.P99Ms <= 25));
@@ -305,17 +309,18 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     private const int PacedConnections = 256;
 
     private Task<BenchPhase> MeasureHttpCeilingAsync(string name, CancellationToken stop) =>
-        MeasureHttpAsync(name, new WrkLoad(_noop!.NoopUrl, _noopBodies, 64, settings.Duration), stop);
+        MeasureReferenceAsync(_noop!, name, "no-op host", new WrkLoad(_noop!.EventUrl, _referenceBodies, 64, settings.Duration), stop);
 
-    private async Task<BenchPhase> MeasureHttpAsync(string name, WrkLoad load, CancellationToken stop)
+    /// <summary>A load against a reference host; its CPU per request is the host's own.</summary>
+    private async Task<BenchPhase> MeasureReferenceAsync(ReferenceHostProcess host, string name, string what, WrkLoad load, CancellationToken stop)
     {
-        var probe = _noop!.Probe;
+        var probe = host.Probe;
         probe.ResetPeak();
         var cpuBefore = probe.CpuTime() ?? TimeSpan.Zero;
         var (result, wrkCpu) = await load.RunAsync(stop);
         var cpu = (probe.CpuTime() ?? cpuBefore) - cpuBefore;
         var wall = result.Duration;
-        var phase = new BenchPhase(name, $"POST {NoopHostVerb.NoopPath} (no-op host), {load.Connections} conn, same bodies" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
+        var phase = new BenchPhase(name, $"POST {ReferenceHost.EventPath} ({what}), {load.Connections} conn, same bodies" + (load.Rate > 0 ? $", paced at {load.Rate:0} req/s" : ""),
             result.Succeeded / wall.TotalSeconds, null, result.P50Micros / 1000.0, result.P99Micros / 1000.0, Share(cpu, wall), PerEvent(cpu, result.Succeeded),
             $"wrk {Share(wrkCpu, wall):0}", probe.PeakRssBytes() ?? 0, ProcessProbe.LoadAverage(), Errors(result));
         Report(phase);
@@ -516,6 +521,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         if (_collector is not null)
             await _collector.DisposeAsync();
         _noop?.Dispose();
+        StopFloorHost();
         if (_kafka is not null)
             await _kafka.DisposeAsync();
         await StopPostgresAsync();
@@ -525,6 +531,7 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
     {
         _collector?.Kill();
         _noop?.Dispose();
+        StopFloorHost();
         _lookupsCollector?.Kill();
         _redis?.Dispose();
         _kafka?.Process.Dispose();

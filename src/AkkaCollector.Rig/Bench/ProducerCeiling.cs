@@ -18,39 +18,22 @@ public sealed record ProducerResult(long Delivered, long Failed, TimeSpan Elapse
 /// </summary>
 public static class ProducerCeiling
 {
+    private static readonly byte[] WriteKey = Encoding.UTF8.GetBytes("rig_wk_0000");
+    private static readonly byte[] Type = Encoding.UTF8.GetBytes("track");
+
     /// <summary>Produces up to <paramref name="count"/> records (or for <paramref name="bound"/>), then waits for every delivery report.</summary>
     public static ProducerResult Run(string bootstrapServers, string topic, IReadOnlyList<byte[]> payloads, long count, TimeSpan bound)
     {
-        var config = new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 5,
-            CompressionType = CompressionType.Lz4,
-            QueueBufferingMaxMessages = 2_000_000,
-            QueueBufferingMaxKbytes = 1_048_576,
-            BatchNumMessages = 10_000,
-            // As the collector: reports carry the status only (the default copies key, value and headers back per record).
-            DeliveryReportFields = "status",
-        };
-        using var producer = new ProducerBuilder<string, byte[]>(config).SetLogHandler((_, _) => { }).Build();
+        using var producer = Build(bootstrapServers);
         var latency = new HdrHistogram.LongConcurrentHistogram(1, 60_000_000, 3);
         long delivered = 0, failed = 0;
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var type = Encoding.UTF8.GetBytes("track");
-        var writeKey = Encoding.UTF8.GetBytes("rig_wk_0000");
         long sent = 0;
         for (; sent < count && clock.Elapsed < bound; sent++)
         {
             var started = Stopwatch.GetTimestamp();
-            var message = new Message<string, byte[]>
-            {
-                Key = $"user-{sent % 10_000}",
-                Value = payloads[(int)(sent % payloads.Count)],
-                Headers = new Headers { { "messageId", Encoding.UTF8.GetBytes($"ceiling-{sent}") }, { "writeKey", writeKey }, { "type", type } },
-            };
+            var message = Record($"user-{sent % 10_000}", payloads[(int)(sent % payloads.Count)], $"ceiling-{sent}");
             while (true)
             {
                 try
@@ -78,4 +61,28 @@ public static class ProducerCeiling
         return new ProducerResult(ok, Interlocked.Read(ref failed), elapsed, cpu,
             latency.GetValueAtPercentile(50) / 1000.0, latency.GetValueAtPercentile(99) / 1000.0);
     }
+
+    /// <summary>A producer configured as the collector's; the bench's durable floor (<see cref="DurableFloor"/>) uses it too.</summary>
+    internal static IProducer<string, byte[]> Build(string bootstrapServers) =>
+        new ProducerBuilder<string, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+            CompressionType = CompressionType.Lz4,
+            QueueBufferingMaxMessages = 2_000_000,
+            QueueBufferingMaxKbytes = 1_048_576,
+            BatchNumMessages = 10_000,
+            // As the collector: reports carry the status only (the default copies key, value and headers back per record).
+            DeliveryReportFields = "status",
+        }).SetLogHandler((_, _) => { }).Build();
+
+    /// <summary>A record of the collector's shape: key, the event JSON, and its messageId, writeKey and type headers.</summary>
+    internal static Message<string, byte[]> Record(string key, byte[] value, string messageId) => new()
+    {
+        Key = key,
+        Value = value,
+        Headers = new Headers { { "messageId", Encoding.UTF8.GetBytes(messageId) }, { "writeKey", WriteKey }, { "type", Type } },
+    };
 }

@@ -4,17 +4,17 @@ using AkkaCollector.Testing.Processes;
 namespace AkkaCollector.Rig.Bench;
 
 /// <summary>
-/// The <see cref="NoopHostVerb"/> in a process of its own, run with the collector's runtime settings (server GC,
-/// invariant globalization), so its CPU and memory are measured apart from the collector's, as the collector's are.
-/// Disposing stops it by PID.
+/// A reference host (<see cref="NoopHostVerb"/>, <see cref="FloorHostVerb"/>) in a process of its own, run with the
+/// collector's runtime settings (server GC, invariant globalization), so its CPU and memory are measured apart from the
+/// collector's, as the collector's are. Disposing stops it by PID.
 /// </summary>
-internal sealed class NoopHostProcess : IDisposable
+internal sealed class ReferenceHostProcess : IDisposable
 {
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(30);
     private readonly ChildProcess _process;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private NoopHostProcess(ChildProcess process, Uri baseUrl)
+    private ReferenceHostProcess(ChildProcess process, Uri baseUrl)
     {
         _process = process;
         BaseUrl = baseUrl;
@@ -27,14 +27,15 @@ internal sealed class NoopHostProcess : IDisposable
 
     public int Pid => _process.Pid;
 
-    public Uri NoopUrl => new(BaseUrl, NoopHostVerb.NoopPath);
+    public Uri EventUrl => new(BaseUrl, ReferenceHost.EventPath);
 
-    public static async Task<NoopHostProcess> StartAsync(CancellationToken stop)
+    /// <summary>Starts the rig's <paramref name="verb"/> with <paramref name="args"/> and <c>--urls</c> on a free port; returns once it answers.</summary>
+    public static async Task<ReferenceHostProcess> StartAsync(string verb, IReadOnlyList<string> args, CancellationToken stop)
     {
         var baseUrl = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}");
-        var process = ChildProcess.StartDotnet(typeof(NoopHostProcess).Assembly.Location, [NoopHostVerb.Name, "--urls", baseUrl.ToString()],
+        var process = ChildProcess.StartDotnet(typeof(ReferenceHostProcess).Assembly.Location, [verb, "--urls", baseUrl.ToString(), .. args],
             new Dictionary<string, string> { ["DOTNET_gcServer"] = "1", ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1" });
-        var host = new NoopHostProcess(process, baseUrl);
+        var host = new ReferenceHostProcess(process, baseUrl);
         try
         {
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -42,7 +43,7 @@ internal sealed class NoopHostProcess : IDisposable
             while (true)
             {
                 if (process.HasExited)
-                    throw new InvalidOperationException($"The no-op host exited at start:\n{process.Output}");
+                    throw new InvalidOperationException($"The {verb} exited at start:\n{process.Output}");
                 try
                 {
                     await host.JitSecondsAsync(bound.Token);
@@ -63,9 +64,9 @@ internal sealed class NoopHostProcess : IDisposable
 
     /// <summary>How long the host's JIT has compiled so far: the warm-up stops once a round adds next to nothing.</summary>
     public async Task<double> JitSecondsAsync(CancellationToken stop) =>
-        double.Parse(await _http.GetStringAsync(new Uri(BaseUrl, NoopHostVerb.JitPath), stop), CultureInfo.InvariantCulture);
+        double.Parse(await _http.GetStringAsync(new Uri(BaseUrl, ReferenceHost.JitPath), stop), CultureInfo.InvariantCulture);
 
-    /// <summary>SIGKILL by PID: the host holds nothing to flush.</summary>
+    /// <summary>SIGKILL by PID: the no-op host holds nothing, and the floor's journal is thrown away.</summary>
     public void Dispose()
     {
         _http.Dispose();
