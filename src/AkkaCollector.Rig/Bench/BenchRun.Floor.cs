@@ -37,7 +37,9 @@ internal sealed partial class BenchRun
         var floor = new[] { floor64, floor256 }.MaxBy(p => p.Acked)!;
         var collector = collectorSingles.MaxBy(p => p.EndToEnd ?? 0)!;
         _ratios.Add(PhaseRatio($"durable floor ÷ HTTP ceiling, single events ({floor.Name} / {http.Name})", floor, http));
-        _ratios.Add(PhaseRatio($"collector ÷ durable floor, single events ({collector.Name} / {floor.Name})", collector, floor));
+        // The floor always journals to SQLite; on a PostgreSQL run this row compares the two providers too.
+        var providers = OnPostgres ? "; the collector on PostgreSQL, the floor on SQLite" : "";
+        _ratios.Add(PhaseRatio($"collector ÷ durable floor, single events ({collector.Name} / {floor.Name}{providers})", collector, floor));
     }
 
     /// <summary>Stops the floor host by PID and throws its journal away: it is never truncated, so it holds every event of its phases.</summary>
