@@ -24,13 +24,15 @@ internal sealed partial class BenchRun
         console.MarkupLine($"durable floor host pid {_floor.Pid} at {_floor.BaseUrl}");
     }
 
-    private Task WarmUpFloorHostAsync(CancellationToken stop) =>
-        WarmUpAsync($"durable floor host {_floor!.Pid}", _floor.JitSecondsAsync,
-            [(_floor.EventUrl, _referenceBodies, 64), (_floor.EventUrl, _referenceBodies, 256)], stop);
-
-    /// <summary>The floor's best single-event phase against the HTTP ceiling, and the collector's best against it.</summary>
+    /// <summary>
+    /// The floor's best single-event phase against the HTTP ceiling, and the collector's best against it. Its warm-up
+    /// runs here, after the collector's phases, and the host stops with its journal deleted right after its own: the
+    /// hundreds of MB it writes would otherwise be flushed to disk while the collector's phases sync theirs.
+    /// </summary>
     private async Task MeasureFloorAsync(BenchPhase http, IReadOnlyList<BenchPhase> collectorSingles, CancellationToken stop)
     {
+        await WarmUpAsync($"durable floor host {_floor!.Pid}", _floor.JitSecondsAsync,
+            [(_floor.EventUrl, _referenceBodies, 64), (_floor.EventUrl, _referenceBodies, 256)], stop);
         var d = settings.Duration;
         var floor64 = await MeasureReferenceAsync(_floor!, "floor-64", "durable floor host", new WrkLoad(_floor!.EventUrl, _referenceBodies, 64, d), stop);
         var floor256 = await MeasureReferenceAsync(_floor, "floor-256", "durable floor host", new WrkLoad(_floor.EventUrl, _referenceBodies, 256, d), stop);
@@ -40,6 +42,7 @@ internal sealed partial class BenchRun
         // The floor always journals to SQLite; on a PostgreSQL run this row compares the two providers too.
         var providers = OnPostgres ? "; the collector on PostgreSQL, the floor on SQLite" : "";
         _ratios.Add(PhaseRatio($"collector ÷ durable floor, single events ({collector.Name} / {floor.Name}{providers})", collector, floor));
+        StopFloorHost();
     }
 
     /// <summary>Stops the floor host by PID and throws its journal away: it is never truncated, so it holds every event of its phases.</summary>

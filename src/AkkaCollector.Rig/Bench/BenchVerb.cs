@@ -259,7 +259,6 @@ internal sealed partial class BenchRun(BenchSettings settings, IAnsiConsole cons
         var d = settings.Duration;
         await WarmUpAsync(_collector!, [("/v1/track", _trackBodies, 64), ("/v1/track", _trackBodies, 256), ("/v1/batch", _batchBodies, 64)], stop);
         await WarmUpNoopHostAsync(stop);
-        await WarmUpFloorHostAsync(stop);
 
         // A ceiling is the best of two attempts: the raw producer's figure moved from 191 k to 300 k records/s between
         // runs minutes apart, and a ceiling measured low flatters every ratio against it.
